@@ -217,7 +217,7 @@ func reason(r string, err error) string {
 	switch {
 	case errors.As(err, &se):
 		return se.Reason
-	case err != nil && r != "":
+	case err != nil && r != "" && r != err.Error():
 		return r + ": " + err.Error()
 	case err != nil:
 		return err.Error()

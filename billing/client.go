@@ -1,0 +1,266 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/spec"
+)
+
+// Version is the SDK's version, sent in the User-Agent header.
+const Version = "0.1.0"
+
+// Base URLs of the Billing API environments. Use them with WithBaseURL; production
+// is the default. IntegrationURL gives the integration environments.
+const (
+	ProductionURL    = gen.ServerUrlProduction
+	PreproductionURL = gen.ServerUrlPreproduction
+)
+
+// IntegrationURL returns the base URL of integration environment n (1 to 6).
+func IntegrationURL(n int) (string, error) {
+	return gen.NewServerUrlIntegration(gen.ServerUrlIntegrationNVariable(fmt.Sprint(n)))
+}
+
+// Token endpoint defaults, as the PrestaShop documentation gives them.
+const (
+	DefaultTokenURL = "https://oauth.prestashop.com/oauth2/token"
+	DefaultAudience = "distribution.prestashop.net"
+)
+
+// Scopes a client may request. An operation needs the scope the spec lists for it;
+// getProductComponents and addCustomer need a token with no particular scope.
+const (
+	ScopeSubscriptionWrite             = "subscription.write"
+	ScopeSubscriptionWriteQuantity     = "subscription.write.quantity"
+	ScopeSubscriptionWriteUsage        = "subscription.write.usage"
+	ScopeSubscriptionWriteChargeAtTerm = "subscription.write.charge_at_term"
+	ScopeCustomerWriteEstimate         = "customer.write.estimate"
+	ScopeInvoicesRead                  = "invoices.read"
+)
+
+// DefaultScopes are the scopes requested when WithScopes is not used: all six. A
+// client that is not enabled for one of them gets an invalid_scope error from the
+// token endpoint; ask for fewer with WithScopes.
+var DefaultScopes = []string{
+	ScopeSubscriptionWrite,
+	ScopeSubscriptionWriteQuantity,
+	ScopeSubscriptionWriteUsage,
+	ScopeSubscriptionWriteChargeAtTerm,
+	ScopeCustomerWriteEstimate,
+	ScopeInvoicesRead,
+}
+
+// DefaultPageSize is the number of invoices Invoices asks for per page.
+const DefaultPageSize = 50
+
+// Client is a Billing API client. It embeds the generated client, so every
+// operation is a method (GetProductComponentsWithResponse, SetSubscriptionItemUsageWithResponse,
+// ...), and adds token sourcing, sandbox mode, retries, typed errors, request checks
+// and pagination. A non-2xx answer is returned as an error (*APIError), so a nil
+// error means the typed 2xx field of the response (JSON200 or JSON201) is set.
+//
+// A Client is safe for concurrent use; create one and reuse it.
+type Client struct {
+	*gen.ClientWithResponses
+
+	pageSize int64
+}
+
+// Option configures a Client.
+type Option func(*config)
+
+type config struct {
+	baseURL      string
+	tokenURL     string
+	clientID     string
+	clientSecret string
+	audience     string
+	scopes       []string
+	tokenSource  oauth2.TokenSource
+	httpClient   *http.Client
+	sandbox      bool
+	validate     bool
+	retry        RetryPolicy
+	pageSize     int64
+	editors      []gen.RequestEditorFn
+	sleep        func(context.Context, time.Duration) error // tests only
+}
+
+// WithBaseURL sets the API's base URL (default ProductionURL).
+func WithBaseURL(u string) Option { return func(c *config) { c.baseURL = strings.TrimRight(u, "/") } }
+
+// WithTokenURL sets the OAuth2 token endpoint (default DefaultTokenURL).
+func WithTokenURL(u string) Option { return func(c *config) { c.tokenURL = u } }
+
+// WithClientCredentials sets the OAuth2 client id and secret. The client gets its
+// access tokens with the client-credentials grant: HTTP Basic authentication and
+// client_id in the form, the audience and the scopes.
+func WithClientCredentials(clientID, clientSecret string) Option {
+	return func(c *config) { c.clientID, c.clientSecret = clientID, clientSecret }
+}
+
+// WithAudience sets the audience asked for in token requests (default DefaultAudience).
+func WithAudience(audience string) Option { return func(c *config) { c.audience = audience } }
+
+// WithScopes sets the scopes asked for in token requests (default DefaultScopes).
+func WithScopes(scopes ...string) Option {
+	return func(c *config) { c.scopes = append([]string(nil), scopes...) }
+}
+
+// WithTokenSource makes the client use ts for its bearer tokens instead of the
+// client-credentials grant (for example a shop's PS Accounts token). The client
+// caches the tokens ts returns and asks again after a 401.
+func WithTokenSource(ts oauth2.TokenSource) Option { return func(c *config) { c.tokenSource = ts } }
+
+// WithHTTPClient sets the HTTP client used for API and token requests (default
+// http.DefaultClient). Retries wrap it.
+func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.httpClient = hc } }
+
+// WithSandbox makes every request of the client run in sandbox mode (the
+// `sandbox: true` header). Sandbox switches it per request.
+func WithSandbox(on bool) Option { return func(c *config) { c.sandbox = on } }
+
+// WithRetryPolicy sets the retry policy (default DefaultRetryPolicy()).
+func WithRetryPolicy(p RetryPolicy) Option { return func(c *config) { c.retry = p } }
+
+// WithRequestValidation turns the check of requests against the embedded spec on
+// (the default) or off. Off, invalid requests reach the server.
+func WithRequestValidation(on bool) Option { return func(c *config) { c.validate = on } }
+
+// WithPageSize sets how many invoices Invoices asks for per page (default DefaultPageSize).
+func WithPageSize(n int) Option { return func(c *config) { c.pageSize = int64(n) } }
+
+// WithRequestEditors adds request editors run on every request, after the SDK's own.
+func WithRequestEditors(fns ...gen.RequestEditorFn) Option {
+	return func(c *config) { c.editors = append(c.editors, fns...) }
+}
+
+// Sandbox returns a request editor that turns sandbox mode on or off for one call,
+// whatever the client's WithSandbox:
+//
+//	client.GetProductComponentsWithResponse(ctx, "builtfor_example", nil, billing.Sandbox(true))
+func Sandbox(on bool) gen.RequestEditorFn {
+	return func(_ context.Context, req *http.Request) error {
+		if on {
+			req.Header.Set("sandbox", "true")
+		} else {
+			req.Header.Del("sandbox")
+		}
+		return nil
+	}
+}
+
+var userAgent = fmt.Sprintf("prestashop-billing-go/%s (%s; %s/%s)", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+
+// NewClient returns a client of the Billing API. It needs credentials
+// (WithClientCredentials) or a token source (WithTokenSource).
+func NewClient(opts ...Option) (*Client, error) {
+	cfg := config{
+		baseURL:  ProductionURL,
+		tokenURL: DefaultTokenURL,
+		audience: DefaultAudience,
+		scopes:   DefaultScopes,
+		validate: true,
+		retry:    DefaultRetryPolicy(),
+		pageSize: DefaultPageSize,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.httpClient == nil {
+		cfg.httpClient = http.DefaultClient
+	}
+	if cfg.pageSize < 1 {
+		return nil, fmt.Errorf("billing: page size %d: must be at least 1", cfg.pageSize)
+	}
+	if cfg.retry.MaxAttempts < 1 {
+		return nil, fmt.Errorf("billing: retry policy: MaxAttempts %d: must be at least 1", cfg.retry.MaxAttempts)
+	}
+	if err := checkURL("base URL", cfg.baseURL); err != nil {
+		return nil, err
+	}
+	var fetch func(context.Context) (*oauth2.Token, error)
+	switch {
+	case cfg.tokenSource != nil:
+		ts := cfg.tokenSource
+		fetch = func(context.Context) (*oauth2.Token, error) { return ts.Token() }
+	case cfg.clientID != "" && cfg.clientSecret != "":
+		if err := checkURL("token URL", cfg.tokenURL); err != nil {
+			return nil, err
+		}
+		fetch = clientCredentials(&cfg)
+	default:
+		return nil, errors.New("billing: no credentials: use WithClientCredentials(id, secret) or WithTokenSource")
+	}
+	router, err := spec.Load()
+	if err != nil {
+		return nil, fmt.Errorf("billing: %w", err)
+	}
+	d := &doer{
+		hc:       cfg.httpClient,
+		router:   router,
+		validate: cfg.validate,
+		tokens:   newTokenCache(fetch),
+		policy:   cfg.retry,
+		sleep:    cfg.sleep,
+	}
+	if d.sleep == nil {
+		d.sleep = sleepContext
+	}
+	editors := []gen.ClientOption{
+		gen.WithHTTPClient(d),
+		gen.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+			req.Header.Set("User-Agent", userAgent)
+			req.Header.Set("Accept", "application/json")
+			return nil
+		}),
+	}
+	if cfg.sandbox {
+		editors = append(editors, gen.WithRequestEditorFn(Sandbox(true)))
+	}
+	for _, fn := range cfg.editors {
+		editors = append(editors, gen.WithRequestEditorFn(fn))
+	}
+	gc, err := gen.NewClientWithResponses(cfg.baseURL, editors...)
+	if err != nil {
+		return nil, fmt.Errorf("billing: %w", err)
+	}
+	return &Client{ClientWithResponses: gc, pageSize: cfg.pageSize}, nil
+}
+
+// checkURL refuses URLs that would carry credentials or tokens in clear text: only
+// https, or http to a loopback host, are accepted.
+func checkURL(what, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("billing: %s %q: %w", what, raw, err)
+	}
+	switch {
+	case u.Scheme == "https" && u.Host != "":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return fmt.Errorf("billing: %s %q: plain http is only allowed to a loopback host; use https", what, raw)
+	}
+	return fmt.Errorf("billing: %s %q: want an absolute https URL", what, raw)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,122 @@
+package billing
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prestashopcorp/billing-sdk-go/gen"
+)
+
+// ErrOutcomeUnknown is wrapped by the error of a non-idempotent call (usage, charge at
+// term, customer creation) that failed after the request may have reached the
+// server: a 5xx answer, a connection lost after sending, a deadline while waiting.
+// The change may or may not have been applied, so the SDK did not send it again.
+// Check the subscription's state (or wait for its webhook) before sending it again.
+var ErrOutcomeUnknown = errors.New("outcome unknown: the request may have been applied")
+
+// APIError is a non-2xx answer of the Billing API. Use errors.As to get it:
+//
+//	var apiErr *billing.APIError
+//	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound { ... }
+type APIError struct {
+	Operation  string        // operationId, e.g. "setSubscriptionItemUsage"
+	StatusCode int           // HTTP status
+	ErrorCode  string        // errorCode of the error body, if any
+	Message    string        // message of the error body, if any
+	RetryAfter time.Duration // the Retry-After header, if any
+	// Body is the start of the response body (at most 4 KiB), for answers that are
+	// not the spec's error body.
+	Body []byte
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "billing: %s: %d %s", e.Operation, e.StatusCode, http.StatusText(e.StatusCode))
+	switch {
+	case e.ErrorCode != "" || e.Message != "":
+		if e.ErrorCode != "" {
+			b.WriteString(": " + e.ErrorCode)
+		}
+		if e.Message != "" {
+			b.WriteString(": " + e.Message)
+		}
+	case len(e.Body) > 0:
+		fmt.Fprintf(&b, ": body %q", excerpt(e.Body, 200))
+	}
+	return b.String()
+}
+
+// maxErrorBody bounds how much of an error answer is read.
+const maxErrorBody = 4 << 10
+
+// newAPIError reads (at most maxErrorBody bytes of) resp's body, closes it and
+// returns the APIError it describes.
+func newAPIError(op string, resp *http.Response) *APIError {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
+	resp.Body.Close()
+	e := &APIError{Operation: op, StatusCode: resp.StatusCode, RetryAfter: retryAfter(resp.Header, time.Now())}
+	var eb gen.Error
+	if json.Unmarshal(body, &eb) == nil && (eb.ErrorCode != nil || eb.Message != nil) {
+		if eb.ErrorCode != nil {
+			e.ErrorCode = *eb.ErrorCode
+		}
+		if eb.Message != nil {
+			e.Message = *eb.Message
+		}
+		return e
+	}
+	e.Body = body
+	return e
+}
+
+// excerpt returns at most n bytes of b, cut on a rune boundary, marked when cut.
+func excerpt(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n--
+	}
+	return string(b[:n]) + "..."
+}
+
+// retryAfter parses a Retry-After header (seconds or an HTTP date); 0 if absent or bad.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		if s < 0 {
+			return 0
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// InvalidRequestError is a request that breaks the spec, caught before it was sent:
+// nothing reached the server.
+type InvalidRequestError struct {
+	Operation string // operationId
+	Field     string // what is wrong, e.g. "usageQuantity" or "path parameter subscriptionId"
+	Reason    string // why, e.g. "number must be more than 0"
+	Err       error  // the validator's error
+}
+
+func (e *InvalidRequestError) Error() string {
+	return fmt.Sprintf("billing: %s: invalid request, nothing sent: %s: %s", e.Operation, e.Field, e.Reason)
+}
+
+func (e *InvalidRequestError) Unwrap() error { return e.Err }

@@ -1,0 +1,77 @@
+package billing
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// Retry defaults. Change them per client with WithRetryPolicy.
+const (
+	DefaultMaxAttempts   = 3                      // attempts in all, the first included
+	DefaultBaseDelay     = 250 * time.Millisecond // backoff before the second attempt
+	DefaultMaxDelay      = 10 * time.Second       // cap of the exponential backoff
+	DefaultMaxRetryAfter = 60 * time.Second       // longest Retry-After honoured
+)
+
+// RetryPolicy says when and how often a failed call is sent again.
+//
+// Idempotent operations (GET, PUT, PATCH and POST /v1/estimates; the spec's
+// x-idempotent) are retried after a network error, a 429 or a 5xx. Non-idempotent
+// ones (usage, charge at term, customer creation) are retried only when the server
+// cannot have acted: the connection was refused or the request was not completely
+// sent, or a 429. Any other failure of those returns an error wrapping
+// ErrOutcomeUnknown, so usage is never counted twice and a charge never billed twice.
+//
+// The delay before attempt n+1 is BaseDelay*2^(n-1), capped at MaxDelay, with
+// jitter (between half and all of it); a Retry-After header of at most MaxRetryAfter
+// replaces it. A longer Retry-After ends the retries: the *APIError carries it. Waits
+// stop at once when the context ends, and a wait that would outlast the context's
+// deadline is not started.
+type RetryPolicy struct {
+	MaxAttempts   int           // attempts in all; 1 disables retries
+	BaseDelay     time.Duration // first backoff
+	MaxDelay      time.Duration // backoff cap
+	MaxRetryAfter time.Duration // longest Retry-After waited for
+}
+
+// DefaultRetryPolicy returns the policy clients use unless WithRetryPolicy is given.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{
+		MaxAttempts:   DefaultMaxAttempts,
+		BaseDelay:     DefaultBaseDelay,
+		MaxDelay:      DefaultMaxDelay,
+		MaxRetryAfter: DefaultMaxRetryAfter,
+	}
+}
+
+// backoff returns the jittered delay after the given failed attempt (1-based).
+func (p RetryPolicy) backoff(attempt int) time.Duration {
+	d := p.BaseDelay
+	for i := 1; i < attempt && d < p.MaxDelay; i++ {
+		d *= 2
+	}
+	if d > p.MaxDelay {
+		d = p.MaxDelay
+	}
+	if d <= 0 {
+		return 0
+	}
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
+
+// sleepContext waits for d or until ctx ends.
+func sleepContext(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
