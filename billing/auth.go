@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"sync"
@@ -96,7 +97,7 @@ func (c *tokenCache) run(ctx context.Context, call *tokenCall) {
 	tok, err := c.fetch(ctx)
 	switch {
 	case err != nil:
-		err = fmt.Errorf("billing: getting an access token: %w", err)
+		err = &tokenError{err}
 	case tok == nil || tok.AccessToken == "":
 		err = fmt.Errorf("billing: getting an access token: the token endpoint returned no access_token")
 	}
@@ -131,4 +132,27 @@ func (c *tokenCache) invalidate(tok *oauth2.Token) {
 		c.tok = nil
 	}
 	c.mu.Unlock()
+}
+
+// tokenError is a failed token request, told on one line. It wraps the cause, an
+// *oauth2.RetrieveError when the token endpoint answered.
+type tokenError struct{ err error }
+
+func (e *tokenError) Unwrap() error { return e.err }
+
+func (e *tokenError) Error() string {
+	var re *oauth2.RetrieveError
+	if !errors.As(e.err, &re) || re.Response == nil || re.Response.Request == nil {
+		return "billing: getting an access token: " + e.err.Error()
+	}
+	msg := fmt.Sprintf("billing: getting an access token: %s answered %s", re.Response.Request.URL.Redacted(), re.Response.Status)
+	switch {
+	case re.ErrorCode != "" && re.ErrorDescription != "":
+		msg += ": " + re.ErrorCode + ": " + re.ErrorDescription
+	case re.ErrorCode != "":
+		msg += ": " + re.ErrorCode
+	case len(re.Body) > 0:
+		msg += fmt.Sprintf(": body %q", excerpt(re.Body, 200))
+	}
+	return msg
 }

@@ -74,7 +74,14 @@ const DefaultPageSize = 50
 type Client struct {
 	*gen.ClientWithResponses
 
+	tokens   *tokenCache
 	pageSize int64
+}
+
+// Token returns the access token the client currently uses, fetching one if needed:
+// a way to check credentials before the first call. Never log its AccessToken.
+func (c *Client) Token(ctx context.Context) (*oauth2.Token, error) {
+	return c.tokens.token(ctx)
 }
 
 // Option configures a Client.
@@ -207,11 +214,12 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("billing: %w", err)
 	}
+	tokens := newTokenCache(fetch)
 	d := &doer{
 		hc:       cfg.httpClient,
 		router:   router,
 		validate: cfg.validate,
-		tokens:   newTokenCache(fetch),
+		tokens:   tokens,
 		policy:   cfg.retry,
 		sleep:    cfg.sleep,
 	}
@@ -236,7 +244,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("billing: %w", err)
 	}
-	return &Client{ClientWithResponses: gc, pageSize: cfg.pageSize}, nil
+	return &Client{ClientWithResponses: gc, tokens: tokens, pageSize: cfg.pageSize}, nil
 }
 
 // checkURL refuses URLs that would carry credentials or tokens in clear text: only

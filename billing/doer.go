@@ -48,7 +48,7 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 	if req.Body != nil {
 		var err error
 		body, err = io.ReadAll(req.Body)
-		req.Body.Close()
+		_ = req.Body.Close()
 		if err != nil {
 			return nil, fmt.Errorf("billing: %s: reading request body: %w", op.ID, err)
 		}

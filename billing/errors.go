@@ -61,7 +61,7 @@ const maxErrorBody = 4 << 10
 func newAPIError(op string, resp *http.Response) *APIError {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	e := &APIError{Operation: op, StatusCode: resp.StatusCode, RetryAfter: retryAfter(resp.Header, time.Now())}
 	var eb gen.Error
 	if json.Unmarshal(body, &eb) == nil && (eb.ErrorCode != nil || eb.Message != nil) {

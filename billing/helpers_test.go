@@ -67,7 +67,7 @@ func (a *testAPI) client(t *testing.T, opts ...Option) (*Client, *[]time.Duratio
 		WithBaseURL(a.URL),
 		WithTokenURL(a.URL + "/oauth2/token"),
 		WithClientCredentials("client-1", "s3cret"),
-		WithHTTPClient(a.Server.Client()),
+		WithHTTPClient(a.Client()),
 		withSleep(func(ctx context.Context, d time.Duration) error {
 			mu.Lock()
 			*waits = append(*waits, d)

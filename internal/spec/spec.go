@@ -41,7 +41,7 @@ type Router struct {
 }
 
 var load = sync.OnceValues(func() (*Router, error) {
-	doc, err := gen.GetSwagger()
+	doc, err := gen.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("spec: loading embedded spec: %w", err)
 	}
