@@ -1,0 +1,52 @@
+package billingtest_test
+
+import (
+	"testing"
+
+	"github.com/prestashopcorp/billing-sdk-go/billing"
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
+	"github.com/prestashopcorp/billing-sdk-go/gen"
+)
+
+func TestClient(t *testing.T) {
+	srv := newServer(t)
+	sub, addon := billingtest.SubscriptionID, billingtest.APICallsAddonID
+	live := srv.Client()
+	sandbox := srv.Client(billing.WithSandbox(true))
+
+	for _, c := range []struct {
+		client  *billing.Client
+		editors []gen.RequestEditorFn
+		q       float64
+	}{
+		{live, nil, 1},
+		{live, nil, 2},
+		{sandbox, nil, 10},
+		{live, []gen.RequestEditorFn{billing.Sandbox(true)}, 20},
+	} {
+		res, err := c.client.SetSubscriptionItemUsageWithResponse(t.Context(), sub, addon, nil, gen.UsageInput{UsageQuantity: c.q}, c.editors...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.JSON201 == nil {
+			t.Fatalf("status %d: %s", res.StatusCode(), res.Body)
+		}
+	}
+	if l, s := srv.Usage(sub, addon, false), srv.Usage(sub, addon, true); l != 3 || s != 30 {
+		t.Errorf("usage live %v, sandbox %v, want 3 and 30", l, s)
+	}
+	if n := srv.TokenRequests(); n != 2 {
+		t.Errorf("TokenRequests = %d, want 2 (one per client, then cached)", n)
+	}
+}
+
+func TestClientOptionsWin(t *testing.T) {
+	srv := newServer(t)
+	c := srv.Client(billing.WithClientCredentials(srv.ClientID, "wrong secret"))
+	if _, err := c.GetProductComponentsWithResponse(t.Context(), billingtest.ProductID, nil); err == nil {
+		t.Error("a wrong secret: no error")
+	}
+	if n := srv.Requests("getProductComponents"); n != 0 {
+		t.Errorf("Requests = %d, want 0: the token was refused", n)
+	}
+}

@@ -1,0 +1,182 @@
+package billingtest
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prestashopcorp/billing-sdk-go/gen"
+)
+
+// downloadTTL is how long an invoice download link stays valid.
+const downloadTTL = 5 * time.Minute
+
+// GetInvoices lists a subscription's invoices, a page at a time.
+func (h handlers) GetInvoices(ctx context.Context, req gen.GetInvoicesRequestObject) (gen.GetInvoicesResponseObject, error) {
+	c := callOf(ctx)
+	p := req.Params
+	if p.Type != "subscription" {
+		return newError(http.StatusBadRequest, "BAD_REQUEST", "query parameter type: only subscription is supported, not %q", p.Type), nil
+	}
+	order := "desc"
+	if p.Order != nil && *p.Order != "" {
+		order = strings.ToLower(*p.Order)
+	}
+	if order != "asc" && order != "desc" {
+		return newError(http.StatusBadRequest, "BAD_REQUEST", "query parameter order: must be asc or desc, not %q", *p.Order), nil
+	}
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	st := h.s.store(c.sandbox)
+	if _, ok := st.subs[p.Id]; !ok {
+		return subscriptionNotFound(p.Id), nil
+	}
+	all := st.invoicesOf(p.Id)
+	if order == "desc" {
+		slices.Reverse(all)
+	}
+	total := int64(len(all))
+	from, to := min(p.Offset, total), min(p.Offset+p.Limit, total)
+	items := make([]gen.Invoice, 0, to-from)
+	for _, inv := range all[from:to] {
+		items = append(items, clone(*inv))
+	}
+	return gen.GetInvoices200JSONResponse{Items: items, Total: total}, nil
+}
+
+// GetInvoiceDownload answers a signed link to the invoice's PDF, served by the
+// fake itself.
+func (h handlers) GetInvoiceDownload(ctx context.Context, req gen.GetInvoiceDownloadRequestObject) (gen.GetInvoiceDownloadResponseObject, error) {
+	c := callOf(ctx)
+	h.s.mu.Lock()
+	_, ok := h.s.store(c.sandbox).invoice(req.InvoiceId)
+	h.s.mu.Unlock()
+	if !ok {
+		return newError(http.StatusNotFound, "INVOICE_NOT_FOUND", "invoice %s not found", req.InvoiceId), nil
+	}
+	till := h.s.cfg.now().Add(downloadTTL).Unix()
+	q := url.Values{
+		"expires":   {strconv.FormatInt(till, 10)},
+		"signature": {h.s.sign(req.InvoiceId, till)},
+	}
+	link := h.s.base() + "/invoices/" + url.PathEscape(req.InvoiceId) + ".pdf?" + q.Encode()
+	return gen.GetInvoiceDownload200JSONResponse{Item: gen.InvoiceDownload{DownloadUrl: link, ValidTill: till}}, nil
+}
+
+// sign is the signature of a download link.
+func (s *Server) sign(invoiceID string, till int64) string {
+	m := hmac.New(sha256.New, s.pdfSecret)
+	_, _ = fmt.Fprintf(m, "%s\n%d", invoiceID, till) // a hash never fails
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// servePDF serves the PDF of a download link: GET /invoices/ID.pdf with the
+// link's expires and signature, no token.
+func (s *Server) servePDF(w http.ResponseWriter, r *http.Request) {
+	id, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, "/invoices/"), ".pdf")
+	if r.Method != http.MethodGet || !ok || id == "" {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "no operation %s %s", r.Method, r.URL.Path)
+		return
+	}
+	till, err := strconv.ParseInt(r.URL.Query().Get("expires"), 10, 64)
+	sig, _ := hex.DecodeString(r.URL.Query().Get("signature"))
+	want, _ := hex.DecodeString(s.sign(id, till))
+	switch {
+	case err != nil || !hmac.Equal(sig, want):
+		writeError(w, http.StatusForbidden, "FORBIDDEN", "invalid download link signature")
+		return
+	case s.cfg.now().Unix() > till:
+		writeError(w, http.StatusForbidden, "FORBIDDEN", "the download link expired")
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	_, _ = fmt.Fprintf(w, "%%PDF-1.4\n%% billingtest invoice %s\n%%%%EOF\n", id)
+}
+
+// CloseBillingPeriod ends the current billing period of a subscription of the
+// sandbox or live store, as a renewal does: it issues the period's invoice and
+// returns it. The invoice is dated at the subscription's nextRenewalAt (now, by
+// the server's clock, if it has none), which then moves one period on. It bills
+// each item (flat fee; per_unit price × quantity; stairstep the step price;
+// metered items usage × unit price) and each pending charge at term as an adhoc
+// line, with 20% tax, then resets the usage and the pending charges and bumps
+// the subscription's resourceVersion. Quantities stay as they are.
+func (s *Server) CloseBillingPeriod(subscriptionID string, sandbox bool) (gen.Invoice, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.store(sandbox)
+	sub, ok := st.subs[subscriptionID]
+	if !ok {
+		return gen.Invoice{}, fmt.Errorf("billingtest: subscription %s not found", subscriptionID)
+	}
+	at := s.cfg.now()
+	if sub.NextRenewalAt != nil {
+		at = time.Unix(*sub.NextRenewalAt, 0).UTC()
+	}
+
+	var lines []line
+	for i := range sub.SubscriptionItems {
+		it := &sub.SubscriptionItems[i]
+		l := line{entityType: it.ItemType + "_item_price", componentID: it.Id}
+		comp, known := st.component(sub.ProductId, it.Id)
+		name := it.Id
+		if known && comp.title != "" {
+			name = comp.title
+		}
+		switch {
+		case st.metered(sub, i):
+			u := deref(it.Usage)
+			price := deref(it.UnitPrice)
+			if known {
+				price = comp.price
+			}
+			l.amount, l.description = cents(u*price), fmt.Sprintf("%s × %g", name, u)
+			it.Usage = ptr(0.0)
+		case known && comp.pricing == gen.FlatFee:
+			l.amount, l.description = comp.price, fmt.Sprintf("%s (%s)", name, comp.period)
+		case known:
+			q := deref(it.Quantity)
+			l.amount, l.description = cents(comp.amount(q)), fmt.Sprintf("%s × %g", name, q)
+		default:
+			l.amount, l.description = deref(it.Amount), name
+		}
+		lines = append(lines, l)
+	}
+	for _, ch := range sub.charges {
+		lines = append(lines, line{entityType: "adhoc", description: ch.Description, amount: ch.Amount})
+	}
+	sub.charges = nil
+
+	inv := newInvoice(st.nextInvoiceID(at), sub.ShopId, sub.Id, sub.ProductId, at, lines)
+	st.invoices = append(st.invoices, &inv)
+	if sub.NextRenewalAt != nil {
+		next := at.AddDate(0, 1, 0)
+		switch sub.BillingPeriodUnit {
+		case gen.PeriodUnitYear:
+			next = at.AddDate(1, 0, 0)
+		case gen.PeriodUnitDay:
+			next = at.AddDate(0, 0, 1)
+		}
+		sub.NextRenewalAt = ptr(next.Unix())
+	}
+	sub.bump(s.cfg.now())
+	return clone(inv), nil
+}
+
+// nextInvoiceID returns a new invoice id, INV-YYYY-NNNNN.
+func (st *store) nextInvoiceID(at time.Time) string {
+	for n := len(st.invoices) + 1; ; n++ {
+		id := fmt.Sprintf("INV-%d-%05d", at.Year(), n)
+		if _, taken := st.invoice(id); !taken {
+			return id
+		}
+	}
+}

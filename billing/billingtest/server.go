@@ -1,0 +1,176 @@
+package billingtest
+
+import (
+	"crypto/rand"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/spec"
+)
+
+// A Server is a fake Billing API and OAuth2 token server listening on a loopback
+// address. Create it with NewServer and Close it when done.
+type Server struct {
+	// URL is the base URL of the API, of the form http://127.0.0.1:port, with no
+	// trailing slash. The API's paths (/v1/...) follow it.
+	URL string
+
+	// ClientID and ClientSecret are the credentials the token endpoint accepts.
+	ClientID     string
+	ClientSecret string
+
+	cfg       config
+	ts        *httptest.Server
+	router    *spec.Router
+	declared  map[string]map[int]bool // operation id -> statuses the spec declares
+	api       http.Handler            // the generated strict handler
+	key       *signingKey
+	pdfSecret []byte
+	closed    chan struct{} // closed by Close: releases stalled calls
+	closeOnce sync.Once
+
+	mu            sync.Mutex
+	live, sandbox *store
+	requests      map[string]int
+	applied       map[string]int
+	tokenRequests int
+	faults        map[string][]Fault
+	tokenFaults   []Fault
+	violations    []error
+}
+
+// NewServer starts and returns a new Server configured by opts. The caller
+// should call Close when done. NewServer panics if it cannot start, or if the
+// seed is inconsistent (duplicate ids).
+func NewServer(opts ...Option) *Server {
+	cfg := newConfig(opts)
+	if cfg.ttl <= 0 {
+		panic("billingtest: WithTokenTTL: the lifetime must be positive")
+	}
+	router, err := spec.Load()
+	if err != nil {
+		panic("billingtest: " + err.Error())
+	}
+	key, err := processKey()
+	if err != nil {
+		panic("billingtest: generating the signing key: " + err.Error())
+	}
+	s := &Server{
+		ClientID:     cfg.clientID,
+		ClientSecret: cfg.clientSecret,
+		cfg:          cfg,
+		router:       router,
+		declared:     declaredStatuses(router),
+		key:          key,
+		pdfSecret:    []byte(rand.Text()),
+		closed:       make(chan struct{}),
+		requests:     map[string]int{},
+		applied:      map[string]int{},
+		faults:       map[string][]Fault{},
+	}
+	if s.live, err = newStore(cfg.seed); err != nil {
+		panic(err.Error())
+	}
+	if s.sandbox, err = newStore(cfg.seed); err != nil {
+		panic(err.Error())
+	}
+	strict := gen.NewStrictHandlerWithOptions(handlers{s}, nil, gen.StrictHTTPServerOptions{
+		RequestErrorHandlerFunc:  badRequest,
+		ResponseErrorHandlerFunc: internalError,
+	})
+	s.api = gen.HandlerWithOptions(strict, gen.StdHTTPServerOptions{ErrorHandlerFunc: badRequest})
+	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.URL = s.ts.URL
+	if cfg.t != nil {
+		cfg.t.Cleanup(s.Close)
+	}
+	return s
+}
+
+// TokenURL returns the URL of the OAuth2 token endpoint: URL + "/oauth2/token".
+func (s *Server) TokenURL() string { return s.URL + "/oauth2/token" }
+
+// Close releases the calls stalled by a Fault, shuts the server down and waits
+// for the calls in flight to end. It may be called more than once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		s.ts.Close()
+	})
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/oauth2/token":
+		s.serveToken(w, r)
+	case strings.HasPrefix(r.URL.Path, "/invoices/"):
+		s.servePDF(w, r)
+	default:
+		s.serveAPI(w, r)
+	}
+}
+
+// base is the server's URL, safe to read from handlers (s.URL is set after the
+// server starts).
+func (s *Server) base() string { return s.ts.URL }
+
+func (s *Server) store(sandbox bool) *store {
+	if sandbox {
+		return s.sandbox
+	}
+	return s.live
+}
+
+// Requests returns how many calls of the operation (an operationId of the spec,
+// such as "setSubscriptionItemUsage") the server received, whatever their answer.
+func (s *Server) Requests(operationID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests[operationID]
+}
+
+// Applied returns how many calls of the operation the server carried out: the
+// calls answered with a 2xx status, and those dropped by DropAfterApply.
+// Rejected calls and calls answered by a Fault before applying are not counted.
+func (s *Server) Applied(operationID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.applied[operationID]
+}
+
+// TokenRequests returns how many requests the token endpoint received, whatever
+// their answer.
+func (s *Server) TokenRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokenRequests
+}
+
+// Violations returns the answers of the fake that broke the spec, oldest first.
+// Each one is a bug of the fake; a passing test sees none.
+func (s *Server) Violations() []error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.violations)
+}
+
+// declaredStatuses lists the response statuses each operation declares.
+func declaredStatuses(r *spec.Router) map[string]map[int]bool {
+	out := map[string]map[int]bool{}
+	for _, op := range r.Ops {
+		codes := map[int]bool{}
+		o := r.Doc.Paths.Find(op.Path).GetOperation(op.Method)
+		for code := range o.Responses.Map() {
+			if n, err := strconv.Atoi(code); err == nil {
+				codes[n] = true
+			}
+		}
+		out[op.ID] = codes
+	}
+	return out
+}

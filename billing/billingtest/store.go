@@ -1,0 +1,268 @@
+package billingtest
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/prestashopcorp/billing-sdk-go/gen"
+)
+
+// taxRate is the only tax the fake applies, in percent.
+const taxRate = 20
+
+// store is the state of one environment (live or sandbox). The Server's mutex
+// guards it.
+type store struct {
+	products  map[string][]*component // by product id, in seed order
+	customers map[string]gen.Customer
+	subs      map[string]*subscription
+	invoices  []*gen.Invoice // in issue order
+}
+
+// component is a plan or an addon, with the fields both share.
+type component struct {
+	id, productID, groupID string
+	kind                   gen.ComponentType
+	pricing                gen.PricingModel
+	status                 gen.ComponentStatus
+	metered                bool
+	period                 gen.PeriodUnit // plans only
+	price                  float64
+	tiers                  []gen.Tier
+	title                  string
+
+	plan  *gen.Plan // exactly one of plan and addon is set
+	addon *gen.Addon
+}
+
+// subscription is a subscription and what waits for its next invoice.
+type subscription struct {
+	gen.Subscription
+	charges []gen.ChargeAtTerm
+}
+
+func newStore(seed Seed) (*store, error) {
+	seed = clone(seed)
+	st := &store{
+		products:  map[string][]*component{},
+		customers: map[string]gen.Customer{},
+		subs:      map[string]*subscription{},
+	}
+	ids := map[string]bool{}
+	add := func(c *component) error {
+		if ids[c.productID+"\x00"+c.id] {
+			return fmt.Errorf("billingtest: seed has component %s twice in product %s", c.id, c.productID)
+		}
+		ids[c.productID+"\x00"+c.id] = true
+		st.products[c.productID] = append(st.products[c.productID], c)
+		return nil
+	}
+	for i := range seed.Plans {
+		p := &seed.Plans[i]
+		p.ComponentType = gen.PlanComponentTypePlan
+		c := &component{
+			id: p.Id, productID: p.ProductId, groupID: p.ComponentGroupId, kind: gen.ComponentTypePlan,
+			pricing: p.PricingModel, status: p.Status, metered: p.IsUsageBased, period: p.BillingPeriodUnit,
+			price: deref(p.Price), plan: p,
+		}
+		if p.Tiers != nil {
+			c.tiers = *p.Tiers
+		}
+		if p.Details != nil {
+			c.title = p.Details.Title
+		}
+		if err := add(c); err != nil {
+			return nil, err
+		}
+	}
+	for i := range seed.Addons {
+		a := &seed.Addons[i]
+		if a.ComponentType == "" {
+			a.ComponentType = gen.AddonComponentTypeAddon
+		}
+		c := &component{
+			id: a.Id, productID: a.ProductId, groupID: a.ComponentGroupId, kind: gen.ComponentType(a.ComponentType),
+			pricing: a.PricingModel, status: a.Status, metered: a.IsUsageBased, price: deref(a.Price), addon: a,
+		}
+		if a.Tiers != nil {
+			c.tiers = *a.Tiers
+		}
+		if err := add(c); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range seed.Customers {
+		if _, dup := st.customers[c.Id]; dup {
+			return nil, fmt.Errorf("billingtest: seed has customer %s twice", c.Id)
+		}
+		st.customers[c.Id] = c
+	}
+	for _, s := range seed.Subscriptions {
+		if _, dup := st.subs[s.Id]; dup {
+			return nil, fmt.Errorf("billingtest: seed has subscription %s twice", s.Id)
+		}
+		st.subs[s.Id] = &subscription{Subscription: s}
+	}
+	seen := map[string]bool{}
+	for i := range seed.Invoices {
+		inv := &seed.Invoices[i]
+		if seen[inv.InvoiceId] {
+			return nil, fmt.Errorf("billingtest: seed has invoice %s twice", inv.InvoiceId)
+		}
+		seen[inv.InvoiceId] = true
+		st.invoices = append(st.invoices, inv)
+	}
+	return st, nil
+}
+
+// component returns the component id of product productID.
+func (st *store) component(productID, id string) (*component, bool) {
+	for _, c := range st.products[productID] {
+		if c.id == id {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+// item returns the index of the subscription's item id, or -1.
+func (s *subscription) item(id string) int {
+	return slices.IndexFunc(s.SubscriptionItems, func(it gen.SubscriptionItem) bool { return it.Id == id })
+}
+
+// metered tells whether item i of s is billed by usage: its component is
+// usage-based or, for an item outside the catalog, it carries a usage.
+func (st *store) metered(s *subscription, i int) bool {
+	it := s.SubscriptionItems[i]
+	if c, ok := st.component(s.ProductId, it.Id); ok {
+		return c.metered
+	}
+	return it.Usage != nil
+}
+
+// bump sets a new resourceVersion: now in milliseconds, always above the last one.
+func (s *subscription) bump(now time.Time) {
+	v := now.UnixMilli()
+	if last, err := strconv.ParseInt(s.ResourceVersion, 10, 64); err == nil && last >= v {
+		v = last + 1
+	}
+	s.ResourceVersion = strconv.FormatInt(v, 10)
+}
+
+// amount is what the component costs for quantity q, in cents.
+func (c *component) amount(q float64) float64 {
+	switch c.pricing {
+	case gen.PerUnit:
+		return c.price * q
+	case gen.Stairstep:
+		return c.step(q)
+	default:
+		return c.price
+	}
+}
+
+// step is the price of the stairstep tier q falls in: the last tier starting at
+// or below q (0 below the first tier).
+func (c *component) step(q float64) float64 {
+	var p float64
+	for _, t := range c.tiers {
+		if t.StartingUnit <= q {
+			p = t.Price
+		}
+	}
+	return p
+}
+
+// unitPrice is the item's unit price for quantity q: the step price for a
+// stairstep component, else its price.
+func (c *component) unitPrice(q float64) float64 {
+	if c.pricing == gen.Stairstep {
+		return c.step(q)
+	}
+	return c.price
+}
+
+// invoicesOf returns the invoices of a subscription, oldest first.
+func (st *store) invoicesOf(subID string) []*gen.Invoice {
+	var out []*gen.Invoice
+	for _, inv := range st.invoices {
+		if inv.SubscriptionId == subID {
+			out = append(out, inv)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *gen.Invoice) int { return cmp.Compare(deref(a.InvoiceDate), deref(b.InvoiceDate)) })
+	return out
+}
+
+func (st *store) invoice(id string) (*gen.Invoice, bool) {
+	i := slices.IndexFunc(st.invoices, func(inv *gen.Invoice) bool { return inv.InvoiceId == id })
+	if i < 0 {
+		return nil, false
+	}
+	return st.invoices[i], true
+}
+
+// line is one line of an invoice to issue.
+type line struct {
+	entityType, componentID, description string
+	amount                               float64
+}
+
+// newInvoice builds a paid EUR invoice of lines, each taxed at taxRate.
+func newInvoice(id, customerID, subID, productID string, at time.Time, lines []line) gen.Invoice {
+	inv := gen.Invoice{
+		InvoiceId: id, CustomerId: customerID, SubscriptionId: subID, ProductId: ptr(productID),
+		Status: "paid", CurrencyCode: "EUR", InvoiceDate: ptr(at.Unix()), PaymentDate: ptr(at.Unix()),
+		LineItems: []gen.InvoiceLineItem{},
+	}
+	var sum, tax float64
+	for i, l := range lines {
+		t := cents(l.amount * taxRate / 100)
+		li := gen.InvoiceLineItem{
+			InvoiceLineItemId: fmt.Sprintf("li_%s_%d", id, i+1), InvoiceId: id, SubscriptionId: subID,
+			EntityType: l.entityType, Description: ptr(l.description),
+			Amount: ptr(l.amount), TaxAmount: ptr(t), TaxRate: ptr(float64(taxRate)),
+		}
+		if l.componentID != "" {
+			li.ComponentId = ptr(l.componentID)
+		}
+		inv.LineItems = append(inv.LineItems, li)
+		sum += l.amount
+		tax += t
+	}
+	inv.TaxAmount = tax
+	inv.AmountTotal = sum + tax
+	inv.AmountPaid = ptr(sum + tax)
+	inv.AmountDue = ptr(0.0)
+	return inv
+}
+
+// cents rounds an amount to whole cents.
+func cents(v float64) float64 { return math.Round(v) }
+
+// clone deep-copies v through JSON, so that what leaves the store shares nothing
+// with it.
+func clone[T any](v T) T {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("billingtest: clone: " + err.Error())
+	}
+	var out T
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic("billingtest: clone: " + err.Error())
+	}
+	return out
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

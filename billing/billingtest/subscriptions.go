@@ -1,0 +1,142 @@
+package billingtest
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/prestashopcorp/billing-sdk-go/gen"
+)
+
+func subscriptionNotFound(id string) apiError {
+	return newError(http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "subscription %s not found", id)
+}
+
+func itemNotFound(subID, itemID string) apiError {
+	return newError(http.StatusNotFound, "SUBSCRIPTION_ITEM_NOT_FOUND", "subscription item %s not found in subscription %s", itemID, subID)
+}
+
+// AddSubscriptionChargeAtTerm records a charge for the next invoice.
+func (h handlers) AddSubscriptionChargeAtTerm(ctx context.Context, req gen.AddSubscriptionChargeAtTermRequestObject) (gen.AddSubscriptionChargeAtTermResponseObject, error) {
+	c := callOf(ctx)
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	sub, ok := h.s.store(c.sandbox).subs[req.SubscriptionId]
+	if !ok {
+		return subscriptionNotFound(req.SubscriptionId), nil
+	}
+	if sub.Status != "active" && sub.Status != "non_renewing" {
+		return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription %s is %s: a charge at term needs an active or non_renewing subscription", sub.Id, sub.Status), nil
+	}
+	ch := gen.ChargeAtTerm{Amount: req.Body.Amount, Description: req.Body.Description}
+	sub.charges = append(sub.charges, ch)
+	return gen.AddSubscriptionChargeAtTerm201JSONResponse{Item: ch}, nil
+}
+
+// SetSubscriptionItemQuantity sets the quantity of a per_unit or stairstep item.
+func (h handlers) SetSubscriptionItemQuantity(ctx context.Context, req gen.SetSubscriptionItemQuantityRequestObject) (gen.SetSubscriptionItemQuantityResponseObject, error) {
+	c := callOf(ctx)
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	st := h.s.store(c.sandbox)
+	sub, ok := st.subs[req.SubscriptionId]
+	if !ok {
+		return subscriptionNotFound(req.SubscriptionId), nil
+	}
+	i := sub.item(req.SubscriptionItemId)
+	if i < 0 {
+		return itemNotFound(sub.Id, req.SubscriptionItemId), nil
+	}
+	if st.metered(sub, i) {
+		return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription item %s is metered: report its usage instead", req.SubscriptionItemId), nil
+	}
+	q := req.Body.Quantity
+	it := &sub.SubscriptionItems[i]
+	if comp, ok := st.component(sub.ProductId, it.Id); ok {
+		if comp.pricing == gen.FlatFee {
+			return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription item %s has a flat fee: it has no quantity", it.Id), nil
+		}
+		it.UnitPrice = ptr(comp.unitPrice(q))
+		it.Amount = ptr(cents(comp.amount(q)))
+	}
+	it.Quantity = ptr(q)
+	return gen.SetSubscriptionItemQuantity200JSONResponse{Item: gen.Quantity{Quantity: q}}, nil
+}
+
+// SetSubscriptionItemUsage adds usage to a metered item.
+func (h handlers) SetSubscriptionItemUsage(ctx context.Context, req gen.SetSubscriptionItemUsageRequestObject) (gen.SetSubscriptionItemUsageResponseObject, error) {
+	c := callOf(ctx)
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	st := h.s.store(c.sandbox)
+	sub, ok := st.subs[req.SubscriptionId]
+	if !ok {
+		return subscriptionNotFound(req.SubscriptionId), nil
+	}
+	i := sub.item(req.SubscriptionItemId)
+	if i < 0 {
+		return itemNotFound(sub.Id, req.SubscriptionItemId), nil
+	}
+	if !st.metered(sub, i) {
+		return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription item %s is not metered: set its quantity instead", req.SubscriptionItemId), nil
+	}
+	it := &sub.SubscriptionItems[i]
+	it.Usage = ptr(deref(it.Usage) + req.Body.UsageQuantity)
+	return gen.SetSubscriptionItemUsage201JSONResponse{Item: gen.Usage{UsageQuantity: req.Body.UsageQuantity}}, nil
+}
+
+// UpdateSubscription changes the subscription's plan item.
+func (h handlers) UpdateSubscription(ctx context.Context, req gen.UpdateSubscriptionRequestObject) (gen.UpdateSubscriptionResponseObject, error) {
+	c := callOf(ctx)
+	in := req.Body
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	st := h.s.store(c.sandbox)
+	sub, ok := st.subs[req.SubscriptionId]
+	if !ok {
+		return subscriptionNotFound(req.SubscriptionId), nil
+	}
+	if in.CouponCode != nil && *in.CouponCode != couponCode {
+		return newError(http.StatusNotFound, "COUPON_NOT_FOUND", "coupon %s not found", *in.CouponCode), nil
+	}
+	comp, ok := st.component(sub.ProductId, in.SubscriptionItemId)
+	if !ok {
+		return newError(http.StatusNotFound, "COMPONENT_NOT_FOUND", "component %s not found in product %s", in.SubscriptionItemId, sub.ProductId), nil
+	}
+	if comp.plan == nil {
+		return newError(http.StatusBadRequest, "BAD_REQUEST", "component %s is an %s, not a plan", comp.id, comp.kind), nil
+	}
+	if comp.status != gen.ComponentStatusActive {
+		return newError(http.StatusBadRequest, "BAD_REQUEST", "plan %s is %s", comp.id, comp.status), nil
+	}
+	if sub.item(comp.id) < 0 {
+		// The plan item replaced: the one of the same group, else the first plan.
+		i := -1
+		for j, it := range sub.SubscriptionItems {
+			if it.ItemType == "plan" && (i < 0 || it.GroupId == comp.groupID) {
+				i = j
+				if it.GroupId == comp.groupID {
+					break
+				}
+			}
+		}
+		if i < 0 {
+			return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription %s has no plan item", sub.Id), nil
+		}
+		old := sub.SubscriptionItems[i]
+		if old.GroupId != comp.groupID && comp.period != sub.BillingPeriodUnit {
+			return newError(http.StatusBadRequest, "BAD_REQUEST", "a plan change and a billing period change at once are not supported"), nil
+		}
+		q := deref(old.Quantity)
+		if comp.pricing == gen.FlatFee || q == 0 {
+			q = 1
+		}
+		sub.SubscriptionItems[i] = gen.SubscriptionItem{
+			Id: comp.id, GroupId: comp.groupID, ItemType: string(comp.kind),
+			Quantity: ptr(q), UnitPrice: ptr(comp.unitPrice(q)), Amount: ptr(cents(comp.amount(q))),
+			FreeQuantity: old.FreeQuantity,
+		}
+		sub.BillingPeriodUnit = comp.period
+		sub.bump(h.s.cfg.now())
+	}
+	return gen.UpdateSubscription200JSONResponse{Item: clone(sub.Subscription)}, nil
+}
