@@ -1,0 +1,141 @@
+package billing_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+
+	"github.com/prestashopcorp/billing-sdk-go/billing"
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
+	"github.com/prestashopcorp/billing-sdk-go/gen"
+)
+
+// A client of the real API needs its credentials; here billingtest stands in for
+// the API and its token server, and srv.Client() passes their URLs and credentials.
+func Example() {
+	srv := billingtest.NewServer()
+	defer srv.Close()
+
+	client, err := billing.NewClient(
+		billing.WithBaseURL(srv.URL),         // omit for production
+		billing.WithTokenURL(srv.TokenURL()), // omit for oauth.prestashop.com
+		billing.WithClientCredentials(srv.ClientID, srv.ClientSecret),
+		billing.WithSandbox(true),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+
+	res, err := client.GetProductComponentsWithResponse(ctx, "builtfor_example", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, item := range res.JSON200.Items {
+		v, err := item.ValueByDiscriminator()
+		if err != nil {
+			log.Fatal(err)
+		}
+		switch c := v.(type) {
+		case gen.Plan:
+			fmt.Printf("plan  %-40s %s, %s\n", c.Id, c.PricingModel, c.BillingPeriodUnit)
+		case gen.Addon:
+			fmt.Printf("%-5s %-40s %s\n", c.ComponentType, c.Id, c.PricingModel)
+		}
+	}
+	// Output:
+	// plan  builtfor_example-standard-EUR-Monthly    flat_fee, month
+	// plan  builtfor_example-standard-EUR-Yearly     flat_fee, year
+	// plan  builtfor_example-users-EUR-Monthly       stairstep, month
+	// addon builtfor_example-api-calls-EUR-Monthly   per_unit
+}
+
+// Usage adds up on the server, so a failed call is sent again only when the server
+// cannot have acted on it. Otherwise the error wraps ErrOutcomeUnknown.
+func ExampleErrOutcomeUnknown() {
+	srv := billingtest.NewServer()
+	defer srv.Close()
+	client := srv.Client()
+	// The connection drops after the server counted the usage.
+	srv.Fault("setSubscriptionItemUsage", billingtest.Fault{Drop: billingtest.DropAfterApply})
+
+	_, err := client.SetSubscriptionItemUsageWithResponse(context.Background(),
+		billingtest.SubscriptionID, billingtest.APICallsAddonID, nil, gen.UsageInput{UsageQuantity: 250})
+	if errors.Is(err, billing.ErrOutcomeUnknown) {
+		fmt.Println("outcome unknown: not sent again")
+	}
+	fmt.Println("sent:", srv.Requests("setSubscriptionItemUsage"), "usage on the server:",
+		srv.Usage(billingtest.SubscriptionID, billingtest.APICallsAddonID, false))
+	// Output:
+	// outcome unknown: not sent again
+	// sent: 1 usage on the server: 250
+}
+
+func ExampleAPIError() {
+	srv := billingtest.NewServer()
+	defer srv.Close()
+	client := srv.Client()
+
+	_, err := client.SetSubscriptionItemQuantityWithResponse(context.Background(),
+		"no-such-subscription", billingtest.UsersPlanID, nil, gen.QuantityInput{Quantity: 3})
+	var apiErr *billing.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Println(apiErr.StatusCode, apiErr.ErrorCode)
+	}
+	// Output:
+	// 404 SUBSCRIPTION_NOT_FOUND
+}
+
+func ExampleInvalidRequestError() {
+	srv := billingtest.NewServer()
+	defer srv.Close()
+	client := srv.Client()
+
+	_, err := client.SetSubscriptionItemUsageWithResponse(context.Background(),
+		billingtest.SubscriptionID, billingtest.APICallsAddonID, nil, gen.UsageInput{UsageQuantity: 0})
+	fmt.Println(err)
+	fmt.Println("requests sent:", srv.Requests("setSubscriptionItemUsage"))
+	// Output:
+	// billing: setSubscriptionItemUsage: invalid request, nothing sent: usageQuantity: number must be more than 0
+	// requests sent: 0
+}
+
+func ExampleClient_Invoices() {
+	srv := billingtest.NewServer()
+	defer srv.Close()
+	client := srv.Client(billing.WithPageSize(5))
+
+	n := 0
+	for inv, err := range client.Invoices(context.Background(), billingtest.SubscriptionID) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		if n < 2 {
+			fmt.Println(inv.InvoiceId, inv.Status, inv.AmountTotal)
+		}
+		n++
+	}
+	fmt.Println(n, "invoices in", srv.Requests("getInvoices"), "pages")
+	// Output:
+	// INV-2025-00012 paid 15479
+	// INV-2025-00011 paid 14879
+	// 12 invoices in 3 pages
+}
+
+func ExampleSandbox() {
+	srv := billingtest.NewServer()
+	defer srv.Close()
+	client := srv.Client() // live by default
+
+	ctx := context.Background()
+	sub, item := billingtest.SubscriptionID, billingtest.APICallsAddonID
+	_, err := client.SetSubscriptionItemUsageWithResponse(ctx, sub, item, nil,
+		gen.UsageInput{UsageQuantity: 5}, billing.Sandbox(true)) // this call only
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("sandbox:", srv.Usage(sub, item, true), "live:", srv.Usage(sub, item, false))
+	// Output:
+	// sandbox: 5 live: 0
+}
