@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -108,5 +109,41 @@ func TestValidateRequest(t *testing.T) {
 				t.Fatalf("error = %v, want prefix %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// The vendored spec is valid OpenAPI 3.0 and every example matches its schema.
+func TestSpecIsValid(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromFile("../../openapi/billing.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(context.Background(), openapi3.EnableExamplesValidation()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Money must decode as float64: 16777217 cents is not exact in float32.
+func TestAmountsAreDouble(t *testing.T) {
+	r, _ := Load()
+	var walk func(path string, s *openapi3.SchemaRef, seen map[*openapi3.Schema]bool)
+	walk = func(path string, s *openapi3.SchemaRef, seen map[*openapi3.Schema]bool) {
+		if s == nil || s.Value == nil || seen[s.Value] {
+			return
+		}
+		seen[s.Value] = true
+		if s.Value.Type.Is("number") && s.Value.Format != "double" {
+			t.Errorf("%s: type number without format double (float32 in Go)", path)
+		}
+		for name, p := range s.Value.Properties {
+			walk(path+"."+name, p, seen)
+		}
+		walk(path+"[]", s.Value.Items, seen)
+		for _, o := range s.Value.OneOf {
+			walk(path, o, seen)
+		}
+	}
+	for name, s := range r.Doc.Components.Schemas {
+		walk(name, s, map[*openapi3.Schema]bool{})
 	}
 }
