@@ -15,6 +15,21 @@ func itemNotFound(subID, itemID string) apiError {
 	return newError(http.StatusNotFound, "SUBSCRIPTION_ITEM_NOT_FOUND", "subscription item %s not found in subscription %s", itemID, subID)
 }
 
+// subscriptionItem finds an item of a subscription, or the 404 that answers for it.
+func (st *store) subscriptionItem(subID, itemID string) (*subscription, int, *apiError) {
+	sub, ok := st.subs[subID]
+	if !ok {
+		e := subscriptionNotFound(subID)
+		return nil, -1, &e
+	}
+	i := sub.item(itemID)
+	if i < 0 {
+		e := itemNotFound(subID, itemID)
+		return nil, -1, &e
+	}
+	return sub, i, nil
+}
+
 // AddSubscriptionChargeAtTerm records a charge for the next invoice.
 func (h handlers) AddSubscriptionChargeAtTerm(ctx context.Context, req gen.AddSubscriptionChargeAtTermRequestObject) (gen.AddSubscriptionChargeAtTermResponseObject, error) {
 	c := callOf(ctx)
@@ -38,13 +53,9 @@ func (h handlers) SetSubscriptionItemQuantity(ctx context.Context, req gen.SetSu
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
 	st := h.s.store(c.sandbox)
-	sub, ok := st.subs[req.SubscriptionId]
-	if !ok {
-		return subscriptionNotFound(req.SubscriptionId), nil
-	}
-	i := sub.item(req.SubscriptionItemId)
-	if i < 0 {
-		return itemNotFound(sub.Id, req.SubscriptionItemId), nil
+	sub, i, e := st.subscriptionItem(req.SubscriptionId, req.SubscriptionItemId)
+	if e != nil {
+		return *e, nil
 	}
 	if st.metered(sub, i) {
 		return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription item %s is metered: report its usage instead", req.SubscriptionItemId), nil
@@ -68,13 +79,9 @@ func (h handlers) SetSubscriptionItemUsage(ctx context.Context, req gen.SetSubsc
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
 	st := h.s.store(c.sandbox)
-	sub, ok := st.subs[req.SubscriptionId]
-	if !ok {
-		return subscriptionNotFound(req.SubscriptionId), nil
-	}
-	i := sub.item(req.SubscriptionItemId)
-	if i < 0 {
-		return itemNotFound(sub.Id, req.SubscriptionItemId), nil
+	sub, i, e := st.subscriptionItem(req.SubscriptionId, req.SubscriptionItemId)
+	if e != nil {
+		return *e, nil
 	}
 	if !st.metered(sub, i) {
 		return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription item %s is not metered: set its quantity instead", req.SubscriptionItemId), nil
