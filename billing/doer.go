@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -81,6 +82,9 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 				return nil, d.unknownIf(op, true, lastErr)
 			}
 		case resp.StatusCode < 300:
+			if err := checkSuccess(op, resp); err != nil {
+				return nil, err
+			}
 			return resp, nil
 		default:
 			apiErr := newAPIError(op.ID, resp)
@@ -164,4 +168,23 @@ func (s *sendTrace) cannotHaveActed(err error) bool {
 		return true
 	}
 	return s.gotConn.Load() && !s.wrote.Load()
+}
+
+// checkSuccess refuses a 2xx answer the generated client cannot decode: a status
+// the spec does not declare for the operation, or a body that is not JSON. The
+// call was carried out; only its answer is lost.
+func checkSuccess(op *spec.Operation, resp *http.Response) error {
+	ct := resp.Header.Get("Content-Type")
+	declared := op.Declares(resp.StatusCode)
+	if declared && strings.Contains(ct, "json") {
+		return nil
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_ = resp.Body.Close()
+	why := fmt.Sprintf("Content-Type %q, want JSON", ct)
+	if !declared {
+		why = fmt.Sprintf("the spec declares %v", op.Statuses)
+	}
+	return fmt.Errorf("billing: %s: %w: %d answer (%s), body %q; the call was carried out",
+		op.ID, ErrUnexpectedResponse, resp.StatusCode, why, excerpt(body, 200))
 }

@@ -21,6 +21,11 @@ import (
 // Check the subscription's state (or wait for its webhook) before sending it again.
 var ErrOutcomeUnknown = errors.New("outcome unknown: the request may have been applied")
 
+// ErrUnexpectedResponse is wrapped by the error of a call that succeeded (2xx) with
+// an answer the spec does not describe (an undeclared status, a body that is not
+// JSON), so its typed result cannot be read. The call was carried out.
+var ErrUnexpectedResponse = errors.New("unexpected success response")
+
 // APIError is a non-2xx answer of the Billing API. Use errors.As to get it:
 //
 //	var apiErr *billing.APIError

@@ -206,3 +206,32 @@ func TestTokenErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestUnexpectedSuccess(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		ctype  string
+		want   string
+	}{
+		{"undeclared status", 200, "application/json", "200 answer (the spec declares [201 400 401 403 404])"},
+		{"not JSON", 201, "text/html", `201 answer (Content-Type "text/html", want JSON), body "<p>ok</p>"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tt.ctype)
+				w.WriteHeader(tt.status)
+				w.Write([]byte("<p>ok</p>"))
+			})
+			c, _ := api.client(t)
+			err := calls[5].do(context.Background(), c) // usage: declares 201
+			if !errors.Is(err, ErrUnexpectedResponse) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want ErrUnexpectedResponse with %q", err, tt.want)
+			}
+			if n := api.apiRequests.Load(); n != 1 {
+				t.Errorf("requests = %d, want 1 (a success is never replayed)", n)
+			}
+		})
+	}
+}

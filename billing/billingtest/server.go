@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -27,8 +26,7 @@ type Server struct {
 	cfg       config
 	ts        *httptest.Server
 	router    *spec.Router
-	declared  map[string]map[int]bool // operation id -> statuses the spec declares
-	api       http.Handler            // the generated strict handler
+	api       http.Handler // the generated strict handler
 	key       *signingKey
 	pdfSecret []byte
 	closed    chan struct{} // closed by Close: releases stalled calls
@@ -65,7 +63,6 @@ func NewServer(opts ...Option) *Server {
 		ClientSecret: cfg.clientSecret,
 		cfg:          cfg,
 		router:       router,
-		declared:     declaredStatuses(router),
 		key:          key,
 		pdfSecret:    []byte(rand.Text()),
 		closed:       make(chan struct{}),
@@ -157,20 +154,4 @@ func (s *Server) Violations() []error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.violations)
-}
-
-// declaredStatuses lists the response statuses each operation declares.
-func declaredStatuses(r *spec.Router) map[string]map[int]bool {
-	out := map[string]map[int]bool{}
-	for _, op := range r.Ops {
-		codes := map[int]bool{}
-		o := r.Doc.Paths.Find(op.Path).GetOperation(op.Method)
-		for code := range o.Responses.Map() {
-			if n, err := strconv.Atoi(code); err == nil {
-				codes[n] = true
-			}
-		}
-		out[op.ID] = codes
-	}
-	return out
 }

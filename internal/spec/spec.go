@@ -11,7 +11,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -29,6 +31,7 @@ type Operation struct {
 	Path       string   // path template, e.g. "/v1/invoices/{invoiceId}/download"
 	Idempotent bool     // the operation's x-idempotent
 	Scopes     []string // scopes the operation requires (none: any valid token)
+	Statuses   []int    // response statuses the spec declares, ascending
 
 	route    *routers.Route
 	segments []string // template segments; "{name}" is a parameter
@@ -70,6 +73,12 @@ var load = sync.OnceValues(func() (*Router, error) {
 				}
 			}
 			o.Scopes = dedupe(o.Scopes)
+			for code := range op.Responses.Map() {
+				if n, err := strconv.Atoi(code); err == nil {
+					o.Statuses = append(o.Statuses, n)
+				}
+			}
+			sort.Ints(o.Statuses)
 			r.Ops = append(r.Ops, o)
 		}
 	}
@@ -89,6 +98,11 @@ func dedupe(s []string) []string {
 		}
 	}
 	return out
+}
+
+// Declares reports whether the spec declares the response status for the operation.
+func (o *Operation) Declares(status int) bool {
+	return slices.Contains(o.Statuses, status)
 }
 
 // Op returns the operation with the given operationId, or nil.
