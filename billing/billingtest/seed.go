@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prestashopcorp/billing-sdk-go/billing"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
@@ -91,7 +92,7 @@ func DefaultSeed() Seed {
 			},
 		}},
 		Subscriptions: []gen.Subscription{{
-			Id: SubscriptionID, ProductId: ProductID, ShopId: ShopID, Status: "active", CurrencyCode: "EUR",
+			Id: SubscriptionID, ProductId: ProductID, ShopId: ShopID, Status: billing.StatusActive, CurrencyCode: "EUR",
 			BillingPeriodUnit:   gen.PeriodUnitMonth,
 			ResourceVersion:     fmt.Sprint(date(2025, 12).UnixMilli()),
 			ActivatedAt:         ptr(date(2024, 12).Unix()),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/prestashopcorp/billing-sdk-go/billing"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
@@ -39,7 +40,7 @@ func (h handlers) AddSubscriptionChargeAtTerm(ctx context.Context, req gen.AddSu
 	if !ok {
 		return subscriptionNotFound(req.SubscriptionId), nil
 	}
-	if sub.Status != "active" && sub.Status != "non_renewing" {
+	if sub.Status != billing.StatusActive && sub.Status != billing.StatusNonRenewing {
 		return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription %s is %s: a charge at term needs an active or non_renewing subscription", sub.Id, sub.Status), nil
 	}
 	ch := gen.ChargeAtTerm{Amount: req.Body.Amount, Description: req.Body.Description}
