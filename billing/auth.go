@@ -148,9 +148,9 @@ func (e *tokenError) Error() string {
 	msg := fmt.Sprintf("billing: getting an access token: %s answered %s", re.Response.Request.URL.Redacted(), re.Response.Status)
 	switch {
 	case re.ErrorCode != "" && re.ErrorDescription != "":
-		msg += ": " + re.ErrorCode + ": " + re.ErrorDescription
+		msg += ": " + oneLine(re.ErrorCode) + ": " + oneLine(re.ErrorDescription)
 	case re.ErrorCode != "":
-		msg += ": " + re.ErrorCode
+		msg += ": " + oneLine(re.ErrorCode)
 	case len(re.Body) > 0:
 		msg += fmt.Sprintf(": body %q", excerpt(re.Body, 200))
 	}

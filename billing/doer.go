@@ -116,6 +116,9 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 		wait := d.policy.backoff(attempt)
 		var apiErr *APIError
 		if errors.As(lastErr, &apiErr) && apiErr.RetryAfter > 0 {
+			if apiErr.RetryAfter > d.policy.MaxRetryAfter {
+				return nil, lastErr // longer than the policy waits (a 5xx here; a 429 stopped above)
+			}
 			wait = apiErr.RetryAfter
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {

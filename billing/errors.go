@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -43,19 +44,31 @@ type APIError struct {
 
 func (e *APIError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "billing: %s: %d %s", e.Operation, e.StatusCode, http.StatusText(e.StatusCode))
+	fmt.Fprintf(&b, "billing: %s: %d", e.Operation, e.StatusCode)
+	if text := http.StatusText(e.StatusCode); text != "" {
+		b.WriteString(" " + text)
+	}
 	switch {
 	case e.ErrorCode != "" || e.Message != "":
 		if e.ErrorCode != "" {
-			b.WriteString(": " + e.ErrorCode)
+			b.WriteString(": " + oneLine(e.ErrorCode))
 		}
 		if e.Message != "" {
-			b.WriteString(": " + e.Message)
+			b.WriteString(": " + oneLine(e.Message))
 		}
 	case len(e.Body) > 0:
 		fmt.Fprintf(&b, ": body %q", excerpt(e.Body, 200))
 	}
 	return b.String()
+}
+
+// oneLine returns s as it is, or quoted if it holds a character that is not
+// printable (a newline, an escape sequence): an error stays one line in the logs.
+func oneLine(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) < 0 {
+		return s
+	}
+	return strconv.Quote(s)
 }
 
 // maxErrorBody bounds how much of an error answer is read.
@@ -99,9 +112,12 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-		if s < 0 {
-			return 0
+	// delay-seconds: digits only. More seconds than a Duration holds is still a wait,
+	// longer than any MaxRetryAfter: it ends the retries.
+	if t := strings.TrimSpace(v); t != "" && strings.TrimLeft(t, "0123456789") == "" {
+		s, err := strconv.ParseInt(t, 10, 64)
+		if err != nil || s > int64(math.MaxInt64/time.Second) {
+			return math.MaxInt64
 		}
 		return time.Duration(s) * time.Second
 	}

@@ -273,3 +273,19 @@ func TestContextEndsRetries(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestRetryAfterLongerThanPolicyOn5xx(t *testing.T) {
+	api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "3600")
+		status(503)(w)
+	})
+	c, waits := api.client(t)
+	err := calls[0].do(context.Background(), c)
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 || apiErr.RetryAfter != time.Hour {
+		t.Fatalf("error = %v, want the 503 with RetryAfter 1h", err)
+	}
+	if len(*waits) != 0 || api.apiRequests.Load() != 1 {
+		t.Errorf("waits %v, requests %d: a Retry-After over MaxRetryAfter ends the retries", *waits, api.apiRequests.Load())
+	}
+}
