@@ -2,7 +2,7 @@
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(CURDIR)/.cache/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
-.PHONY: generate check-generated test lint bench quickstart
+.PHONY: generate check-generated test lint bench fuzz quickstart
 
 ## generate: regenerate gen/ from openapi/billing.yaml with the pinned oapi-codegen
 generate:
@@ -27,7 +27,14 @@ $(GOLANGCI_LINT):
 
 ## bench: benchmarks of the SDK against raw net/http, in one run
 bench:
-	go test -run '^$$' -bench . -benchmem ./...
+	go test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./billing/
+
+## fuzz: each fuzz target of billing/ for FUZZTIME (default 20s); failures land in billing/testdata/fuzz/
+FUZZTIME ?= 20s
+fuzz:
+	for t in FuzzAPIError FuzzRetryAfter FuzzComponentUnion; do \
+		go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./billing/ || exit 1; \
+	done
 
 ## quickstart: the main job, against the embedded fake Billing API
 quickstart:

@@ -1,0 +1,683 @@
+package billing_test
+
+// Benchmarks of two operations, each three ways against one in-process loopback
+// server that answers fixed, valid JSON bodies:
+//
+//   - raw: net/http and encoding/json by hand into hand-written structs (the floor);
+//   - gen: the plain generated client with a static bearer header;
+//   - sdk: billing.NewClient with everything on (client credentials against the
+//     server's token endpoint, token cache, sandbox, request validation, default
+//     retry policy).
+//
+// Components are turned into plans and addons by componentType inside the measured
+// work (ValueByDiscriminator for gen and sdk). Every iteration checks what it got.
+// When the three sub-benchmarks of an operation ran, the operation's benchmark prints
+// one line of ratios (and the figures they come from):
+//
+//	overhead getProductComponents: sdk/raw = 1.07x ns/op, 1.9x allocs/op; gen/raw = ...
+//
+// (testing.Benchmark cannot be called from inside a benchmark: both take the testing
+// package's benchmark lock, and it deadlocks. So the sub-benchmarks record their
+// figures themselves and the parent prints the ratios, medians with -count.)
+//
+// The server runs in the same process, so every figure (ns, B and allocs per op)
+// includes the server's own work for the request, the same for the three.
+//
+//	go test -run '^$' -bench . -benchtime=200ms ./billing/
+//	go test -run '^$' -bench 'GetProductComponents/sdk' -cpuprofile /tmp/cpu.out ./billing/
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/prestashopcorp/billing-sdk-go/billing"
+	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/spec"
+)
+
+const (
+	benchProductID    = "builtfor_example"
+	benchSubscription = "AzZltzSnnXURXasn"
+	benchItem         = "builtfor_example-api-calls-EUR-Monthly"
+	benchUsage        = 250
+	benchClientID     = "bench-client"
+	benchSecret       = "bench-secret"
+	benchToken        = "bench-token"
+
+	benchComponentsPath = "/v1/products/" + benchProductID + "/components"
+	benchUsagePath      = "/v1/subscriptions/" + benchSubscription + "/items/" + benchItem + "/usage"
+)
+
+// benchComponentsBody is the getProductComponents answer: 3 plans (flat_fee,
+// per_unit, stairstep with tiers), 1 addon and 1 charge. Every field of gen.Plan and
+// gen.Addon occurs (TestBenchFixtures checks it); price and tiers follow the spec
+// (price not on stairstep, tiers only on stairstep plans and a tiered addon).
+const benchComponentsBody = `{
+ "items": [
+  {"id": "builtfor_example-standard-EUR-Monthly", "productId": "builtfor_example",
+   "componentGroupId": "builtfor_example-standard", "componentType": "plan",
+   "pricingModel": "flat_fee", "status": "active", "isUsageBased": false,
+   "billingPeriodUnit": "month", "price": 1999, "freeQuantity": 0,
+   "mandatoryComponentIds": ["builtfor_example-setup-EUR"],
+   "trialPeriodUnit": "day", "trialPeriodValue": 30,
+   "details": {"title": "Standard", "features": ["Unlimited products", "Email support"]}},
+  {"id": "builtfor_example-seats-EUR-Yearly", "productId": "builtfor_example",
+   "componentGroupId": "builtfor_example-seats", "componentType": "plan",
+   "pricingModel": "per_unit", "status": "active", "isUsageBased": false,
+   "billingPeriodUnit": "year", "price": 999, "freeQuantity": 1,
+   "mandatoryComponentIds": [],
+   "trialPeriodUnit": "month", "trialPeriodValue": 1,
+   "details": {"title": "Seats", "features": ["One back-office user per seat", "Priority support"]}},
+  {"id": "builtfor_example-pro-EUR-Monthly", "productId": "builtfor_example",
+   "componentGroupId": "builtfor_example-pro", "componentType": "plan",
+   "pricingModel": "stairstep", "status": "active", "isUsageBased": false,
+   "billingPeriodUnit": "month",
+   "tiers": [
+    {"startingUnit": 1, "endingUnit": 10, "price": 4900},
+    {"startingUnit": 11, "endingUnit": 50, "price": 9900},
+    {"startingUnit": 51, "price": 19900}],
+   "freeQuantity": 0, "mandatoryComponentIds": ["builtfor_example-setup-EUR"],
+   "trialPeriodUnit": "week", "trialPeriodValue": 2,
+   "details": {"title": "Pro", "features": ["Up to 50 shops", "Phone support", "SLA 99.9%"]}},
+  {"id": "builtfor_example-api-calls-EUR-Monthly", "productId": "builtfor_example",
+   "componentGroupId": "builtfor_example-api-calls", "componentType": "addon",
+   "pricingModel": "per_unit", "status": "active", "isUsageBased": true, "price": 2,
+   "tiers": [
+    {"startingUnit": 1, "endingUnit": 10000, "price": 2},
+    {"startingUnit": 10001, "price": 1}]},
+  {"id": "builtfor_example-setup-EUR", "productId": "builtfor_example",
+   "componentGroupId": "builtfor_example-setup", "componentType": "charge",
+   "pricingModel": "flat_fee", "status": "active", "isUsageBased": false, "price": 4900}
+ ],
+ "total": 5
+}`
+
+const benchUsageBody = `{"item":{"usageQuantity":250}}`
+
+// benchWant is what every iteration checks in the components it decoded.
+var benchWant = []struct {
+	id, componentType string
+	tiers             int
+}{
+	{"builtfor_example-standard-EUR-Monthly", "plan", 0},
+	{"builtfor_example-seats-EUR-Yearly", "plan", 0},
+	{"builtfor_example-pro-EUR-Monthly", "plan", 3},
+	{"builtfor_example-api-calls-EUR-Monthly", "addon", 2},
+	{"builtfor_example-setup-EUR", "charge", 0},
+}
+
+func benchCheckComponent(i int, id, componentType string, tiers int) error {
+	if i >= len(benchWant) {
+		return fmt.Errorf("component %d: want %d components", i, len(benchWant))
+	}
+	if w := benchWant[i]; id != w.id || componentType != w.componentType || tiers != w.tiers {
+		return fmt.Errorf("component %d = %s %s with %d tiers, want %s %s with %d tiers", i, componentType, id, tiers, w.componentType, w.id, w.tiers)
+	}
+	return nil
+}
+
+// The hand-written structs of the raw benchmarks: every field of the answers.
+type (
+	rawTier struct {
+		StartingUnit float64  `json:"startingUnit"`
+		EndingUnit   *float64 `json:"endingUnit,omitempty"`
+		Price        float64  `json:"price"`
+	}
+	rawPlanDetails struct {
+		Title    string   `json:"title"`
+		Features []string `json:"features,omitempty"`
+	}
+	rawPlan struct {
+		ID                    string          `json:"id"`
+		ProductID             string          `json:"productId"`
+		ComponentGroupID      string          `json:"componentGroupId"`
+		ComponentType         string          `json:"componentType"`
+		PricingModel          string          `json:"pricingModel"`
+		Status                string          `json:"status"`
+		IsUsageBased          bool            `json:"isUsageBased"`
+		BillingPeriodUnit     string          `json:"billingPeriodUnit"`
+		Price                 *float64        `json:"price,omitempty"`
+		Tiers                 []rawTier       `json:"tiers,omitempty"`
+		FreeQuantity          *float64        `json:"freeQuantity,omitempty"`
+		MandatoryComponentIDs *[]string       `json:"mandatoryComponentIds,omitempty"`
+		TrialPeriodUnit       string          `json:"trialPeriodUnit,omitempty"`
+		TrialPeriodValue      *float64        `json:"trialPeriodValue,omitempty"`
+		Details               *rawPlanDetails `json:"details,omitempty"`
+	}
+	rawAddon struct {
+		ID               string    `json:"id"`
+		ProductID        string    `json:"productId"`
+		ComponentGroupID string    `json:"componentGroupId"`
+		ComponentType    string    `json:"componentType"`
+		PricingModel     string    `json:"pricingModel"`
+		Status           string    `json:"status"`
+		IsUsageBased     bool      `json:"isUsageBased"`
+		Price            *float64  `json:"price,omitempty"`
+		Tiers            []rawTier `json:"tiers,omitempty"`
+	}
+	rawComponentList struct {
+		Items []json.RawMessage `json:"items"`
+		Total int64             `json:"total"`
+	}
+	rawUsage struct {
+		UsageQuantity float64 `json:"usageQuantity"`
+	}
+	rawUsageResponse struct {
+		Item rawUsage `json:"item"`
+	}
+)
+
+// rawComponent decodes one component by its componentType: a *rawPlan or a *rawAddon.
+func rawComponent(item json.RawMessage) (any, error) {
+	var d struct {
+		ComponentType string `json:"componentType"`
+	}
+	if err := json.Unmarshal(item, &d); err != nil {
+		return nil, err
+	}
+	switch d.ComponentType {
+	case "plan":
+		var p rawPlan
+		err := json.Unmarshal(item, &p)
+		return &p, err
+	case "addon", "charge":
+		var a rawAddon
+		err := json.Unmarshal(item, &a)
+		return &a, err
+	}
+	return nil, fmt.Errorf("unknown componentType %q", d.ComponentType)
+}
+
+// benchServer is the loopback server of one benchmark: the token endpoint at
+// /oauth2/token and the two operations, with fixed answers.
+type benchServer struct {
+	*httptest.Server
+	tokenRequests atomic.Int64
+	conns         atomic.Int64 // connections accepted
+}
+
+func newBenchServer(tb testing.TB) *benchServer {
+	tb.Helper()
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, []byte(benchComponentsBody)); err != nil {
+		tb.Fatal(err)
+	}
+	components := compact.Bytes()
+	usage := []byte(benchUsageBody)
+	s := &benchServer{}
+	answer := func(w http.ResponseWriter, status int, body []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write(body)
+	}
+	fail := func(w http.ResponseWriter, status int, msg string) {
+		answer(w, status, fmt.Appendf(nil, `{"statusCode":%d,"errorCode":"BENCH","message":%q}`, status, msg))
+	}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oauth2/token" {
+			s.tokenRequests.Add(1)
+			user, pass, _ := r.BasicAuth()
+			if r.Method != http.MethodPost || user != benchClientID || pass != benchSecret ||
+				r.PostFormValue("grant_type") != "client_credentials" || r.PostFormValue("client_id") != benchClientID {
+				fail(w, http.StatusUnauthorized, "bad token request")
+				return
+			}
+			answer(w, http.StatusOK, []byte(`{"access_token":"`+benchToken+`","token_type":"bearer","expires_in":3600}`))
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer "+benchToken {
+			fail(w, http.StatusUnauthorized, "missing or wrong bearer token")
+			return
+		}
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == benchComponentsPath:
+			answer(w, http.StatusOK, components)
+		case r.Method == http.MethodPost && r.URL.Path == benchUsagePath:
+			var in rawUsage
+			if body, err := io.ReadAll(r.Body); err != nil || json.Unmarshal(body, &in) != nil || in.UsageQuantity != benchUsage {
+				fail(w, http.StatusBadRequest, "want usageQuantity 250")
+				return
+			}
+			answer(w, http.StatusCreated, usage)
+		default:
+			fail(w, http.StatusNotFound, r.Method+" "+r.URL.Path)
+		}
+	}))
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
+	s.Start()
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// httpClient returns the one client (and transport) of a sub-benchmark.
+func (s *benchServer) httpClient(b *testing.B) *http.Client {
+	tr := &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}
+	b.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
+func bearer(_ context.Context, req *http.Request) error {
+	req.Header.Set("Authorization", "Bearer "+benchToken)
+	return nil
+}
+
+func (s *benchServer) genClient(b *testing.B) *gen.ClientWithResponses {
+	c, err := gen.NewClientWithResponses(s.URL, gen.WithHTTPClient(s.httpClient(b)), gen.WithRequestEditorFn(bearer))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+func (s *benchServer) sdkClient(b *testing.B) *billing.Client {
+	c, err := billing.NewClient(
+		billing.WithBaseURL(s.URL),
+		billing.WithTokenURL(s.URL+"/oauth2/token"),
+		billing.WithClientCredentials(benchClientID, benchSecret),
+		billing.WithHTTPClient(s.httpClient(b)),
+		billing.WithSandbox(true),
+	)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// benchResult is what one run of a sub-benchmark measured, for the ratio line.
+type benchResult struct {
+	n                                int
+	nsPerOp, bytesPerOp, allocsPerOp float64
+}
+
+// benchRuns holds the runs of each sub-benchmark of an operation ("raw", "gen",
+// "sdk"): one each, or -count of them.
+type benchRuns map[string][]benchResult
+
+// measure runs op in the b.Loop of the sub-benchmark kind and adds the result to
+// runs. op is called once before the loop (outside the timer): it opens the
+// connection and, for the sdk, fetches the token.
+func measure(b *testing.B, s *benchServer, runs benchRuns, kind string, op func(context.Context) error) {
+	b.ReportAllocs()
+	ctx := context.Background()
+	if err := op(ctx); err != nil {
+		b.Fatalf("first call: %v", err)
+	}
+	conns0 := s.conns.Load()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	for b.Loop() {
+		if err := op(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&m1)
+	// Connections must be reused: a benchmark that dials each time measures the dial.
+	if c := s.conns.Load() - conns0; c > 1 {
+		b.Errorf("%d new connections in %d calls: connections are not reused", c, b.N)
+	}
+	n := float64(b.N)
+	runs[kind] = append(runs[kind], benchResult{
+		n:           b.N,
+		nsPerOp:     float64(b.Elapsed().Nanoseconds()) / n,
+		bytesPerOp:  float64(m1.TotalAlloc-m0.TotalAlloc) / n,
+		allocsPerOp: float64(m1.Mallocs-m0.Mallocs) / n,
+	})
+}
+
+// median returns the median of each figure over the runs of a sub-benchmark.
+func median(runs []benchResult) benchResult {
+	mid := func(f func(benchResult) float64) float64 {
+		v := make([]float64, len(runs))
+		for i, r := range runs {
+			v[i] = f(r)
+		}
+		sort.Float64s(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	m := benchResult{
+		nsPerOp:     mid(func(r benchResult) float64 { return r.nsPerOp }),
+		bytesPerOp:  mid(func(r benchResult) float64 { return r.bytesPerOp }),
+		allocsPerOp: mid(func(r benchResult) float64 { return r.allocsPerOp }),
+	}
+	for _, r := range runs {
+		m.n += r.n
+	}
+	return m
+}
+
+// printOverhead prints the ratio line of an operation whose three sub-benchmarks ran
+// (medians over the runs with -count), and the figures they come from. It prints to
+// stdout: the log of a benchmark with sub-benchmarks is only shown with -v.
+func printOverhead(op string, runs benchRuns) {
+	if len(runs["raw"]) == 0 || len(runs["gen"]) == 0 || len(runs["sdk"]) == 0 {
+		return // some were filtered out by -bench
+	}
+	raw, gn, sdk := median(runs["raw"]), median(runs["gen"]), median(runs["sdk"])
+	fmt.Printf("overhead %s: sdk/raw = %.2fx ns/op, %.1fx allocs/op; gen/raw = %.2fx ns/op, %.1fx allocs/op; sdk/gen = %.2fx ns/op, %.1fx allocs/op\n",
+		op, sdk.nsPerOp/raw.nsPerOp, sdk.allocsPerOp/raw.allocsPerOp,
+		gn.nsPerOp/raw.nsPerOp, gn.allocsPerOp/raw.allocsPerOp,
+		sdk.nsPerOp/gn.nsPerOp, sdk.allocsPerOp/gn.allocsPerOp)
+	for _, k := range []string{"raw", "gen", "sdk"} {
+		x := median(runs[k])
+		fmt.Printf("    %s/%s: %.0f ns/op, %.0f B/op, %.0f allocs/op (median of %d runs, %d iterations)\n",
+			op, k, x.nsPerOp, x.bytesPerOp, x.allocsPerOp, len(runs[k]), x.n)
+	}
+}
+
+func BenchmarkGetProductComponents(b *testing.B) {
+	s := newBenchServer(b)
+	runs := benchRuns{}
+
+	b.Run("raw", func(b *testing.B) {
+		hc := s.httpClient(b)
+		u := s.URL + "/v1/products/" + url.PathEscape(benchProductID) + "/components"
+		measure(b, s, runs, "raw", func(ctx context.Context) error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", "Bearer "+benchToken)
+			req.Header.Set("Accept", "application/json")
+			resp, err := hc.Do(req)
+			if err != nil {
+				return err
+			}
+			body, err := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if err != nil {
+				return err
+			}
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("status %d: %s", resp.StatusCode, body)
+			}
+			var list rawComponentList
+			if err := json.Unmarshal(body, &list); err != nil {
+				return err
+			}
+			if list.Total != 5 || len(list.Items) != len(benchWant) {
+				return fmt.Errorf("%d components, total %d", len(list.Items), list.Total)
+			}
+			for i, item := range list.Items {
+				v, err := rawComponent(item)
+				if err != nil {
+					return err
+				}
+				switch c := v.(type) {
+				case *rawPlan:
+					err = benchCheckComponent(i, c.ID, c.ComponentType, len(c.Tiers))
+				case *rawAddon:
+					err = benchCheckComponent(i, c.ID, c.ComponentType, len(c.Tiers))
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+
+	b.Run("gen", func(b *testing.B) {
+		c := s.genClient(b)
+		measure(b, s, runs, "gen", func(ctx context.Context) error {
+			resp, err := c.GetProductComponentsWithResponse(ctx, benchProductID, nil)
+			if err != nil {
+				return err
+			}
+			return checkGenComponents(resp)
+		})
+	})
+
+	b.Run("sdk", func(b *testing.B) {
+		c := s.sdkClient(b)
+		tokens := s.tokenRequests.Load()
+		measure(b, s, runs, "sdk", func(ctx context.Context) error {
+			resp, err := c.GetProductComponentsWithResponse(ctx, benchProductID, nil)
+			if err != nil {
+				return err
+			}
+			return checkGenComponents(resp)
+		})
+		if n := s.tokenRequests.Load() - tokens; n != 1 {
+			b.Errorf("%d token requests, want 1 (cached)", n)
+		}
+	})
+
+	printOverhead("getProductComponents", runs)
+}
+
+// checkGenComponents checks a getProductComponents answer of the generated client,
+// turning each item into a gen.Plan or a gen.Addon.
+func checkGenComponents(resp *gen.GetProductComponentsResponse) error {
+	if resp.StatusCode() != http.StatusOK || resp.JSON200 == nil {
+		return fmt.Errorf("status %d: %s", resp.StatusCode(), resp.Body)
+	}
+	if resp.JSON200.Total != 5 || len(resp.JSON200.Items) != len(benchWant) {
+		return fmt.Errorf("%d components, total %d", len(resp.JSON200.Items), resp.JSON200.Total)
+	}
+	for i, item := range resp.JSON200.Items {
+		v, err := item.ValueByDiscriminator()
+		if err != nil {
+			return err
+		}
+		switch c := v.(type) {
+		case gen.Plan:
+			err = benchCheckComponent(i, c.Id, string(c.ComponentType), benchLen(c.Tiers))
+		case gen.Addon:
+			err = benchCheckComponent(i, c.Id, string(c.ComponentType), benchLen(c.Tiers))
+		default:
+			err = fmt.Errorf("component %d is a %T", i, v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func benchLen[T any](p *[]T) int {
+	if p == nil {
+		return 0
+	}
+	return len(*p)
+}
+
+func BenchmarkSetSubscriptionItemUsage(b *testing.B) {
+	s := newBenchServer(b)
+	runs := benchRuns{}
+
+	b.Run("raw", func(b *testing.B) {
+		hc := s.httpClient(b)
+		measure(b, s, runs, "raw", func(ctx context.Context) error {
+			u := s.URL + "/v1/subscriptions/" + url.PathEscape(benchSubscription) + "/items/" + url.PathEscape(benchItem) + "/usage"
+			in, err := json.Marshal(rawUsage{UsageQuantity: benchUsage})
+			if err != nil {
+				return err
+			}
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(in))
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", "Bearer "+benchToken)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json")
+			resp, err := hc.Do(req)
+			if err != nil {
+				return err
+			}
+			body, err := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if err != nil {
+				return err
+			}
+			if resp.StatusCode != http.StatusCreated {
+				return fmt.Errorf("status %d: %s", resp.StatusCode, body)
+			}
+			var out rawUsageResponse
+			if err := json.Unmarshal(body, &out); err != nil {
+				return err
+			}
+			if out.Item.UsageQuantity != benchUsage {
+				return fmt.Errorf("usageQuantity %v, want %v", out.Item.UsageQuantity, benchUsage)
+			}
+			return nil
+		})
+	})
+
+	b.Run("gen", func(b *testing.B) {
+		c := s.genClient(b)
+		measure(b, s, runs, "gen", func(ctx context.Context) error {
+			resp, err := c.SetSubscriptionItemUsageWithResponse(ctx, benchSubscription, benchItem, nil, gen.UsageInput{UsageQuantity: benchUsage})
+			if err != nil {
+				return err
+			}
+			return checkGenUsage(resp)
+		})
+	})
+
+	b.Run("sdk", func(b *testing.B) {
+		c := s.sdkClient(b)
+		tokens := s.tokenRequests.Load()
+		measure(b, s, runs, "sdk", func(ctx context.Context) error {
+			resp, err := c.SetSubscriptionItemUsageWithResponse(ctx, benchSubscription, benchItem, nil, gen.UsageInput{UsageQuantity: benchUsage})
+			if err != nil {
+				return err
+			}
+			return checkGenUsage(resp)
+		})
+		if n := s.tokenRequests.Load() - tokens; n != 1 {
+			b.Errorf("%d token requests, want 1 (cached)", n)
+		}
+	})
+
+	printOverhead("setSubscriptionItemUsage", runs)
+}
+
+func checkGenUsage(resp *gen.SetSubscriptionItemUsageResponse) error {
+	if resp.StatusCode() != http.StatusCreated || resp.JSON201 == nil {
+		return fmt.Errorf("status %d: %s", resp.StatusCode(), resp.Body)
+	}
+	if q := resp.JSON201.Item.UsageQuantity; q != benchUsage {
+		return fmt.Errorf("usageQuantity %v, want %v", q, benchUsage)
+	}
+	return nil
+}
+
+// The benchmarks' answers are valid for the spec, every field of gen.Plan and
+// gen.Addon occurs in them, and the raw structs (the floor) and the generated
+// types both keep every field: nothing the raw benchmark skips makes it cheaper.
+func TestBenchFixtures(t *testing.T) {
+	router, err := spec.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	header := http.Header{"Content-Type": {"application/json"}}
+	for _, tc := range []struct {
+		op, path string
+		params   map[string]string
+		status   int
+		body     string
+	}{
+		{"getProductComponents", benchComponentsPath, map[string]string{"productId": benchProductID}, 200, benchComponentsBody},
+		{"setSubscriptionItemUsage", benchUsagePath, map[string]string{"subscriptionId": benchSubscription, "subscriptionItemId": benchItem}, 201, benchUsageBody},
+	} {
+		op := router.Op(tc.op)
+		if op == nil {
+			t.Fatalf("no operation %s in the spec", tc.op)
+		}
+		req := httptest.NewRequest(op.Method, tc.path, nil)
+		if err := op.ValidateResponse(ctx, req, tc.params, tc.status, header, []byte(tc.body)); err != nil {
+			t.Errorf("%s answer: %v", tc.op, err)
+		}
+	}
+
+	var list struct{ Items []json.RawMessage }
+	if err := json.Unmarshal([]byte(benchComponentsBody), &list); err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]map[string]bool{"plan": {}, "addon": {}}
+	for i, item := range list.Items {
+		var orig map[string]any
+		if err := json.Unmarshal(item, &orig); err != nil {
+			t.Fatal(err)
+		}
+		kind := "addon"
+		if orig["componentType"] == "plan" {
+			kind = "plan"
+		}
+		for k := range orig {
+			keys[kind][k] = true
+		}
+		raw, err := rawComponent(item)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c gen.Component
+		if err := c.UnmarshalJSON(item); err != nil {
+			t.Fatal(err)
+		}
+		generated, err := c.ValueByDiscriminator()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, v := range map[string]any{"raw": raw, "gen": generated} {
+			b, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var again map[string]any
+			if err := json.Unmarshal(b, &again); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(orig, again); diff != "" {
+				t.Errorf("component %d decoded by %s and encoded again (-answer +re-encoded):\n%s", i, name, diff)
+			}
+		}
+	}
+	for kind, typ := range map[string]reflect.Type{"plan": reflect.TypeFor[gen.Plan](), "addon": reflect.TypeFor[gen.Addon]()} {
+		var fields, seen []string
+		for i := range typ.NumField() {
+			fields = append(fields, strings.Split(typ.Field(i).Tag.Get("json"), ",")[0])
+		}
+		for k := range keys[kind] {
+			seen = append(seen, k)
+		}
+		sort.Strings(fields)
+		sort.Strings(seen)
+		if !slices.Equal(fields, seen) {
+			t.Errorf("%s fields in the answer = %v, want every field of the generated type %v", kind, seen, fields)
+		}
+	}
+
+	// The check each iteration makes must refuse a wrong answer.
+	if err := benchCheckComponent(0, benchWant[1].id, "plan", 0); err == nil {
+		t.Error("benchCheckComponent accepts the wrong component")
+	}
+	if err := benchCheckComponent(4, benchWant[4].id, "charge", 0); err != nil {
+		t.Error(err)
+	}
+}
