@@ -97,11 +97,8 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 				continue
 			}
 			switch {
-			case resp.StatusCode == http.StatusTooManyRequests:
-				if apiErr.RetryAfter > d.policy.MaxRetryAfter {
-					return nil, apiErr
-				}
-			case resp.StatusCode >= 500 && op.Idempotent:
+			case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500 && op.Idempotent:
+				// Retried below. A 429 means nothing was applied, whatever the operation.
 			case resp.StatusCode >= 500:
 				return nil, d.unknownIf(op, true, apiErr)
 			default:
@@ -117,7 +114,7 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 		var apiErr *APIError
 		if errors.As(lastErr, &apiErr) && apiErr.RetryAfter > 0 {
 			if apiErr.RetryAfter > d.policy.MaxRetryAfter {
-				return nil, lastErr // longer than the policy waits (a 5xx here; a 429 stopped above)
+				return nil, lastErr // longer than the policy waits: the caller decides
 			}
 			wait = apiErr.RetryAfter
 		}

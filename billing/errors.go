@@ -42,6 +42,8 @@ type APIError struct {
 	Body []byte
 }
 
+// Error tells the operation, the status and the error body's code and message (or
+// the start of a body that is not the spec's error body), on one line.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "billing: %s: %d", e.Operation, e.StatusCode)
@@ -136,8 +138,10 @@ type InvalidRequestError struct {
 	Err       error  // the validator's error
 }
 
+// Error names the operation, the field and the reason.
 func (e *InvalidRequestError) Error() string {
 	return fmt.Sprintf("billing: %s: invalid request, nothing sent: %s: %s", e.Operation, e.Field, e.Reason)
 }
 
+// Unwrap returns the validator's error.
 func (e *InvalidRequestError) Unwrap() error { return e.Err }
