@@ -476,7 +476,7 @@ func checkGenComponents(resp *gen.GetProductComponentsResponse) error {
 		return fmt.Errorf("status %d: %s", resp.StatusCode(), resp.Body)
 	}
 	if resp.JSON200.Total != 5 || len(resp.JSON200.Items) != len(benchWant) {
-		return fmt.Errorf("%d components, total %d", len(resp.JSON200.Items), resp.JSON200.Total)
+		return fmt.Errorf("%d components, total %v", len(resp.JSON200.Items), resp.JSON200.Total)
 	}
 	for i, item := range resp.JSON200.Items {
 		v, err := item.ValueByDiscriminator()

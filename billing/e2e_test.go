@@ -126,7 +126,7 @@ func TestEveryOperationAgainstBillingtest(t *testing.T) {
 
 	upd, err := client.UpdateSubscriptionWithResponse(ctx, sub, nil, gen.SubscriptionUpdateInput{SubscriptionItemId: billingtest.StandardYearlyPlanID})
 	must(err)
-	if upd.JSON200.Item.BillingPeriodUnit != gen.PeriodUnitYear || itemOf(upd.JSON200.Item, billingtest.StandardYearlyPlanID).Id == "" {
+	if upd.JSON200.Item.BillingPeriodUnit != string(gen.PeriodUnitYear) || itemOf(*upd.JSON200.Item, billingtest.StandardYearlyPlanID).Id == "" {
 		t.Errorf("updated subscription = %+v, want the yearly plan", upd.JSON200.Item)
 	}
 

@@ -21,7 +21,7 @@ import (
 //	}
 func (c *Client) Invoices(ctx context.Context, subscriptionID string, reqEditors ...gen.RequestEditorFn) iter.Seq2[gen.Invoice, error] {
 	return func(yield func(gen.Invoice, error) bool) {
-		params := gen.GetInvoicesParams{Id: subscriptionID, Type: "subscription", Limit: c.pageSize}
+		params := gen.GetInvoicesParams{Id: subscriptionID, Type: "subscription", Limit: float64(c.pageSize)}
 		for {
 			resp, err := c.GetInvoicesWithResponse(ctx, &params, reqEditors...)
 			if err == nil && resp.JSON200 == nil {
@@ -37,7 +37,7 @@ func (c *Client) Invoices(ctx context.Context, subscriptionID string, reqEditors
 					return
 				}
 			}
-			params.Offset += int64(len(page.Items))
+			params.Offset += float64(len(page.Items))
 			// An empty page ends the list even if total says more: never loop forever.
 			if len(page.Items) == 0 || params.Offset >= page.Total {
 				return
