@@ -482,7 +482,7 @@ func checkGenComponents(resp *gen.GetProductComponentsResponse) error {
 // gen.Addon.
 func checkComponents(list *gen.ComponentList) error {
 	if list.Total != 5 || len(list.Items) != len(benchWant) {
-		return fmt.Errorf("%d components, total %d", len(list.Items), list.Total)
+		return fmt.Errorf("%d components, total %v", len(list.Items), list.Total)
 	}
 	for i, item := range list.Items {
 		v, err := item.ValueByDiscriminator()

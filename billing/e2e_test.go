@@ -126,7 +126,7 @@ func TestEveryOperationAgainstBillingtest(t *testing.T) {
 
 	upd, err := client.UpdateSubscription(ctx, sub, gen.SubscriptionUpdateInput{SubscriptionItemId: billingtest.StandardYearlyPlanID})
 	must(err)
-	if upd.Item.BillingPeriodUnit != gen.PeriodUnitYear || itemOf(upd.Item, billingtest.StandardYearlyPlanID).Id == "" {
+	if upd.Item.BillingPeriodUnit != string(gen.PeriodUnitYear) || itemOf(*upd.Item, billingtest.StandardYearlyPlanID).Id == "" {
 		t.Errorf("updated subscription = %+v, want the yearly plan", upd.Item)
 	}
 

@@ -25,7 +25,7 @@ import (
 // invoice of the page before it (an offset ignored).
 func (c *Client) Invoices(ctx context.Context, subscriptionID string, opts ...RequestEditorFn) iter.Seq2[gen.Invoice, error] {
 	return func(yield func(gen.Invoice, error) bool) {
-		params := gen.GetInvoicesParams{Id: subscriptionID, Type: "subscription", Limit: c.pageSize}
+		params := gen.GetInvoicesParams{Id: subscriptionID, Type: "subscription", Limit: float64(c.pageSize)}
 		var prev map[string]bool // invoice ids of the previous page
 		for {
 			page, err := c.GetInvoices(ctx, params, opts...)
@@ -41,7 +41,7 @@ func (c *Client) Invoices(ctx context.Context, subscriptionID string, opts ...Re
 					return
 				}
 			}
-			params.Offset += int64(len(page.Items))
+			params.Offset += float64(len(page.Items))
 			if params.Offset >= page.Total {
 				return
 			}
@@ -55,13 +55,13 @@ func (c *Client) Invoices(ctx context.Context, subscriptionID string, opts ...Re
 
 // checkPage refuses a page that makes no progress: empty although the total says
 // more, or holding an invoice of the previous page.
-func checkPage(page *gen.InvoiceList, prev map[string]bool, offset int64) error {
+func checkPage(page *gen.InvoiceList, prev map[string]bool, offset float64) error {
 	if len(page.Items) == 0 && offset < page.Total {
-		return fmt.Errorf("billing: getInvoices: the page at offset %d is empty, but the total is %d: the list ended early", offset, page.Total)
+		return fmt.Errorf("billing: getInvoices: the page at offset %g is empty, but the total is %g: the list ended early", offset, page.Total)
 	}
 	for _, inv := range page.Items {
 		if prev[inv.InvoiceId] {
-			return fmt.Errorf("billing: getInvoices: the page at offset %d repeats invoice %q of the previous page: the server ignored the offset", offset, inv.InvoiceId)
+			return fmt.Errorf("billing: getInvoices: the page at offset %g repeats invoice %q of the previous page: the server ignored the offset", offset, inv.InvoiceId)
 		}
 	}
 	return nil

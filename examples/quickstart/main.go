@@ -180,7 +180,7 @@ func runFake(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	r.line("%s", dl.Item.DownloadUrl)
-	r.line("valid until %s", time.Unix(dl.Item.ValidTill, 0).UTC().Format(time.RFC3339))
+	r.line("valid until %s", billing.Time(dl.Item.ValidTill).Format(time.RFC3339))
 	r.printf("\nDone. The fake served %d token request(s) and %d getInvoices pages.\n",
 		srv.TokenRequests(), srv.Requests("getInvoices"))
 	return r.err
@@ -277,7 +277,7 @@ func (r *report) invoices(ctx context.Context, c *billing.Client, subscription s
 		}
 		date := "-"
 		if inv.InvoiceDate != nil {
-			date = time.Unix(*inv.InvoiceDate, 0).UTC().Format(time.DateOnly)
+			date = billing.Time(*inv.InvoiceDate).Format(time.DateOnly)
 		}
 		rows = append(rows, []string{inv.InvoiceId, date, inv.Status, euros(inv.AmountTotal)})
 	}
