@@ -4,14 +4,18 @@ GOLANGCI_LINT := $(CURDIR)/.cache/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangc
 
 .PHONY: generate check-generated test lint bench fuzz quickstart
 
-## generate: regenerate gen/ from openapi/billing.yaml with the pinned oapi-codegen
-generate:
-	go generate ./gen/...
+# What `make generate` writes: the client's models and request builders, the embedded
+# spec, the fake's server interface.
+GENERATED := gen/ internal/specdoc/ billing/billingtest/internal/fakeapi/
 
-## check-generated: fail if gen/ differs from what `make generate` writes
+## generate: regenerate the generated packages from openapi/ with the pinned oapi-codegen
+generate:
+	go generate $(addprefix ./,$(addsuffix ...,$(GENERATED)))
+
+## check-generated: fail if a generated package differs from what `make generate` writes
 check-generated: generate
-	@git diff --exit-code --stat -- gen/ || { echo "gen/ is stale: run 'make generate' and commit it"; exit 1; }
-	@test -z "$$(git status --porcelain -- gen/)" || { git status --porcelain -- gen/; echo "gen/ has untracked files: run 'make generate' and commit it"; exit 1; }
+	@git diff --exit-code --stat -- $(GENERATED) || { echo "generated code is stale: run 'make generate' and commit it"; exit 1; }
+	@test -z "$$(git status --porcelain -- $(GENERATED))" || { git status --porcelain -- $(GENERATED); echo "generated code has untracked files: run 'make generate' and commit it"; exit 1; }
 
 ## test: the whole suite with the race detector (the README's test command)
 test:

@@ -556,7 +556,7 @@ func BenchmarkSetSubscriptionItemUsage(b *testing.B) {
 	b.Run("gen", func(b *testing.B) {
 		c := s.genClient(b)
 		measure(b, s, runs, "gen", func(ctx context.Context) error {
-			resp, err := c.SetSubscriptionItemUsageWithResponse(ctx, benchSubscription, benchItem, nil, gen.UsageInput{UsageQuantity: benchUsage})
+			resp, err := c.SetSubscriptionItemUsageWithResponse(ctx, benchSubscription, benchItem, gen.UsageInput{UsageQuantity: benchUsage})
 			if err != nil {
 				return err
 			}

@@ -70,7 +70,7 @@ func TestEveryOperationAgainstBillingtest(t *testing.T) {
 
 	est, err := client.AddSubscriptionEstimateForCustomer(ctx, gen.EstimateInput{
 		ComponentId: billingtest.StandardYearlyPlanID, CustomerId: billingtest.CustomerID,
-		ProductId: billingtest.ProductID, SubscriptionId: ptr(sub),
+		ProductId: billingtest.ProductID, SubscriptionId: sub,
 	})
 	must(err)
 	if got := est.Item.InvoiceEstimate.Total; got != 23988 {
@@ -101,7 +101,7 @@ func TestEveryOperationAgainstBillingtest(t *testing.T) {
 	var lines []string
 	for _, li := range inv.LineItems {
 		if li.EntityType == "adhoc" || li.EntityType == "addon_item_price" {
-			lines = append(lines, li.EntityType+" "+deref(li.Description)+" "+fmtCents(deref(li.Amount)))
+			lines = append(lines, li.EntityType+" "+li.Description+" "+fmtCents(deref(li.Amount)))
 		}
 	}
 	want := []string{"addon_item_price " + calls + " × 400 800", "adhoc Onboarding 1500"}
@@ -126,7 +126,7 @@ func TestEveryOperationAgainstBillingtest(t *testing.T) {
 
 	upd, err := client.UpdateSubscription(ctx, sub, gen.SubscriptionUpdateInput{SubscriptionItemId: billingtest.StandardYearlyPlanID})
 	must(err)
-	if upd.Item.BillingPeriodUnit != string(gen.PeriodUnitYear) || itemOf(*upd.Item, billingtest.StandardYearlyPlanID).Id == "" {
+	if upd.Item.BillingPeriodUnit != string(gen.PeriodUnitYear) || itemOf(upd.Item, billingtest.StandardYearlyPlanID).Id == "" {
 		t.Errorf("updated subscription = %+v, want the yearly plan", upd.Item)
 	}
 

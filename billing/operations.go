@@ -50,7 +50,7 @@ func (c *Client) GetProductComponents(ctx context.Context, productID string, par
 // outcome.
 func (c *Client) AddCustomer(ctx context.Context, body gen.CustomerInput, opts ...RequestEditorFn) (*gen.CustomerResponse, error) {
 	const op = "addCustomer"
-	req, err := gen.NewAddCustomerRequest(c.server, nil, body)
+	req, err := gen.NewAddCustomerRequest(c.server, body)
 	return send[gen.CustomerResponse](ctx, c, op, req, err, opts)
 }
 
@@ -59,7 +59,7 @@ func (c *Client) AddCustomer(ctx context.Context, body gen.CustomerInput, opts .
 // included. Nothing changes on the server: idempotent.
 func (c *Client) AddSubscriptionEstimateForCustomer(ctx context.Context, body gen.EstimateInput, opts ...RequestEditorFn) (*gen.EstimateResponse, error) {
 	const op = "addSubscriptionEstimateForCustomer"
-	req, err := gen.NewAddSubscriptionEstimateForCustomerRequest(c.server, nil, body)
+	req, err := gen.NewAddSubscriptionEstimateForCustomerRequest(c.server, body)
 	return send[gen.EstimateResponse](ctx, c, op, req, err, opts)
 }
 
@@ -73,7 +73,7 @@ func (c *Client) AddSubscriptionChargeAtTerm(ctx context.Context, subscriptionID
 	if err := checkPath(op, "subscriptionId", subscriptionID); err != nil {
 		return nil, err
 	}
-	req, err := gen.NewAddSubscriptionChargeAtTermRequest(c.server, subscriptionID, nil, body)
+	req, err := gen.NewAddSubscriptionChargeAtTermRequest(c.server, subscriptionID, body)
 	return send[gen.ChargeAtTermResponse](ctx, c, op, req, err, opts)
 }
 
@@ -86,7 +86,7 @@ func (c *Client) SetSubscriptionItemQuantity(ctx context.Context, subscriptionID
 	if err := checkPath(op, "subscriptionId", subscriptionID, "subscriptionItemId", itemID); err != nil {
 		return nil, err
 	}
-	req, err := gen.NewSetSubscriptionItemQuantityRequest(c.server, subscriptionID, itemID, nil, body)
+	req, err := gen.NewSetSubscriptionItemQuantityRequest(c.server, subscriptionID, itemID, body)
 	return send[gen.QuantityResponse](ctx, c, op, req, err, opts)
 }
 
@@ -100,7 +100,7 @@ func (c *Client) SetSubscriptionItemUsage(ctx context.Context, subscriptionID, i
 	if err := checkPath(op, "subscriptionId", subscriptionID, "subscriptionItemId", itemID); err != nil {
 		return nil, err
 	}
-	req, err := gen.NewSetSubscriptionItemUsageRequest(c.server, subscriptionID, itemID, nil, body)
+	req, err := gen.NewSetSubscriptionItemUsageRequest(c.server, subscriptionID, itemID, body)
 	return send[gen.UsageResponse](ctx, c, op, req, err, opts)
 }
 
@@ -112,7 +112,7 @@ func (c *Client) UpdateSubscription(ctx context.Context, subscriptionID string, 
 	if err := checkPath(op, "subscriptionId", subscriptionID); err != nil {
 		return nil, err
 	}
-	req, err := gen.NewUpdateSubscriptionRequest(c.server, subscriptionID, nil, body)
+	req, err := gen.NewUpdateSubscriptionRequest(c.server, subscriptionID, body)
 	return send[gen.SubscriptionResponse](ctx, c, op, req, err, opts)
 }
 
@@ -130,7 +130,7 @@ func (c *Client) GetInvoiceDownload(ctx context.Context, invoiceID string, opts 
 	if err := checkPath(op, "invoiceId", invoiceID); err != nil {
 		return nil, err
 	}
-	req, err := gen.NewGetInvoiceDownloadRequest(c.server, invoiceID, nil)
+	req, err := gen.NewGetInvoiceDownloadRequest(c.server, invoiceID)
 	return send[gen.InvoiceDownloadResponse](ctx, c, op, req, err, opts)
 }
 
@@ -143,6 +143,7 @@ func send[T any](ctx context.Context, c *Client, op string, req *http.Request, b
 		return nil, &InvalidRequestError{Operation: op, Field: "request", Reason: buildErr.Error(), Err: buildErr}
 	}
 	req = req.WithContext(ctx)
+	dropEmptyQuery(req)
 	for _, edit := range c.editors {
 		if err := edit(ctx, req); err != nil {
 			return nil, fmt.Errorf("billing: %s: request editor: %w", op, err)
@@ -168,6 +169,27 @@ func send[T any](ctx context.Context, c *Client, op string, req *http.Request, b
 		return nil, err
 	}
 	return &out, nil
+}
+
+// dropEmptyQuery removes the query parameters that have an empty value. Optional
+// parameters are plain values in gen (an empty string means "not set", so callers
+// need no pointers), and the generated builder writes them even when empty. No
+// parameter of the API gives a meaning to an empty value.
+func dropEmptyQuery(req *http.Request) {
+	if req.URL.RawQuery == "" {
+		return
+	}
+	q := req.URL.Query()
+	dropped := false
+	for k, vs := range q {
+		if len(vs) == 1 && vs[0] == "" {
+			delete(q, k)
+			dropped = true
+		}
+	}
+	if dropped {
+		req.URL.RawQuery = q.Encode()
+	}
 }
 
 // checkPath refuses, before anything is built, path parameters (name, value pairs)

@@ -16,7 +16,7 @@ func Example() {
 	client := srv.Client()
 	plans := gen.ComponentTypePlan
 	res, err := client.GetProductComponents(context.Background(), billingtest.ProductID,
-		&gen.GetProductComponentsParams{FilterComponentType: &plans})
+		&gen.GetProductComponentsParams{FilterComponentType: plans})
 	if err != nil {
 		log.Fatal(err)
 	}

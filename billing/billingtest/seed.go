@@ -87,8 +87,8 @@ func DefaultSeed() Seed {
 		Customers: []gen.Customer{{
 			Id: CustomerID, Email: CustomerEmail, Locale: gen.Fr, Type: gen.User,
 			BillingAddress: &gen.BillingAddress{
-				FirstName: ptr("Camille"), LastName: ptr("Martin"), CompanyName: ptr("Example SAS"),
-				Line1: ptr("12 rue d'Amsterdam"), City: ptr("Paris"), Zip: ptr("75009"), Country: ptr("FR"),
+				FirstName: "Camille", LastName: "Martin", CompanyName: "Example SAS",
+				Line1: "12 rue d'Amsterdam", City: "Paris", Zip: "75009", Country: "FR",
 			},
 		}},
 		Subscriptions: []gen.Subscription{{

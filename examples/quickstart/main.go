@@ -115,7 +115,7 @@ func runFake(ctx context.Context, w io.Writer) error {
 		ComponentId:    billingtest.StandardYearlyPlanID,
 		CustomerId:     billingtest.CustomerID,
 		ProductId:      product,
-		SubscriptionId: ptr(subscription),
+		SubscriptionId: subscription,
 	})
 	if err != nil {
 		return err
@@ -166,7 +166,7 @@ func runFake(ctx context.Context, w io.Writer) error {
 	r.section("The billing period ends (fake only): invoice %s is issued", inv.InvoiceId)
 	var rows [][]string
 	for _, li := range inv.LineItems {
-		rows = append(rows, []string{li.EntityType, deref(li.Description), euros(deref(li.Amount))})
+		rows = append(rows, []string{li.EntityType, li.Description, price(li.Amount, nil, "")})
 	}
 	r.table([]string{"LINE", "DESCRIPTION", "AMOUNT"}, rows...)
 
@@ -236,7 +236,7 @@ func (r *report) token(ctx context.Context, c *billing.Client) error {
 func (r *report) components(ctx context.Context, c *billing.Client, product string) error {
 	r.section("Plans and addons of %s", product)
 	lang := gen.En
-	resp, err := c.GetProductComponents(ctx, product, &gen.GetProductComponentsParams{LangIsoCode: &lang})
+	resp, err := c.GetProductComponents(ctx, product, &gen.GetProductComponentsParams{LangIsoCode: lang})
 	if err != nil {
 		return err
 	}
@@ -305,14 +305,4 @@ func price(p *float64, tiers *[]gen.Tier, unit string) string {
 		return "-"
 	}
 	return euros(*p) + unit
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }
