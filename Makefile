@@ -36,7 +36,7 @@ bench:
 ## fuzz: each fuzz target of billing/ for FUZZTIME (default 20s); failures land in billing/testdata/fuzz/
 FUZZTIME ?= 20s
 fuzz:
-	for t in FuzzAPIError FuzzRetryAfter FuzzComponentUnion; do \
+	for t in FuzzAPIError FuzzRetryAfter FuzzComponentUnion FuzzComponents; do \
 		go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./billing/ || exit 1; \
 	done
 

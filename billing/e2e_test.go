@@ -41,15 +41,11 @@ func TestEveryOperationAgainstBillingtest(t *testing.T) {
 	comps, err := client.GetProductComponents(ctx, billingtest.ProductID, nil)
 	must(err)
 	var kinds []string
-	for _, item := range comps.Items {
-		v, err := item.ValueByDiscriminator()
-		must(err)
-		switch c := v.(type) {
-		case gen.Plan:
-			kinds = append(kinds, "plan "+string(c.PricingModel))
-		case gen.Addon:
-			kinds = append(kinds, string(c.ComponentType)+" "+string(c.PricingModel))
-		}
+	for _, p := range comps.Plans {
+		kinds = append(kinds, "plan "+string(p.PricingModel))
+	}
+	for _, a := range comps.Addons {
+		kinds = append(kinds, string(a.ComponentType)+" "+string(a.PricingModel))
 	}
 	if diff := cmp.Diff([]string{"plan flat_fee", "plan flat_fee", "plan stairstep", "addon per_unit"}, kinds); diff != "" {
 		t.Errorf("components (-want +got):\n%s", diff)

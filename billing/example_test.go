@@ -32,17 +32,11 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, item := range res.Items {
-		v, err := item.ValueByDiscriminator()
-		if err != nil {
-			log.Fatal(err)
-		}
-		switch c := v.(type) {
-		case gen.Plan:
-			fmt.Printf("plan  %-40s %s, %s\n", c.Id, c.PricingModel, c.BillingPeriodUnit)
-		case gen.Addon:
-			fmt.Printf("%-5s %-40s %s\n", c.ComponentType, c.Id, c.PricingModel)
-		}
+	for _, plan := range res.Plans {
+		fmt.Printf("plan  %-40s %s, %s\n", plan.Id, plan.PricingModel, plan.BillingPeriodUnit)
+	}
+	for _, addon := range res.Addons {
+		fmt.Printf("%-5s %-40s %s\n", addon.ComponentType, addon.Id, addon.PricingModel)
 	}
 	// Output:
 	// plan  builtfor_example-standard-EUR-Monthly    flat_fee, month

@@ -16,7 +16,7 @@ import (
 // can pass a stub of their own instead of a Client (see billingtest for a fake
 // server, which tests the client too).
 type API interface {
-	GetProductComponents(ctx context.Context, productID string, params *gen.GetProductComponentsParams, opts ...RequestEditorFn) (*gen.ComponentList, error)
+	GetProductComponents(ctx context.Context, productID string, params *gen.GetProductComponentsParams, opts ...RequestEditorFn) (*Components, error)
 	AddCustomer(ctx context.Context, body gen.CustomerInput, opts ...RequestEditorFn) (*gen.CustomerResponse, error)
 	AddSubscriptionEstimateForCustomer(ctx context.Context, body gen.EstimateInput, opts ...RequestEditorFn) (*gen.EstimateResponse, error)
 	AddSubscriptionChargeAtTerm(ctx context.Context, subscriptionID string, body gen.ChargeAtTermInput, opts ...RequestEditorFn) (*gen.ChargeAtTermResponse, error)
@@ -30,17 +30,21 @@ type API interface {
 
 var _ API = (*Client)(nil)
 
-// GetProductComponents lists the components (plans and addons) of a product,
-// productID being its technical name (for a module, e.g. "builtfor_example").
-// params filters them and, with a language, returns the plans' details; it may be
-// nil. Idempotent: retried after network errors, 429 and 5xx.
-func (c *Client) GetProductComponents(ctx context.Context, productID string, params *gen.GetProductComponentsParams, opts ...RequestEditorFn) (*gen.ComponentList, error) {
+// GetProductComponents lists the components of a product, its plans and its
+// addons, productID being its technical name (for a module, e.g.
+// "builtfor_example"). params filters them and, with a language, returns the plans'
+// details; it may be nil. Idempotent: retried after network errors, 429 and 5xx.
+func (c *Client) GetProductComponents(ctx context.Context, productID string, params *gen.GetProductComponentsParams, opts ...RequestEditorFn) (*Components, error) {
 	const op = "getProductComponents"
 	if err := checkPath(op, "productId", productID); err != nil {
 		return nil, err
 	}
 	req, err := gen.NewGetProductComponentsRequest(c.server, productID, params)
-	return send[gen.ComponentList](ctx, c, op, req, err, opts)
+	list, err := send[componentList](ctx, c, op, req, err, opts)
+	if err != nil {
+		return nil, err
+	}
+	return list.split(), nil
 }
 
 // AddCustomer creates the customer that will subscribe (only the "user" type can

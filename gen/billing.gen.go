@@ -374,7 +374,7 @@ type Addon struct {
 
 	// Status Example: active
 	Status ComponentStatus `json:"status"`
-	Tiers  *[]Tier         `json:"tiers,omitempty"`
+	Tiers  []Tier          `json:"tiers,omitempty"`
 }
 
 // AddonComponentType `addon` or `charge` for an Addon.
@@ -846,7 +846,7 @@ type Plan struct {
 	IsUsageBased bool `json:"isUsageBased"`
 
 	// MandatoryComponentIds Example: []
-	MandatoryComponentIds *[]string `json:"mandatoryComponentIds,omitempty"`
+	MandatoryComponentIds []string `json:"mandatoryComponentIds,omitempty"`
 
 	// Price In cents. Only for flat_fee and per_unit (the unit price for per_unit).
 	//
@@ -867,7 +867,7 @@ type Plan struct {
 	Status ComponentStatus `json:"status"`
 
 	// Tiers Only for stairstep.
-	Tiers *[]Tier `json:"tiers,omitempty"`
+	Tiers []Tier `json:"tiers,omitempty"`
 
 	// TrialPeriodUnit Example: day
 	TrialPeriodUnit *TrialPeriodUnit `json:"trialPeriodUnit,omitempty"`
@@ -886,7 +886,7 @@ type PlanComponentType string
 // PlanDetails Display details of a plan, returned only when `lang_iso_code` is given.
 type PlanDetails struct {
 	// Features Example: ["Unlimited products","Email support"]
-	Features *[]string `json:"features,omitempty"`
+	Features []string `json:"features,omitempty"`
 
 	// Title Example: Standard
 	Title string `json:"title"`

@@ -80,12 +80,12 @@ func TestGetProductComponentsPlanFields(t *testing.T) {
 		Id: billingtest.UsersPlanID, ProductId: billingtest.ProductID, ComponentGroupId: "builtfor_example-users",
 		ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.Stairstep, Status: gen.ComponentStatusActive,
 		BillingPeriodUnit: gen.PeriodUnitMonth,
-		Tiers: &[]gen.Tier{
+		Tiers: []gen.Tier{
 			{StartingUnit: 1, EndingUnit: ptr(5.0), Price: 4900},
 			{StartingUnit: 6, EndingUnit: ptr(10.0), Price: 8900},
 			{StartingUnit: 11, Price: 14900},
 		},
-		Details: &gen.PlanDetails{Title: "Users", Features: &[]string{"Back-office accounts"}},
+		Details: &gen.PlanDetails{Title: "Users", Features: []string{"Back-office accounts"}},
 	}
 	if diff := cmp.Diff(want, users); diff != "" {
 		t.Errorf("users plan (-want +got):\n%s", diff)

@@ -56,25 +56,25 @@ func DefaultSeed() Seed {
 				ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.FlatFee, Status: gen.ComponentStatusActive,
 				BillingPeriodUnit: gen.PeriodUnitMonth, Price: ptr(1999.0),
 				TrialPeriodUnit: ptr(gen.TrialPeriodUnitDay), TrialPeriodValue: ptr(30.0),
-				Details: &gen.PlanDetails{Title: "Standard", Features: &standardFeatures},
+				Details: &gen.PlanDetails{Title: "Standard", Features: standardFeatures},
 			},
 			{
 				Id: StandardYearlyPlanID, ProductId: ProductID, ComponentGroupId: "builtfor_example-standard",
 				ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.FlatFee, Status: gen.ComponentStatusActive,
 				BillingPeriodUnit: gen.PeriodUnitYear, Price: ptr(19990.0),
 				TrialPeriodUnit: ptr(gen.TrialPeriodUnitDay), TrialPeriodValue: ptr(30.0),
-				Details: &gen.PlanDetails{Title: "Standard", Features: &standardFeatures},
+				Details: &gen.PlanDetails{Title: "Standard", Features: standardFeatures},
 			},
 			{
 				Id: UsersPlanID, ProductId: ProductID, ComponentGroupId: "builtfor_example-users",
 				ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.Stairstep, Status: gen.ComponentStatusActive,
 				BillingPeriodUnit: gen.PeriodUnitMonth,
-				Tiers: &[]gen.Tier{
+				Tiers: []gen.Tier{
 					{StartingUnit: 1, EndingUnit: ptr(5.0), Price: 4900},
 					{StartingUnit: 6, EndingUnit: ptr(10.0), Price: 8900},
 					{StartingUnit: 11, Price: 14900},
 				},
-				Details: &gen.PlanDetails{Title: "Users", Features: &[]string{"Back-office accounts"}},
+				Details: &gen.PlanDetails{Title: "Users", Features: []string{"Back-office accounts"}},
 			},
 		},
 		Addons: []gen.Addon{

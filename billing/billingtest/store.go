@@ -71,7 +71,7 @@ func newStore(seed Seed) (*store, error) {
 			price: deref(p.Price), plan: p,
 		}
 		if p.Tiers != nil {
-			c.tiers = *p.Tiers
+			c.tiers = p.Tiers
 		}
 		if p.Details != nil {
 			c.title = p.Details.Title
@@ -90,7 +90,7 @@ func newStore(seed Seed) (*store, error) {
 			pricing: a.PricingModel, status: a.Status, metered: a.IsUsageBased, price: deref(a.Price), addon: a,
 		}
 		if a.Tiers != nil {
-			c.tiers = *a.Tiers
+			c.tiers = a.Tiers
 		}
 		if err := add(c); err != nil {
 			return nil, err

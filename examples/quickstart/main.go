@@ -235,29 +235,22 @@ func (r *report) token(ctx context.Context, c *billing.Client) error {
 
 func (r *report) components(ctx context.Context, c *billing.Client, product string) error {
 	r.section("Plans and addons of %s", product)
-	lang := gen.En
-	resp, err := c.GetProductComponents(ctx, product, &gen.GetProductComponentsParams{LangIsoCode: lang})
+	comps, err := c.GetProductComponents(ctx, product, &gen.GetProductComponentsParams{LangIsoCode: gen.En})
 	if err != nil {
 		return err
 	}
 	var rows [][]string
-	for _, item := range resp.Items {
-		v, err := item.ValueByDiscriminator()
-		if err != nil {
-			return err
+	for _, plan := range comps.Plans {
+		rows = append(rows, []string{plan.Id, "plan", string(plan.PricingModel), string(plan.BillingPeriodUnit),
+			price(plan.Price, plan.Tiers, "")})
+	}
+	for _, addon := range comps.Addons {
+		unit := ""
+		if addon.IsUsageBased {
+			unit = " per unit used"
 		}
-		switch comp := v.(type) {
-		case gen.Plan:
-			rows = append(rows, []string{comp.Id, "plan", string(comp.PricingModel), string(comp.BillingPeriodUnit),
-				price(comp.Price, comp.Tiers, "")})
-		case gen.Addon:
-			unit := ""
-			if comp.IsUsageBased {
-				unit = " per unit used"
-			}
-			rows = append(rows, []string{comp.Id, string(comp.ComponentType), string(comp.PricingModel), "-",
-				price(comp.Price, comp.Tiers, unit)})
-		}
+		rows = append(rows, []string{addon.Id, string(addon.ComponentType), string(addon.PricingModel), "-",
+			price(addon.Price, addon.Tiers, unit)})
 	}
 	r.table([]string{"COMPONENT", "TYPE", "PRICING", "PERIOD", "PRICE"}, rows...)
 	return nil
@@ -289,10 +282,10 @@ func (r *report) invoices(ctx context.Context, c *billing.Client, subscription s
 // euros formats an amount in cents ("EUR/2").
 func euros(cents float64) string { return fmt.Sprintf("%.2f EUR", cents/100) }
 
-func price(p *float64, tiers *[]gen.Tier, unit string) string {
-	if tiers != nil && len(*tiers) > 0 {
+func price(p *float64, tiers []gen.Tier, unit string) string {
+	if len(tiers) > 0 {
 		var steps []string
-		for _, t := range *tiers {
+		for _, t := range tiers {
 			span := fmt.Sprintf("%g+", t.StartingUnit)
 			if t.EndingUnit != nil {
 				span = fmt.Sprintf("%g-%g", t.StartingUnit, *t.EndingUnit)
