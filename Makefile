@@ -2,7 +2,11 @@
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(CURDIR)/.cache/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
-.PHONY: generate check-generated test lint bench fuzz quickstart
+.PHONY: help generate check-generated test lint bench fuzz quickstart
+
+## help: list the targets and what they do
+help:
+	@sed -n 's/^## \([a-z-]*\): \(.*\)/\1\t\2/p' $(MAKEFILE_LIST) | expand -t 18
 
 # What `make generate` writes: the client's models and request builders, the embedded
 # spec, the fake's server interface.
