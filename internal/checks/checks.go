@@ -1,0 +1,121 @@
+// Package checks holds what the client needs to know of the Billing API spec at run
+// time, generated from openapi/billing.yaml at `make generate` time: the operations
+// (method, path, x-idempotent, declared statuses) and, for each, a check of its typed
+// inputs that refuses what the spec refuses, naming the field as openapi3filter does.
+//
+// Nothing here parses or compiles the spec: the client pays for its checks only the
+// comparisons they make. The spec stays the single source: the generator reads it, and
+// a test of package billing proves the generated checks agree with openapi3filter on
+// valid and invalid inputs of every operation.
+//
+// Do not edit checks.gen.go by hand: run `make generate`.
+package checks
+
+//go:generate go run ../cmd/checkgen -spec ../../openapi/billing.yaml -gen ../../gen/billing.gen.go -o checks.gen.go
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+)
+
+// Operation is one operation of the spec.
+type Operation struct {
+	ID         string // operationId, e.g. "setSubscriptionItemUsage"
+	Method     string // HTTP method
+	Path       string // path template, e.g. "/v1/invoices/{invoiceId}/download"
+	Idempotent bool   // the operation's x-idempotent
+	Statuses   []int  // response statuses the spec declares, ascending
+
+	// Params are the parameters the spec declares that the typed inputs do not
+	// carry (the sandbox header and query parameter): only a request editor sets
+	// them, so CheckRequest checks them on the request as it is sent.
+	Params []Param
+	// BodyTypes are the media types the request body may have; none when the
+	// operation takes no body.
+	BodyTypes []string
+}
+
+// Param is a parameter that CheckRequest checks.
+type Param struct {
+	In   string // "header" or "query"
+	Name string
+	Type string // its schema's type: only "boolean" so far (the generator refuses others)
+}
+
+// Declares reports whether the spec declares the response status for the operation.
+func (o *Operation) Declares(status int) bool { return slices.Contains(o.Statuses, status) }
+
+// FieldError is a request that breaks the spec. Field and Reason read as
+// openapi3filter's errors do through internal/spec: Field is a body field
+// ("usageQuantity", "coupon.couponCode"), "path parameter subscriptionId", "query
+// parameter limit", "header parameter sandbox" or "body"; Reason is e.g. "number
+// must be more than 0".
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+// Reasons, in openapi3filter's words.
+const (
+	reasonRequired = "value is required but missing"
+)
+
+// stringLength is the length of s as JSON Schema counts it (UTF-16 code units), as
+// openapi3filter counts it.
+func stringLength(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// invalidNumber is the reason of a number query parameter that does not parse: a NaN
+// or an infinity, which the generated request builder writes as NaN, +Inf or -Inf.
+func invalidNumber(v float64) string {
+	return "value " + strconv.FormatFloat(v, 'f', -1, 64) + ": an invalid number: invalid syntax"
+}
+
+// CheckRequest checks what request editors may have set on a request built from
+// valid typed inputs: the declared parameters the typed inputs do not carry (o.Params)
+// and the body's Content-Type. It costs a header lookup per parameter, and parses the
+// query only when it may hold one of them.
+func (o *Operation) CheckRequest(h http.Header, rawQuery string) *FieldError {
+	var query url.Values
+	for _, p := range o.Params {
+		var v string
+		switch p.In {
+		case "header":
+			v = h.Get(p.Name)
+		case "query":
+			if rawQuery == "" || !strings.Contains(rawQuery, p.Name) && !strings.Contains(rawQuery, "%") {
+				continue
+			}
+			if query == nil {
+				query, _ = url.ParseQuery(rawQuery)
+			}
+			v = query.Get(p.Name)
+		}
+		if v == "" {
+			continue // absent (no declared parameter of these is required)
+		}
+		if _, err := strconv.ParseBool(v); err != nil {
+			return &FieldError{Field: p.In + " parameter " + p.Name, Reason: "value " + v + ": an invalid boolean: invalid syntax"}
+		}
+	}
+	if len(o.BodyTypes) > 0 {
+		ct := h.Get("Content-Type")
+		mt := strings.ToLower(strings.TrimSpace(ct))
+		base, _, _ := strings.Cut(mt, ";")
+		if !slices.Contains(o.BodyTypes, mt) && !slices.Contains(o.BodyTypes, strings.TrimSpace(base)) {
+			return &FieldError{Field: "body", Reason: "header Content-Type has unexpected value " + strconv.Quote(ct)}
+		}
+	}
+	return nil
+}
