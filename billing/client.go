@@ -14,7 +14,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
-	"github.com/prestashopcorp/billing-sdk-go/internal/spec"
 )
 
 // Version is the SDK's version, sent in the User-Agent header.
@@ -84,6 +83,8 @@ type Client struct {
 	editors  []RequestEditorFn
 	tokens   *tokenCache
 	pageSize int64
+	validate bool // check the typed inputs against the spec (WithRequestValidation)
+	sandbox  bool // WithSandbox
 }
 
 // RequestEditorFn changes a request before it is sent: the SDK's own editors
@@ -162,8 +163,9 @@ func WithSandbox(on bool) Option { return func(c *config) { c.sandbox = on } }
 // WithRetryPolicy sets the retry policy (default DefaultRetryPolicy()).
 func WithRetryPolicy(p RetryPolicy) Option { return func(c *config) { c.retry = p } }
 
-// WithRequestValidation turns the check of requests against the embedded spec on
-// (the default) or off. Off, invalid requests reach the server.
+// WithRequestValidation turns the check of requests against the spec on (the
+// default) or off. The checks are generated from the spec (see internal/checks) and
+// cost a few comparisons per call. Off, invalid requests reach the server.
 func WithRequestValidation(on bool) Option { return func(c *config) { c.validate = on } }
 
 // DefaultMaxResponseBytes bounds the size of a 2xx answer read into memory. The
@@ -191,11 +193,25 @@ func WithRequestEditors(fns ...gen.RequestEditorFn) Option {
 func Sandbox(on bool) gen.RequestEditorFn {
 	return func(_ context.Context, req *http.Request) error {
 		if on {
-			req.Header.Set("sandbox", "true")
+			req.Header.Set("Sandbox", "true")
 		} else {
-			req.Header.Del("sandbox")
+			req.Header.Del("Sandbox")
 		}
 		return nil
+	}
+}
+
+// setHeaders sets the SDK's own headers (the first editor of every request): the
+// User-Agent, Accept, and the sandbox header of WithSandbox. Their values share one
+// allocation; each is a full slice (len == cap), so that Header.Add copies it
+// instead of writing into its neighbour.
+func setHeaders(h http.Header, sandbox bool) {
+	v := make([]string, 3)
+	v[0], v[1], v[2] = userAgent, "application/json", "true"
+	h["User-Agent"] = v[0:1:1]
+	h["Accept"] = v[1:2:2]
+	if sandbox {
+		h["Sandbox"] = v[2:3:3]
 	}
 }
 
@@ -243,14 +259,9 @@ func NewClient(opts ...Option) (*Client, error) {
 	default:
 		return nil, errors.New("billing: no credentials: use WithClientCredentials(id, secret) or WithTokenSource")
 	}
-	router, err := spec.Load()
-	if err != nil {
-		return nil, fmt.Errorf("billing: %w", err)
-	}
 	tokens := newTokenCache(fetch)
 	d := &doer{
 		hc:       cfg.httpClient,
-		router:   router,
 		validate: cfg.validate,
 		tokens:   tokens,
 		policy:   cfg.retry,
@@ -260,16 +271,15 @@ func NewClient(opts ...Option) (*Client, error) {
 	if d.sleep == nil {
 		d.sleep = sleepContext
 	}
-	c := &Client{server: cfg.baseURL + "/", doer: d, tokens: tokens, pageSize: cfg.pageSize}
-	c.editors = append(c.editors, func(_ context.Context, req *http.Request) error {
-		req.Header.Set("User-Agent", userAgent)
-		req.Header.Set("Accept", "application/json")
-		return nil
-	})
-	if cfg.sandbox {
-		c.editors = append(c.editors, Sandbox(true))
+	c := &Client{
+		server:   cfg.baseURL + "/",
+		doer:     d,
+		tokens:   tokens,
+		pageSize: cfg.pageSize,
+		validate: cfg.validate,
+		sandbox:  cfg.sandbox,
+		editors:  cfg.editors,
 	}
-	c.editors = append(c.editors, cfg.editors...)
 	return c, nil
 }
 

@@ -6,20 +6,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/prestashopcorp/billing-sdk-go/internal/spec"
+	"golang.org/x/oauth2"
+
+	"github.com/prestashopcorp/billing-sdk-go/internal/checks"
 )
 
-// doer is the HTTP doer under the operations. For each call it finds the operation
-// in the spec, checks the request against it, adds the bearer token, sends it with
-// the retry policy, replays it once with a fresh token after a 401, reads a 2xx
-// answer whole (bounded) and turns every other answer into an *APIError.
+// doer is the HTTP doer under the operations. For each call it checks what request
+// editors may have set (headers, the declared parameters the typed inputs do not
+// carry), adds the bearer token, sends the request with the retry policy, replays it
+// once with a fresh token after a 401, reads a 2xx answer whole (bounded) and turns
+// every other answer into an *APIError.
 //
 // The promise that a non-idempotent call is never sent twice holds in every layer
 // under it:
@@ -30,16 +35,33 @@ import (
 //   - its *http.Client never follows a redirect (hc is a copy of the caller's client
 //     with CheckRedirect returning http.ErrUseLastResponse);
 //   - a failure after the status line (a body cut short, too large, not JSON, not
-//     decodable, the context ending while it is read) happens here or in decode,
-//     where it is reported as an unknown outcome, never as a bare error.
+//     decodable, the context ending while it is read) happens here or in send, where
+//     it is reported as an unknown outcome, never as a bare error.
 type doer struct {
 	hc       *http.Client // never follows redirects
-	router   *spec.Router
 	validate bool
 	tokens   *tokenCache
 	policy   RetryPolicy
 	maxBody  int64
 	sleep    func(context.Context, time.Duration) error
+	auth     atomic.Pointer[authHeader] // the Authorization value of the last token
+}
+
+// authHeader is the Authorization header value of a token.
+type authHeader struct {
+	tok   *oauth2.Token
+	value string
+}
+
+// authorization returns the Authorization header value of tok, as
+// tok.SetAuthHeader writes it, computed once per token.
+func (d *doer) authorization(tok *oauth2.Token) string {
+	if a := d.auth.Load(); a != nil && a.tok == tok {
+		return a.value
+	}
+	a := &authHeader{tok: tok, value: tok.Type() + " " + tok.AccessToken}
+	d.auth.Store(a)
+	return a.value
 }
 
 // noRedirects returns a copy of hc (http.DefaultClient if nil) that returns a 3xx
@@ -53,56 +75,55 @@ func noRedirects(hc *http.Client) *http.Client {
 	return &c
 }
 
-// Do sends req as the operation it addresses. A nil error means a 2xx answer the
-// spec declares, with a JSON body read whole into memory.
-func (d *doer) Do(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	op, params, ok := d.router.Find(req.Method, req.URL.EscapedPath())
-	if !ok {
-		return nil, fmt.Errorf("billing: %s %s is not an operation of the Billing API", req.Method, req.URL.Path)
-	}
+// do sends req, built for op with the editors applied, and returns the status and
+// the body of its answer: a nil error means a 2xx answer the spec declares, JSON,
+// read whole. req is the doer's from then on: the first attempt sends it, with
+// the context of ctx and sent, the trace of its sending (see newRequestTrace).
+func (d *doer) do(ctx context.Context, op *checks.Operation, req *http.Request, sent *sendTrace) (status int, _ []byte, _ error) {
 	if err := checkHeaders(op.ID, req.Header); err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	if d.validate {
-		if err := op.ValidateRequest(ctx, req, params); err != nil {
-			ie := &InvalidRequestError{Operation: op.ID, Field: "request", Reason: err.Error(), Err: err}
-			var fe *spec.FieldError
-			if errors.As(err, &fe) {
-				ie.Field, ie.Reason = fe.Field, fe.Reason
-			}
-			return nil, ie
+		if fe := op.CheckRequest(req.Header, req.URL.RawQuery); fe != nil {
+			return 0, nil, invalid(op, fe)
 		}
 	}
 	var body []byte
-	if req.Body != nil {
+	if req.Body != nil && req.Body != http.NoBody {
 		var err error
-		body, err = io.ReadAll(req.Body)
+		body, err = readBounded(req.Body, math.MaxInt64, req.ContentLength)
 		_ = req.Body.Close()
 		if err != nil {
-			return nil, fmt.Errorf("billing: %s: reading request body: %w", op.ID, err)
+			return 0, nil, fmt.Errorf("billing: %s: reading request body: %w", op.ID, err)
 		}
 	}
 
 	refreshed := false
-	for attempt := 1; ; attempt++ {
+	for attempt, sends := 1, 0; ; attempt++ {
 		tok, err := d.tokens.token(ctx)
 		if err != nil {
 			// Nothing was sent: the token is needed first.
-			return nil, fmt.Errorf("billing: %s: %w", op.ID, err)
+			return 0, nil, fmt.Errorf("billing: %s: %w", op.ID, err)
 		}
-		r := req.Clone(ctx)
+		r := req
+		if sends > 0 {
+			// An earlier attempt's transport may still read req: send a copy, with
+			// a trace of its own.
+			sent = newSendTrace()
+			r = req.Clone(httptrace.WithClientTrace(ctx, &sent.ct))
+		}
+		sends++
+		r.Header["Authorization"] = []string{d.authorization(tok)}
 		r.GetBody = nil
+		r.Body = nil
+		r.ContentLength = int64(len(body))
 		if body != nil {
-			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.Body = newBodyReader(body)
 			if op.Idempotent {
 				// The transport may re-send an idempotent request on its own.
-				r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+				r.GetBody = func() (io.ReadCloser, error) { return newBodyReader(body), nil }
 			}
 		}
-		tok.SetAuthHeader(r)
-		var sent sendTrace
-		r = r.WithContext(httptrace.WithClientTrace(ctx, sent.trace()))
 
 		resp, err := d.hc.Do(r)
 		var lastErr error
@@ -112,15 +133,15 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 			lastErr = fmt.Errorf("billing: %s: %w", op.ID, err)
 			if ctx.Err() != nil {
 				// The caller's context ended: stop, whatever the operation.
-				return nil, d.unknownIf(op, !nothingSent, lastErr)
+				return 0, nil, unknownIf(op, !nothingSent, lastErr)
 			}
 			if !op.Idempotent && !nothingSent {
-				return nil, d.unknownIf(op, true, lastErr)
+				return 0, nil, unknownIf(op, true, lastErr)
 			}
 		case resp.StatusCode < 300:
-			resp, retry, err := d.success(ctx, op, resp)
+			body, retry, err := d.success(ctx, op, resp)
 			if !retry {
-				return resp, err
+				return resp.StatusCode, body, err
 			}
 			lastErr = err
 		default:
@@ -138,42 +159,75 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 				// Retried below. A 429 means nothing was applied, whatever the operation.
 			case resp.StatusCode >= 500, resp.StatusCode < 400:
 				// A 5xx, or a redirect (never followed), may follow an application.
-				return nil, d.unknownIf(op, true, apiErr)
+				return 0, nil, unknownIf(op, true, apiErr)
 			default:
-				return nil, apiErr
+				return 0, nil, apiErr
 			}
 			lastErr = apiErr
 		}
 
 		if attempt >= d.policy.MaxAttempts {
-			return nil, lastErr
+			return 0, nil, lastErr
 		}
 		wait := d.policy.backoff(attempt)
 		var apiErr *APIError
 		if errors.As(lastErr, &apiErr) && apiErr.RetryAfter > 0 {
 			if apiErr.RetryAfter > d.policy.MaxRetryAfter {
-				return nil, lastErr // longer than the policy waits: the caller decides
+				return 0, nil, lastErr // longer than the policy waits: the caller decides
 			}
 			wait = apiErr.RetryAfter
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return nil, fmt.Errorf("%w (not retried: the next attempt, in %s, is after the context deadline)", lastErr, wait.Round(time.Millisecond))
+			return 0, nil, fmt.Errorf("%w (not retried: the next attempt, in %s, is after the context deadline)", lastErr, wait.Round(time.Millisecond))
 		}
 		if err := d.sleep(ctx, wait); err != nil {
-			return nil, fmt.Errorf("%w (not retried: %w while waiting to retry)", lastErr, err)
+			return 0, nil, fmt.Errorf("%w (not retried: %w while waiting to retry)", lastErr, err)
 		}
 	}
 }
 
+// newBodyReader returns a request body over b. net/http knows this shape holds
+// its bytes in memory, and writes the headers and the body at once.
+func newBodyReader(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
+
+// readBounded reads r whole, or its first max+1 bytes: a result longer than max
+// tells the answer is larger. size is the length the answer announced
+// (Content-Length, -1 if unknown): the answer is then read in one allocation.
+func readBounded(r io.Reader, max, size int64) ([]byte, error) {
+	limit := max
+	if limit < math.MaxInt64 {
+		limit++
+	}
+	n := int64(512)
+	if size >= 0 && size < math.MaxInt64 {
+		n = size + 1 // room to see the EOF
+	}
+	b := make([]byte, 0, min(n, limit))
+	for int64(len(b)) < limit {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, 1)
+		}
+		m, err := r.Read(b[len(b):int(min(int64(cap(b)), limit))])
+		b = b[:len(b)+m]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
 // success reads a 2xx answer whole, at most maxBody bytes, and checks that the
-// spec declares its status and that it is JSON. It returns the answer with its
-// body in memory, or an error. retry is true when an idempotent call lost its
-// answer to the network and may be sent again.
+// spec declares its status and that it is JSON. It returns the answer's body, or an
+// error. retry is true when an idempotent call lost its answer to the network and
+// may be sent again.
 //
 // The call was carried out, so every error wraps ErrUnexpectedResponse, and
 // ErrOutcomeUnknown for a non-idempotent call.
-func (d *doer) success(ctx context.Context, op *spec.Operation, resp *http.Response) (_ *http.Response, retry bool, _ error) {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, d.maxBody+1))
+func (d *doer) success(ctx context.Context, op *checks.Operation, resp *http.Response) (_ []byte, retry bool, _ error) {
+	body, err := readBounded(resp.Body, d.maxBody, resp.ContentLength)
 	_ = resp.Body.Close()
 	var why error
 	switch {
@@ -189,11 +243,9 @@ func (d *doer) success(ctx context.Context, op *spec.Operation, resp *http.Respo
 	case !isJSON(resp.Header.Get("Content-Type")):
 		why = fmt.Errorf("%d answer with Content-Type %q, want JSON; body %q", resp.StatusCode, resp.Header.Get("Content-Type"), excerpt(body, 200))
 	default:
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		resp.ContentLength = int64(len(body))
-		return resp, false, nil
+		return body, false, nil
 	}
-	return nil, false, d.unknownIf(op, true, fmt.Errorf("billing: %s: %w: %w; the call was carried out", op.ID, ErrUnexpectedResponse, why))
+	return nil, false, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %w; the call was carried out", op.ID, ErrUnexpectedResponse, why))
 }
 
 func isJSON(contentType string) bool {
@@ -204,7 +256,7 @@ func isJSON(contentType string) bool {
 
 // unknownIf wraps err with ErrOutcomeUnknown when the operation is not idempotent
 // and the server may have acted on the request.
-func (d *doer) unknownIf(op *spec.Operation, mayHaveActed bool, err error) error {
+func unknownIf(op *checks.Operation, mayHaveActed bool, err error) error {
 	if op.Idempotent || !mayHaveActed {
 		return err
 	}
@@ -212,15 +264,25 @@ func (d *doer) unknownIf(op *spec.Operation, mayHaveActed bool, err error) error
 }
 
 // sendTrace records how far a request got, to tell whether the server can have
-// acted on it when the round trip fails.
+// acted on it when the round trip fails. It holds its ClientTrace, so that one
+// allocation (and one per hook) serves an attempt.
 type sendTrace struct {
 	getConn atomic.Bool // the transport asked for a connection
 	gotConn atomic.Bool // a connection was obtained (dialled, TLS done, or reused)
 	wrote   atomic.Bool // the whole request was written
+	ct      httptrace.ClientTrace
 }
 
-func (s *sendTrace) trace() *httptrace.ClientTrace {
-	return &httptrace.ClientTrace{
+// newRequestTrace returns req with the context of ctx and a new trace, for the first
+// attempt of doer.do: one copy of req serves both.
+func newRequestTrace(ctx context.Context, req *http.Request) (*http.Request, *sendTrace) {
+	sent := newSendTrace()
+	return req.WithContext(httptrace.WithClientTrace(ctx, &sent.ct)), sent
+}
+
+func newSendTrace() *sendTrace {
+	s := &sendTrace{}
+	s.ct = httptrace.ClientTrace{
 		GetConn: func(string) { s.getConn.Store(true) },
 		GotConn: func(httptrace.GotConnInfo) { s.gotConn.Store(true) },
 		WroteRequest: func(info httptrace.WroteRequestInfo) {
@@ -229,6 +291,7 @@ func (s *sendTrace) trace() *httptrace.ClientTrace {
 			}
 		},
 	}
+	return s
 }
 
 // nothingSent reports whether a round trip that failed with err never delivered a

@@ -173,7 +173,7 @@ type InvalidRequestError struct {
 	Operation string // operationId
 	Field     string // what is wrong, e.g. "usageQuantity" or "path parameter subscriptionId"
 	Reason    string // why, e.g. "number must be more than 0"
-	Err       error  // the validator's error
+	Err       error  // the cause, when the request could not be built (else nil)
 }
 
 // Error names the operation, the field and the reason.
@@ -181,5 +181,5 @@ func (e *InvalidRequestError) Error() string {
 	return fmt.Sprintf("billing: %s: invalid request, nothing sent: %s: %s", e.Operation, e.Field, e.Reason)
 }
 
-// Unwrap returns the validator's error.
+// Unwrap returns the cause, if any.
 func (e *InvalidRequestError) Unwrap() error { return e.Err }

@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"iter"
 	"net/http"
+	"strings"
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/checks"
 )
 
 // API is the Billing API as *Client offers it: one method per operation of the
@@ -35,11 +36,16 @@ var _ API = (*Client)(nil)
 // "builtfor_example"). params filters them and, with a language, returns the plans'
 // details; it may be nil. Idempotent: retried after network errors, 429 and 5xx.
 func (c *Client) GetProductComponents(ctx context.Context, productID string, params *gen.GetProductComponentsParams, opts ...RequestEditorFn) (*Components, error) {
-	const op = "getProductComponents"
+	op := checks.GetProductComponents
 	if err := checkPath(op, "productId", productID); err != nil {
 		return nil, err
 	}
 	req, err := gen.NewGetProductComponentsRequest(c.server, productID, params)
+	if err == nil && c.validate {
+		if fe := checks.CheckGetProductComponents(productID, params); fe != nil {
+			return nil, invalid(op, fe)
+		}
+	}
 	list, err := send[componentList](ctx, c, op, req, err, opts)
 	if err != nil {
 		return nil, err
@@ -53,8 +59,13 @@ func (c *Client) GetProductComponents(ctx context.Context, productID string, par
 // exists answers 403 CUSTOMER_ALREADY_EXISTS, which is how to check an unknown
 // outcome.
 func (c *Client) AddCustomer(ctx context.Context, body gen.CustomerInput, opts ...RequestEditorFn) (*gen.CustomerResponse, error) {
-	const op = "addCustomer"
+	op := checks.AddCustomer
 	req, err := gen.NewAddCustomerRequest(c.server, body)
+	if err == nil && c.validate {
+		if fe := checks.CheckAddCustomer(&body); fe != nil {
+			return nil, invalid(op, fe)
+		}
+	}
 	return send[gen.CustomerResponse](ctx, c, op, req, err, opts)
 }
 
@@ -62,8 +73,13 @@ func (c *Client) AddCustomer(ctx context.Context, body gen.CustomerInput, opts .
 // (a new subscription, or a change of body.SubscriptionId), taxes and coupon
 // included. Nothing changes on the server: idempotent.
 func (c *Client) AddSubscriptionEstimateForCustomer(ctx context.Context, body gen.EstimateInput, opts ...RequestEditorFn) (*gen.EstimateResponse, error) {
-	const op = "addSubscriptionEstimateForCustomer"
+	op := checks.AddSubscriptionEstimateForCustomer
 	req, err := gen.NewAddSubscriptionEstimateForCustomerRequest(c.server, body)
+	if err == nil && c.validate {
+		if fe := checks.CheckAddSubscriptionEstimateForCustomer(&body); fe != nil {
+			return nil, invalid(op, fe)
+		}
+	}
 	return send[gen.EstimateResponse](ctx, c, op, req, err, opts)
 }
 
@@ -73,11 +89,16 @@ func (c *Client) AddSubscriptionEstimateForCustomer(ctx context.Context, body ge
 // when the server cannot have received it, and any failure after which the charge
 // may have been added wraps ErrOutcomeUnknown.
 func (c *Client) AddSubscriptionChargeAtTerm(ctx context.Context, subscriptionID string, body gen.ChargeAtTermInput, opts ...RequestEditorFn) (*gen.ChargeAtTermResponse, error) {
-	const op = "addSubscriptionChargeAtTerm"
+	op := checks.AddSubscriptionChargeAtTerm
 	if err := checkPath(op, "subscriptionId", subscriptionID); err != nil {
 		return nil, err
 	}
 	req, err := gen.NewAddSubscriptionChargeAtTermRequest(c.server, subscriptionID, body)
+	if err == nil && c.validate {
+		if fe := checks.CheckAddSubscriptionChargeAtTerm(subscriptionID, &body); fe != nil {
+			return nil, invalid(op, fe)
+		}
+	}
 	return send[gen.ChargeAtTermResponse](ctx, c, op, req, err, opts)
 }
 
@@ -86,11 +107,16 @@ func (c *Client) AddSubscriptionChargeAtTerm(ctx context.Context, subscriptionID
 // price id of the subscription's webhooks (subscription_items[].item_price_id).
 // Idempotent: retried after network errors, 429 and 5xx.
 func (c *Client) SetSubscriptionItemQuantity(ctx context.Context, subscriptionID, itemID string, body gen.QuantityInput, opts ...RequestEditorFn) (*gen.QuantityResponse, error) {
-	const op = "setSubscriptionItemQuantity"
+	op := checks.SetSubscriptionItemQuantity
 	if err := checkPath(op, "subscriptionId", subscriptionID, "subscriptionItemId", itemID); err != nil {
 		return nil, err
 	}
 	req, err := gen.NewSetSubscriptionItemQuantityRequest(c.server, subscriptionID, itemID, body)
+	if err == nil && c.validate {
+		if fe := checks.CheckSetSubscriptionItemQuantity(subscriptionID, itemID, &body); fe != nil {
+			return nil, invalid(op, fe)
+		}
+	}
 	return send[gen.QuantityResponse](ctx, c, op, req, err, opts)
 }
 
@@ -100,11 +126,16 @@ func (c *Client) SetSubscriptionItemQuantity(ctx context.Context, subscriptionID
 // have received it, and any failure after which the usage may have been counted
 // wraps ErrOutcomeUnknown.
 func (c *Client) SetSubscriptionItemUsage(ctx context.Context, subscriptionID, itemID string, body gen.UsageInput, opts ...RequestEditorFn) (*gen.UsageResponse, error) {
-	const op = "setSubscriptionItemUsage"
+	op := checks.SetSubscriptionItemUsage
 	if err := checkPath(op, "subscriptionId", subscriptionID, "subscriptionItemId", itemID); err != nil {
 		return nil, err
 	}
 	req, err := gen.NewSetSubscriptionItemUsageRequest(c.server, subscriptionID, itemID, body)
+	if err == nil && c.validate {
+		if fe := checks.CheckSetSubscriptionItemUsage(subscriptionID, itemID, &body); fe != nil {
+			return nil, invalid(op, fe)
+		}
+	}
 	return send[gen.UsageResponse](ctx, c, op, req, err, opts)
 }
 
@@ -112,98 +143,112 @@ func (c *Client) SetSubscriptionItemUsage(ctx context.Context, subscriptionID, i
 // the plan component body.SubscriptionItemId, optionally with a coupon. Idempotent:
 // retried after network errors, 429 and 5xx.
 func (c *Client) UpdateSubscription(ctx context.Context, subscriptionID string, body gen.SubscriptionUpdateInput, opts ...RequestEditorFn) (*gen.SubscriptionResponse, error) {
-	const op = "updateSubscription"
+	op := checks.UpdateSubscription
 	if err := checkPath(op, "subscriptionId", subscriptionID); err != nil {
 		return nil, err
 	}
 	req, err := gen.NewUpdateSubscriptionRequest(c.server, subscriptionID, body)
+	if err == nil && c.validate {
+		if fe := checks.CheckUpdateSubscription(subscriptionID, &body); fe != nil {
+			return nil, invalid(op, fe)
+		}
+	}
 	return send[gen.SubscriptionResponse](ctx, c, op, req, err, opts)
 }
 
 // GetInvoices returns one page of the invoices params asks for (all its fields but
 // Order are required). Invoices iterates over all pages.
 func (c *Client) GetInvoices(ctx context.Context, params gen.GetInvoicesParams, opts ...RequestEditorFn) (*gen.InvoiceList, error) {
-	const op = "getInvoices"
+	op := checks.GetInvoices
 	req, err := gen.NewGetInvoicesRequest(c.server, &params)
+	if err == nil && c.validate {
+		if fe := checks.CheckGetInvoices(&params); fe != nil {
+			return nil, invalid(op, fe)
+		}
+	}
 	return send[gen.InvoiceList](ctx, c, op, req, err, opts)
 }
 
 // GetInvoiceDownload returns a link to an invoice's PDF and until when it works.
 func (c *Client) GetInvoiceDownload(ctx context.Context, invoiceID string, opts ...RequestEditorFn) (*gen.InvoiceDownloadResponse, error) {
-	const op = "getInvoiceDownload"
+	op := checks.GetInvoiceDownload
 	if err := checkPath(op, "invoiceId", invoiceID); err != nil {
 		return nil, err
 	}
 	req, err := gen.NewGetInvoiceDownloadRequest(c.server, invoiceID)
+	if err == nil && c.validate {
+		if fe := checks.CheckGetInvoiceDownload(invoiceID); fe != nil {
+			return nil, invalid(op, fe)
+		}
+	}
 	return send[gen.InvoiceDownloadResponse](ctx, c, op, req, err, opts)
 }
 
-// send runs the editors on req, sends it through the doer and decodes the 2xx
-// answer into a T. buildErr is the error of building req: nothing was sent.
-// A body that does not decode was an applied call: the error wraps
-// ErrUnexpectedResponse, and ErrOutcomeUnknown when the operation adds.
-func send[T any](ctx context.Context, c *Client, op string, req *http.Request, buildErr error, opts []RequestEditorFn) (*T, error) {
+// send runs the editors on req and sends it through the doer, then decodes the 2xx
+// answer into a T. buildErr is the error of building req: nothing was sent. A body
+// that does not decode was an applied call: the error wraps ErrUnexpectedResponse,
+// and ErrOutcomeUnknown when the operation is not idempotent.
+func send[T any](ctx context.Context, c *Client, op *checks.Operation, req *http.Request, buildErr error, opts []RequestEditorFn) (*T, error) {
 	if buildErr != nil {
-		return nil, &InvalidRequestError{Operation: op, Field: "request", Reason: buildErr.Error(), Err: buildErr}
+		return nil, &InvalidRequestError{Operation: op.ID, Field: "request", Reason: buildErr.Error(), Err: buildErr}
 	}
-	req = req.WithContext(ctx)
+	// The editors see the caller's context (with the trace of the first attempt).
+	req, sent := newRequestTrace(ctx, req)
 	dropEmptyQuery(req)
+	setHeaders(req.Header, c.sandbox)
 	for _, edit := range c.editors {
 		if err := edit(ctx, req); err != nil {
-			return nil, fmt.Errorf("billing: %s: request editor: %w", op, err)
+			return nil, fmt.Errorf("billing: %s: request editor: %w", op.ID, err)
 		}
 	}
 	for _, edit := range opts {
 		if err := edit(ctx, req); err != nil {
-			return nil, fmt.Errorf("billing: %s: request editor: %w", op, err)
+			return nil, fmt.Errorf("billing: %s: request editor: %w", op.ID, err)
 		}
 	}
-	resp, err := c.doer.Do(req)
+	status, body, err := c.doer.do(ctx, op, req, sent)
 	if err != nil {
 		return nil, err
 	}
-	body, _ := io.ReadAll(resp.Body) // in memory (the doer read it): cannot fail
-	_ = resp.Body.Close()
 	var out T
 	if err := json.Unmarshal(body, &out); err != nil {
-		err = fmt.Errorf("billing: %s: %w: %d answer does not decode: %w; the call was carried out", op, ErrUnexpectedResponse, resp.StatusCode, err)
-		if o := c.doer.router.Op(op); o == nil || !o.Idempotent {
-			err = &unknownError{op: op, cause: err}
-		}
-		return nil, err
+		return nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer does not decode: %w; the call was carried out", op.ID, ErrUnexpectedResponse, status, err))
 	}
 	return &out, nil
+}
+
+// invalid is the error of a request that a check refused: nothing was sent.
+func invalid(op *checks.Operation, fe *checks.FieldError) error {
+	return &InvalidRequestError{Operation: op.ID, Field: fe.Field, Reason: fe.Reason}
 }
 
 // dropEmptyQuery removes the query parameters that have an empty value. Optional
 // parameters are plain values in gen (an empty string means "not set", so callers
 // need no pointers), and the generated builder writes them even when empty. No
-// parameter of the API gives a meaning to an empty value.
+// parameter of the API gives a meaning to an empty value. A query with no empty
+// value is left as it is, without being parsed.
 func dropEmptyQuery(req *http.Request) {
-	if req.URL.RawQuery == "" {
+	raw := req.URL.RawQuery
+	if raw == "" || !strings.HasSuffix(raw, "=") && !strings.Contains(raw, "=&") {
 		return
 	}
 	q := req.URL.Query()
-	dropped := false
 	for k, vs := range q {
 		if len(vs) == 1 && vs[0] == "" {
 			delete(q, k)
-			dropped = true
 		}
 	}
-	if dropped {
-		req.URL.RawQuery = q.Encode()
-	}
+	req.URL.RawQuery = q.Encode()
 }
 
 // checkPath refuses, before anything is built, path parameters (name, value pairs)
 // that would not reach the server as themselves: "." and ".." are removed from a
 // URL path by every HTTP stack, so the request would address another resource.
 // Empty values are left to the spec check, which names them too.
-func checkPath(op string, nameValues ...string) error {
+func checkPath(op *checks.Operation, nameValues ...string) error {
 	for i := 0; i+1 < len(nameValues); i += 2 {
 		if v := nameValues[i+1]; v == "." || v == ".." {
-			return &InvalidRequestError{Operation: op, Field: "path parameter " + nameValues[i], Reason: fmt.Sprintf("%q is not a valid id", v)}
+			return &InvalidRequestError{Operation: op.ID, Field: "path parameter " + nameValues[i], Reason: fmt.Sprintf("%q is not a valid id", v)}
 		}
 	}
 	return nil

@@ -18,7 +18,7 @@ var (
 		Idempotent: false,
 		Statuses:   []int{201, 401, 403, 404},
 		Params: []Param{
-			{In: "header", Name: "sandbox", Type: "boolean"},
+			{In: "header", Name: "sandbox", Key: "Sandbox", Type: "boolean"},
 			{In: "query", Name: "sandbox", Type: "boolean"},
 		},
 		BodyTypes: []string{"application/json"},
@@ -31,7 +31,7 @@ var (
 		Idempotent: false,
 		Statuses:   []int{201, 400, 401, 403, 404},
 		Params: []Param{
-			{In: "header", Name: "sandbox", Type: "boolean"},
+			{In: "header", Name: "sandbox", Key: "Sandbox", Type: "boolean"},
 			{In: "query", Name: "sandbox", Type: "boolean"},
 		},
 		BodyTypes: []string{"application/json"},
@@ -44,7 +44,7 @@ var (
 		Idempotent: true,
 		Statuses:   []int{201, 401, 403, 404},
 		Params: []Param{
-			{In: "header", Name: "sandbox", Type: "boolean"},
+			{In: "header", Name: "sandbox", Key: "Sandbox", Type: "boolean"},
 			{In: "query", Name: "sandbox", Type: "boolean"},
 		},
 		BodyTypes: []string{"application/json"},
@@ -57,7 +57,7 @@ var (
 		Idempotent: true,
 		Statuses:   []int{200, 401, 403, 404},
 		Params: []Param{
-			{In: "header", Name: "sandbox", Type: "boolean"},
+			{In: "header", Name: "sandbox", Key: "Sandbox", Type: "boolean"},
 			{In: "query", Name: "sandbox", Type: "boolean"},
 		},
 	}
@@ -69,7 +69,7 @@ var (
 		Idempotent: true,
 		Statuses:   []int{200, 401, 403, 404},
 		Params: []Param{
-			{In: "header", Name: "sandbox", Type: "boolean"},
+			{In: "header", Name: "sandbox", Key: "Sandbox", Type: "boolean"},
 			{In: "query", Name: "sandbox", Type: "boolean"},
 		},
 	}
@@ -81,7 +81,7 @@ var (
 		Idempotent: true,
 		Statuses:   []int{200, 400, 404},
 		Params: []Param{
-			{In: "header", Name: "sandbox", Type: "boolean"},
+			{In: "header", Name: "sandbox", Key: "Sandbox", Type: "boolean"},
 			{In: "query", Name: "sandbox", Type: "boolean"},
 		},
 	}
@@ -93,7 +93,7 @@ var (
 		Idempotent: true,
 		Statuses:   []int{200, 400, 401, 403, 404},
 		Params: []Param{
-			{In: "header", Name: "sandbox", Type: "boolean"},
+			{In: "header", Name: "sandbox", Key: "Sandbox", Type: "boolean"},
 			{In: "query", Name: "sandbox", Type: "boolean"},
 		},
 		BodyTypes: []string{"application/json"},
@@ -106,7 +106,7 @@ var (
 		Idempotent: false,
 		Statuses:   []int{201, 400, 401, 403, 404},
 		Params: []Param{
-			{In: "header", Name: "sandbox", Type: "boolean"},
+			{In: "header", Name: "sandbox", Key: "Sandbox", Type: "boolean"},
 			{In: "query", Name: "sandbox", Type: "boolean"},
 		},
 		BodyTypes: []string{"application/json"},
@@ -119,7 +119,7 @@ var (
 		Idempotent: true,
 		Statuses:   []int{200, 400, 401, 403, 404},
 		Params: []Param{
-			{In: "header", Name: "sandbox", Type: "boolean"},
+			{In: "header", Name: "sandbox", Key: "Sandbox", Type: "boolean"},
 			{In: "query", Name: "sandbox", Type: "boolean"},
 		},
 		BodyTypes: []string{"application/json"},

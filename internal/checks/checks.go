@@ -39,11 +39,13 @@ type Operation struct {
 	BodyTypes []string
 }
 
-// Param is a parameter that CheckRequest checks.
+// Param is a parameter that CheckRequest checks: optional, with no empty value
+// allowed, of type boolean (the generator refuses any other).
 type Param struct {
 	In   string // "header" or "query"
-	Name string
-	Type string // its schema's type: only "boolean" so far (the generator refuses others)
+	Name string // as the spec writes it
+	Key  string // a header's key in http.Header (its canonical form)
+	Type string // its schema's type, "boolean"
 }
 
 // Declares reports whether the spec declares the response status for the operation.
@@ -89,24 +91,39 @@ func invalidNumber(v float64) string {
 func (o *Operation) CheckRequest(h http.Header, rawQuery string) *FieldError {
 	var query url.Values
 	for _, p := range o.Params {
-		var v string
+		var values []string
 		switch p.In {
 		case "header":
-			v = h.Get(p.Name)
+			values = h[p.Key]
+			if len(values) > 1 {
+				values = values[:1] // openapi3filter reads the first
+			}
 		case "query":
 			if rawQuery == "" || !strings.Contains(rawQuery, p.Name) && !strings.Contains(rawQuery, "%") {
 				continue
 			}
 			if query == nil {
-				query, _ = url.ParseQuery(rawQuery)
+				query, _ = url.ParseQuery(rawQuery) // openapi3filter skips malformed pairs too
 			}
-			v = query.Get(p.Name)
+			values = query[p.Name]
 		}
+		if len(values) == 0 {
+			continue // absent
+		}
+		// The first non-empty value, as openapi3filter reads a repeated parameter.
+		v := values[0]
+		for _, w := range values {
+			if w != "" {
+				v = w
+				break
+			}
+		}
+		field := p.In + " parameter " + p.Name
 		if v == "" {
-			continue // absent (no declared parameter of these is required)
+			return &FieldError{Field: field, Reason: "empty value is not allowed"}
 		}
 		if _, err := strconv.ParseBool(v); err != nil {
-			return &FieldError{Field: p.In + " parameter " + p.Name, Reason: "value " + v + ": an invalid boolean: invalid syntax"}
+			return &FieldError{Field: field, Reason: "value " + v + ": an invalid boolean: invalid syntax"}
 		}
 	}
 	if len(o.BodyTypes) > 0 {

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"go/format"
 	"log"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -145,7 +146,11 @@ func (g *generator) describe(b *bytes.Buffer, o *op) error {
 	if len(params) > 0 {
 		b.WriteString("\t\tParams: []Param{\n")
 		for _, p := range params {
-			fmt.Fprintf(b, "\t\t\t{In: %q, Name: %q, Type: %q},\n", p.In, p.Name, p.Schema.Value.Type.Slice()[0])
+			key := ""
+			if p.In == "header" {
+				key = fmt.Sprintf(", Key: %q", http.CanonicalHeaderKey(p.Name))
+			}
+			fmt.Fprintf(b, "\t\t\t{In: %q, Name: %q%s, Type: %q},\n", p.In, p.Name, key, p.Schema.Value.Type.Slice()[0])
 		}
 		b.WriteString("\t\t},\n")
 	}
@@ -187,7 +192,7 @@ func (g *generator) untypedParams(o *op) ([]*openapi3.Parameter, error) {
 		if p.In != "header" && p.In != "query" {
 			return nil, fmt.Errorf("parameter %s in %s: not supported", p.Name, p.In)
 		}
-		if p.Required || unsupported(p.Schema.Value, "boolean") != nil || len(p.Schema.Value.Enum) > 0 {
+		if p.Required || p.AllowEmptyValue || p.Schema == nil || p.Content != nil || unsupported(p.Schema.Value, "boolean") != nil || len(p.Schema.Value.Enum) > 0 {
 			return nil, fmt.Errorf("parameter %s in %s: a parameter the typed inputs do not carry must be an optional boolean", p.Name, p.In)
 		}
 		out = append(out, p)
