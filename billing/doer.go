@@ -77,9 +77,13 @@ func noRedirects(hc *http.Client) *http.Client {
 
 // do sends req, built for op with the editors applied, and returns the status and
 // the body of its answer: a nil error means a 2xx answer the spec declares, JSON,
-// read whole. req is the doer's from then on: the first attempt sends it, with
-// the context of ctx and sent, the trace of its sending (see newRequestTrace).
-func (d *doer) do(ctx context.Context, op *checks.Operation, req *http.Request, sent *sendTrace) (status int, _ []byte, _ error) {
+// read whole.
+//
+// req is the doer's from then on: the first attempt sends it as it is, with the
+// context of ctx and sent, the trace of its sending (see newRequestTrace). rewind
+// makes its body again for a later attempt (it is the GetBody of the built request,
+// nil when an editor replaced the body: the doer then reads it into memory first).
+func (d *doer) do(ctx context.Context, op *checks.Operation, req *http.Request, sent *sendTrace, rewind func() (io.ReadCloser, error)) (status int, _ []byte, _ error) {
 	if err := checkHeaders(op.ID, req.Header); err != nil {
 		return 0, nil, err
 	}
@@ -88,14 +92,18 @@ func (d *doer) do(ctx context.Context, op *checks.Operation, req *http.Request, 
 			return 0, nil, invalid(op, fe)
 		}
 	}
-	var body []byte
-	if req.Body != nil && req.Body != http.NoBody {
-		var err error
-		body, err = readBounded(req.Body, math.MaxInt64, req.ContentLength)
+	switch {
+	case rewind != nil:
+	case req.Body == nil || req.Body == http.NoBody:
+		req.ContentLength = 0
+	default:
+		body, err := readBounded(req.Body, math.MaxInt64, req.ContentLength)
 		_ = req.Body.Close()
 		if err != nil {
 			return 0, nil, fmt.Errorf("billing: %s: reading request body: %w", op.ID, err)
 		}
+		req.Body, req.ContentLength = newBodyReader(body), int64(len(body))
+		rewind = func() (io.ReadCloser, error) { return newBodyReader(body), nil }
 	}
 
 	refreshed := false
@@ -108,21 +116,25 @@ func (d *doer) do(ctx context.Context, op *checks.Operation, req *http.Request, 
 		r := req
 		if sends > 0 {
 			// An earlier attempt's transport may still read req: send a copy, with
-			// a trace of its own.
-			sent = newSendTrace()
-			r = req.Clone(httptrace.WithClientTrace(ctx, &sent.ct))
+			// a trace of its own, and its body made again.
+			rctx := ctx
+			if sent != nil {
+				sent = newSendTrace()
+				rctx = httptrace.WithClientTrace(ctx, &sent.ct)
+			}
+			r = req.Clone(rctx)
+			if rewind != nil {
+				if r.Body, err = rewind(); err != nil {
+					return 0, nil, fmt.Errorf("billing: %s: making the request body again: %w", op.ID, err)
+				}
+			}
 		}
 		sends++
 		r.Header["Authorization"] = []string{d.authorization(tok)}
 		r.GetBody = nil
-		r.Body = nil
-		r.ContentLength = int64(len(body))
-		if body != nil {
-			r.Body = newBodyReader(body)
-			if op.Idempotent {
-				// The transport may re-send an idempotent request on its own.
-				r.GetBody = func() (io.ReadCloser, error) { return newBodyReader(body), nil }
-			}
+		if op.Idempotent {
+			// The transport may re-send an idempotent request on its own.
+			r.GetBody = rewind
 		}
 
 		resp, err := d.hc.Do(r)
@@ -273,9 +285,14 @@ type sendTrace struct {
 	ct      httptrace.ClientTrace
 }
 
-// newRequestTrace returns req with the context of ctx and a new trace, for the first
-// attempt of doer.do: one copy of req serves both.
-func newRequestTrace(ctx context.Context, req *http.Request) (*http.Request, *sendTrace) {
+// newRequestTrace returns req with the context of ctx and, for a non-idempotent
+// operation, a new trace, for the first attempt of doer.do: one copy of req serves
+// both. An idempotent operation needs no trace: whether it was sent changes
+// nothing (it is retried, and never reported as an unknown outcome).
+func newRequestTrace(ctx context.Context, req *http.Request, op *checks.Operation) (*http.Request, *sendTrace) {
+	if op.Idempotent {
+		return req.WithContext(ctx), nil
+	}
 	sent := newSendTrace()
 	return req.WithContext(httptrace.WithClientTrace(ctx, &sent.ct)), sent
 }
@@ -308,6 +325,9 @@ func (s *sendTrace) nothingSent(err error) bool {
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
 		return true
+	}
+	if s == nil {
+		return false // not traced (an idempotent operation, for which it changes nothing)
 	}
 	if s.getConn.Load() && !s.gotConn.Load() {
 		return true

@@ -193,8 +193,9 @@ func send[T any](ctx context.Context, c *Client, op *checks.Operation, req *http
 		return nil, &InvalidRequestError{Operation: op.ID, Field: "request", Reason: buildErr.Error(), Err: buildErr}
 	}
 	// The editors see the caller's context (with the trace of the first attempt).
-	req, sent := newRequestTrace(ctx, req)
+	req, sent := newRequestTrace(ctx, req, op)
 	dropEmptyQuery(req)
+	built, rewind := req.Body, req.GetBody
 	setHeaders(req.Header, c.sandbox)
 	for _, edit := range c.editors {
 		if err := edit(ctx, req); err != nil {
@@ -206,7 +207,12 @@ func send[T any](ctx context.Context, c *Client, op *checks.Operation, req *http
 			return nil, fmt.Errorf("billing: %s: request editor: %w", op.ID, err)
 		}
 	}
-	status, body, err := c.doer.do(ctx, op, req, sent)
+	if req.Body != built {
+		// An editor replaced the body (an interface comparison that cannot panic:
+		// the built body holds a *bytes.Reader): the doer reads the new one.
+		rewind = nil
+	}
+	status, body, err := c.doer.do(ctx, op, req, sent, rewind)
 	if err != nil {
 		return nil, err
 	}

@@ -118,12 +118,11 @@ func (o *Operation) CheckRequest(h http.Header, rawQuery string) *FieldError {
 				break
 			}
 		}
-		field := p.In + " parameter " + p.Name
 		if v == "" {
-			return &FieldError{Field: field, Reason: "empty value is not allowed"}
+			return &FieldError{Field: p.In + " parameter " + p.Name, Reason: "empty value is not allowed"}
 		}
 		if _, err := strconv.ParseBool(v); err != nil {
-			return &FieldError{Field: field, Reason: "value " + v + ": an invalid boolean: invalid syntax"}
+			return &FieldError{Field: p.In + " parameter " + p.Name, Reason: "value " + v + ": an invalid boolean: invalid syntax"}
 		}
 	}
 	if len(o.BodyTypes) > 0 {
