@@ -4,21 +4,25 @@ package billing_test
 // server that answers fixed, valid JSON bodies:
 //
 //   - raw: net/http and encoding/json by hand into hand-written structs (the floor);
-//   - gen: the plain generated client with a static bearer header;
+//     the components are decoded in one pass, each into a typed plan or addon;
+//   - gen: the plain generated client with a static bearer header (its union
+//     helper, ValueByDiscriminator, turns each component into a Plan or an Addon);
 //   - sdk: billing.NewClient with everything on (client credentials against the
-//     server's token endpoint, token cache, sandbox, request validation, default
+//     server's token endpoint, token cache, sandbox, request checks, default
 //     retry policy).
 //
-// Components are turned into plans and addons by componentType inside the measured
-// work (ValueByDiscriminator for gen and sdk). Every iteration checks what it got.
-// When the three sub-benchmarks of an operation ran, the operation's benchmark prints
-// one line of ratios (and the figures they come from):
+// Every iteration checks what it got. When the three sub-benchmarks of an
+// operation ran, the operation's benchmark measures them again side by side, in
+// alternating rounds (raw, gen, sdk, then gen, sdk, raw, ...), and prints the median
+// of the per-round ratios: on a shared machine, two figures taken seconds apart
+// drift more than the overhead they are meant to show, two taken in the same round
+// do not.
 //
-//	overhead getProductComponents: sdk/raw = 1.07x ns/op, 1.9x allocs/op; gen/raw = ...
+//	overhead: sdk/raw = 1.03x ns/op, 1.10x allocs/op (getProductComponents; gen/raw = ...)
 //
 // (testing.Benchmark cannot be called from inside a benchmark: both take the testing
 // package's benchmark lock, and it deadlocks. So the sub-benchmarks record their
-// figures themselves and the parent prints the ratios, medians with -count.)
+// figures themselves, and the parent runs the rounds with the same functions.)
 //
 // The server runs in the same process, so every figure (ns, B and allocs per op)
 // includes the server's own work for the request, the same for the three.
@@ -30,6 +34,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -40,6 +45,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -172,9 +178,11 @@ type (
 		Price            *float64  `json:"price,omitempty"`
 		Tiers            []rawTier `json:"tiers,omitempty"`
 	}
+	// rawComponentList decodes the components in one pass: each item into a
+	// rawPlan, whose fields are a superset of rawAddon's (the same way as the SDK).
 	rawComponentList struct {
-		Items []json.RawMessage `json:"items"`
-		Total int64             `json:"total"`
+		Items []rawPlan `json:"items"`
+		Total float64   `json:"total"`
 	}
 	rawUsage struct {
 		UsageQuantity float64 `json:"usageQuantity"`
@@ -184,25 +192,27 @@ type (
 	}
 )
 
-// rawComponent decodes one component by its componentType: a *rawPlan or a *rawAddon.
-func rawComponent(item json.RawMessage) (any, error) {
-	var d struct {
-		ComponentType string `json:"componentType"`
+// rawComponents decodes a getProductComponents answer in one pass and sorts its
+// items into typed plans and addons by componentType.
+func rawComponents(body []byte) (plans []rawPlan, addons []rawAddon, total float64, err error) {
+	var list rawComponentList
+	if err := json.Unmarshal(body, &list); err != nil {
+		return nil, nil, 0, err
 	}
-	if err := json.Unmarshal(item, &d); err != nil {
-		return nil, err
+	for _, c := range list.Items {
+		switch c.ComponentType {
+		case "plan":
+			plans = append(plans, c)
+		case "addon", "charge":
+			addons = append(addons, rawAddon{
+				ID: c.ID, ProductID: c.ProductID, ComponentGroupID: c.ComponentGroupID, ComponentType: c.ComponentType,
+				PricingModel: c.PricingModel, Status: c.Status, IsUsageBased: c.IsUsageBased, Price: c.Price, Tiers: c.Tiers,
+			})
+		default:
+			return nil, nil, 0, fmt.Errorf("unknown componentType %q", c.ComponentType)
+		}
 	}
-	switch d.ComponentType {
-	case "plan":
-		var p rawPlan
-		err := json.Unmarshal(item, &p)
-		return &p, err
-	case "addon", "charge":
-		var a rawAddon
-		err := json.Unmarshal(item, &a)
-		return &a, err
-	}
-	return nil, fmt.Errorf("unknown componentType %q", d.ComponentType)
+	return plans, addons, list.Total, nil
 }
 
 // benchServer is the loopback server of one benchmark: the token endpoint at
@@ -210,7 +220,8 @@ func rawComponent(item json.RawMessage) (any, error) {
 type benchServer struct {
 	*httptest.Server
 	tokenRequests atomic.Int64
-	conns         atomic.Int64 // connections accepted
+	conns         atomic.Int64     // connections accepted
+	invoices      http.HandlerFunc // GET /v1/invoices, when set before the first call
 }
 
 func newBenchServer(tb testing.TB) *benchServer {
@@ -256,6 +267,8 @@ func newBenchServer(tb testing.TB) *benchServer {
 				return
 			}
 			answer(w, http.StatusCreated, usage)
+		case r.Method == http.MethodGet && r.URL.Path == "/v1/invoices" && s.invoices != nil:
+			s.invoices(w, r)
 		default:
 			fail(w, http.StatusNotFound, r.Method+" "+r.URL.Path)
 		}
@@ -304,7 +317,7 @@ func (s *benchServer) sdkClient(b *testing.B) *billing.Client {
 	return c
 }
 
-// benchResult is what one run of a sub-benchmark measured, for the ratio line.
+// benchResult is what one run of a sub-benchmark, or one round, measured.
 type benchResult struct {
 	n                                int
 	nsPerOp, bytesPerOp, allocsPerOp float64
@@ -314,10 +327,15 @@ type benchResult struct {
 // "sdk"): one each, or -count of them.
 type benchRuns map[string][]benchResult
 
-// measure runs op in the b.Loop of the sub-benchmark kind and adds the result to
-// runs. op is called once before the loop (outside the timer): it opens the
-// connection and, for the sdk, fetches the token.
-func measure(b *testing.B, s *benchServer, runs benchRuns, kind string, op func(context.Context) error) {
+// benchOps holds the function each sub-benchmark measured, for the rounds.
+type benchOps map[string]func(context.Context) error
+
+var benchKinds = []string{"raw", "gen", "sdk"}
+
+// measure runs op in the b.Loop of the sub-benchmark kind, adds the result to runs
+// and op to ops. op is called once before the loop (outside the timer): it opens
+// the connection and, for the sdk, fetches the token.
+func measure(b *testing.B, s *benchServer, runs benchRuns, ops benchOps, kind string, op func(context.Context) error) {
 	b.ReportAllocs()
 	ctx := context.Background()
 	if err := op(ctx); err != nil {
@@ -343,6 +361,55 @@ func measure(b *testing.B, s *benchServer, runs benchRuns, kind string, op func(
 		bytesPerOp:  float64(m1.TotalAlloc-m0.TotalAlloc) / n,
 		allocsPerOp: float64(m1.Mallocs-m0.Mallocs) / n,
 	})
+	ops[kind] = op
+}
+
+// timeOp calls op n times and returns what it cost per call.
+func timeOp(ctx context.Context, op func(context.Context) error, n int) (benchResult, error) {
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	start := time.Now()
+	for range n {
+		if err := op(ctx); err != nil {
+			return benchResult{}, err
+		}
+	}
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&m1)
+	return benchResult{
+		n:           n,
+		nsPerOp:     float64(elapsed.Nanoseconds()) / float64(n),
+		bytesPerOp:  float64(m1.TotalAlloc-m0.TotalAlloc) / float64(n),
+		allocsPerOp: float64(m1.Mallocs-m0.Mallocs) / float64(n),
+	}, nil
+}
+
+// benchTime returns -test.benchtime: a duration, or a number of iterations.
+func benchTime() (time.Duration, int) {
+	f := flag.Lookup("test.benchtime")
+	if f == nil {
+		return time.Second, 0
+	}
+	v := f.Value.String()
+	if n, ok := strings.CutSuffix(v, "x"); ok {
+		if i, err := strconv.Atoi(n); err == nil {
+			return 0, i
+		}
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		return d, 0
+	}
+	return time.Second, 0
+}
+
+// medianOf returns the median of v.
+func medianOf(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 // median returns the median of each figure over the runs of a sub-benchmark.
@@ -352,11 +419,7 @@ func median(runs []benchResult) benchResult {
 		for i, r := range runs {
 			v[i] = f(r)
 		}
-		sort.Float64s(v)
-		if len(v)%2 == 1 {
-			return v[len(v)/2]
-		}
-		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+		return medianOf(v)
 	}
 	m := benchResult{
 		nsPerOp:     mid(func(r benchResult) float64 { return r.nsPerOp }),
@@ -369,33 +432,66 @@ func median(runs []benchResult) benchResult {
 	return m
 }
 
-// printOverhead prints the ratio line of an operation whose three sub-benchmarks ran
-// (medians over the runs with -count), and the figures they come from. It prints to
-// stdout: the log of a benchmark with sub-benchmarks is only shown with -v.
-func printOverhead(op string, runs benchRuns) {
-	if len(runs["raw"]) == 0 || len(runs["gen"]) == 0 || len(runs["sdk"]) == 0 {
-		return // some were filtered out by -bench
+// benchRounds is the number of side-by-side rounds of compare.
+const benchRounds = 10
+
+// compare runs the three ways of an operation whose sub-benchmarks ran side by side
+// in benchRounds alternating rounds (about -benchtime each in all), and prints the
+// medians of the per-round ratios, then the figures of the sub-benchmarks. It
+// prints to stdout: the log of a benchmark with sub-benchmarks is only shown with -v.
+func compare(b *testing.B, name string, runs benchRuns, ops benchOps) {
+	for _, k := range benchKinds {
+		if len(runs[k]) == 0 || ops[k] == nil {
+			return // some were filtered out by -bench
+		}
 	}
-	raw, gn, sdk := median(runs["raw"]), median(runs["gen"]), median(runs["sdk"])
-	fmt.Printf("overhead %s: sdk/raw = %.2fx ns/op, %.1fx allocs/op; gen/raw = %.2fx ns/op, %.1fx allocs/op; sdk/gen = %.2fx ns/op, %.1fx allocs/op\n",
-		op, sdk.nsPerOp/raw.nsPerOp, sdk.allocsPerOp/raw.allocsPerOp,
-		gn.nsPerOp/raw.nsPerOp, gn.allocsPerOp/raw.allocsPerOp,
-		sdk.nsPerOp/gn.nsPerOp, sdk.allocsPerOp/gn.allocsPerOp)
-	for _, k := range []string{"raw", "gen", "sdk"} {
-		x := median(runs[k])
-		fmt.Printf("    %s/%s: %.0f ns/op, %.0f B/op, %.0f allocs/op (median of %d runs, %d iterations)\n",
-			op, k, x.nsPerOp, x.bytesPerOp, x.allocsPerOp, len(runs[k]), x.n)
+	d, n := benchTime()
+	iters := map[string]int{}
+	for _, k := range benchKinds {
+		iters[k] = max(1, n/benchRounds)
+		if n == 0 {
+			iters[k] = max(1, int(float64(d.Nanoseconds())/benchRounds/median(runs[k]).nsPerOp))
+		}
+	}
+	ctx := context.Background()
+	rounds := map[string][]benchResult{}
+	for r := range benchRounds {
+		for j := range benchKinds {
+			k := benchKinds[(r+j)%len(benchKinds)]
+			res, err := timeOp(ctx, ops[k], iters[k])
+			if err != nil {
+				b.Fatalf("%s %s: %v", name, k, err)
+			}
+			rounds[k] = append(rounds[k], res)
+		}
+	}
+	ratio := func(num, den string, f func(benchResult) float64) float64 {
+		v := make([]float64, benchRounds)
+		for i := range v {
+			v[i] = f(rounds[num][i]) / f(rounds[den][i])
+		}
+		return medianOf(v)
+	}
+	ns := func(r benchResult) float64 { return r.nsPerOp }
+	allocs := func(r benchResult) float64 { return r.allocsPerOp }
+	fmt.Printf("overhead: sdk/raw = %.2fx ns/op, %.2fx allocs/op (%s; gen/raw = %.2fx ns/op, %.2fx allocs/op; medians of %d alternating rounds)\n",
+		ratio("sdk", "raw", ns), ratio("sdk", "raw", allocs), name,
+		ratio("gen", "raw", ns), ratio("gen", "raw", allocs), benchRounds)
+	for _, k := range benchKinds {
+		x, side := median(runs[k]), median(rounds[k])
+		fmt.Printf("    %s/%s: %.0f ns/op, %.0f B/op, %.0f allocs/op (sub-benchmark, median of %d runs); side by side %.0f ns/op\n",
+			name, k, x.nsPerOp, x.bytesPerOp, x.allocsPerOp, len(runs[k]), side.nsPerOp)
 	}
 }
 
 func BenchmarkGetProductComponents(b *testing.B) {
 	s := newBenchServer(b)
-	runs := benchRuns{}
+	runs, ops := benchRuns{}, benchOps{}
 
 	b.Run("raw", func(b *testing.B) {
 		hc := s.httpClient(b)
 		u := s.URL + "/v1/products/" + url.PathEscape(benchProductID) + "/components"
-		measure(b, s, runs, "raw", func(ctx context.Context) error {
+		measure(b, s, runs, ops, "raw", func(ctx context.Context) error {
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 			if err != nil {
 				return err
@@ -414,25 +510,20 @@ func BenchmarkGetProductComponents(b *testing.B) {
 			if resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("status %d: %s", resp.StatusCode, body)
 			}
-			var list rawComponentList
-			if err := json.Unmarshal(body, &list); err != nil {
+			plans, addons, total, err := rawComponents(body)
+			if err != nil {
 				return err
 			}
-			if list.Total != 5 || len(list.Items) != len(benchWant) {
-				return fmt.Errorf("%d components, total %d", len(list.Items), list.Total)
+			if total != 5 || len(plans)+len(addons) != len(benchWant) {
+				return fmt.Errorf("%d plans and %d addons, total %v", len(plans), len(addons), total)
 			}
-			for i, item := range list.Items {
-				v, err := rawComponent(item)
-				if err != nil {
+			for i, p := range plans {
+				if err := benchCheckComponent(i, p.ID, p.ComponentType, len(p.Tiers)); err != nil {
 					return err
 				}
-				switch c := v.(type) {
-				case *rawPlan:
-					err = benchCheckComponent(i, c.ID, c.ComponentType, len(c.Tiers))
-				case *rawAddon:
-					err = benchCheckComponent(i, c.ID, c.ComponentType, len(c.Tiers))
-				}
-				if err != nil {
+			}
+			for i, a := range addons {
+				if err := benchCheckComponent(len(plans)+i, a.ID, a.ComponentType, len(a.Tiers)); err != nil {
 					return err
 				}
 			}
@@ -442,7 +533,7 @@ func BenchmarkGetProductComponents(b *testing.B) {
 
 	b.Run("gen", func(b *testing.B) {
 		c := s.genClient(b)
-		measure(b, s, runs, "gen", func(ctx context.Context) error {
+		measure(b, s, runs, ops, "gen", func(ctx context.Context) error {
 			resp, err := c.GetProductComponentsWithResponse(ctx, benchProductID, nil)
 			if err != nil {
 				return err
@@ -454,7 +545,7 @@ func BenchmarkGetProductComponents(b *testing.B) {
 	b.Run("sdk", func(b *testing.B) {
 		c := s.sdkClient(b)
 		tokens := s.tokenRequests.Load()
-		measure(b, s, runs, "sdk", func(ctx context.Context) error {
+		measure(b, s, runs, ops, "sdk", func(ctx context.Context) error {
 			comps, err := c.GetProductComponents(ctx, benchProductID, nil)
 			if err != nil {
 				return err
@@ -466,7 +557,7 @@ func BenchmarkGetProductComponents(b *testing.B) {
 		}
 	})
 
-	printOverhead("getProductComponents", runs)
+	compare(b, "getProductComponents", runs, ops)
 }
 
 // checkGenComponents checks a getProductComponents answer of the generated client,
@@ -525,11 +616,11 @@ func checkComponents(list *gen.ComponentList) error {
 
 func BenchmarkSetSubscriptionItemUsage(b *testing.B) {
 	s := newBenchServer(b)
-	runs := benchRuns{}
+	runs, ops := benchRuns{}, benchOps{}
 
 	b.Run("raw", func(b *testing.B) {
 		hc := s.httpClient(b)
-		measure(b, s, runs, "raw", func(ctx context.Context) error {
+		measure(b, s, runs, ops, "raw", func(ctx context.Context) error {
 			u := s.URL + "/v1/subscriptions/" + url.PathEscape(benchSubscription) + "/items/" + url.PathEscape(benchItem) + "/usage"
 			in, err := json.Marshal(rawUsage{UsageQuantity: benchUsage})
 			if err != nil {
@@ -567,7 +658,7 @@ func BenchmarkSetSubscriptionItemUsage(b *testing.B) {
 
 	b.Run("gen", func(b *testing.B) {
 		c := s.genClient(b)
-		measure(b, s, runs, "gen", func(ctx context.Context) error {
+		measure(b, s, runs, ops, "gen", func(ctx context.Context) error {
 			resp, err := c.SetSubscriptionItemUsageWithResponse(ctx, benchSubscription, benchItem, gen.UsageInput{UsageQuantity: benchUsage})
 			if err != nil {
 				return err
@@ -579,7 +670,7 @@ func BenchmarkSetSubscriptionItemUsage(b *testing.B) {
 	b.Run("sdk", func(b *testing.B) {
 		c := s.sdkClient(b)
 		tokens := s.tokenRequests.Load()
-		measure(b, s, runs, "sdk", func(ctx context.Context) error {
+		measure(b, s, runs, ops, "sdk", func(ctx context.Context) error {
 			resp, err := c.SetSubscriptionItemUsage(ctx, benchSubscription, benchItem, gen.UsageInput{UsageQuantity: benchUsage})
 			if err != nil {
 				return err
@@ -594,7 +685,7 @@ func BenchmarkSetSubscriptionItemUsage(b *testing.B) {
 		}
 	})
 
-	printOverhead("setSubscriptionItemUsage", runs)
+	compare(b, "setSubscriptionItemUsage", runs, ops)
 }
 
 func checkGenUsage(resp *gen.SetSubscriptionItemUsageResponse) error {
@@ -653,9 +744,15 @@ func TestBenchFixtures(t *testing.T) {
 		for k := range orig {
 			keys[kind][k] = true
 		}
-		raw, err := rawComponent(item)
+		plans, addons, _, err := rawComponents([]byte(`{"items":[` + string(item) + `],"total":1}`))
 		if err != nil {
 			t.Fatal(err)
+		}
+		var raw any
+		if kind == "plan" {
+			raw = plans[0]
+		} else {
+			raw = addons[0]
 		}
 		var c gen.Component
 		if err := c.UnmarshalJSON(item); err != nil {

@@ -1,0 +1,19 @@
+//go:build call
+
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/prestashopcorp/billing-sdk-go/billing"
+)
+
+func call(c *billing.Client) error {
+	comps, err := c.GetProductComponents(context.Background(), "builtfor_example", nil)
+	if err != nil {
+		return err
+	}
+	fmt.Println(len(comps.Plans), "plans")
+	return nil
+}
