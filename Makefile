@@ -8,10 +8,10 @@ GOLANGCI_LINT := $(CURDIR)/.cache/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangc
 help:
 	@sed -n 's/^## \([a-z-]*\): \(.*\)/\1\t\2/p' $(MAKEFILE_LIST) | expand -t 18
 
-# What `make generate` writes, in this order: the client's models and request builders,
-# the embedded spec, the fake's server interface, and the client's operation table and
-# request checks (internal/cmd/checkgen, which reads gen/: it runs last).
-GENERATED := gen/ internal/specdoc/ billing/billingtest/internal/fakeapi/ internal/checks/
+# What `make generate` writes, in this order: the models and the generated client, the
+# embedded spec, the fake's server interface, and the client's operation table, request
+# builders and request checks (internal/cmd/opsgen, which reads gen/: it runs last).
+GENERATED := gen/ internal/specdoc/ billing/billingtest/internal/fakeapi/ internal/ops/
 
 ## generate: regenerate the generated packages from openapi/ with the pinned oapi-codegen
 generate:

@@ -164,7 +164,7 @@ func WithSandbox(on bool) Option { return func(c *config) { c.sandbox = on } }
 func WithRetryPolicy(p RetryPolicy) Option { return func(c *config) { c.retry = p } }
 
 // WithRequestValidation turns the check of requests against the spec on (the
-// default) or off. The checks are generated from the spec (see internal/checks) and
+// default) or off. The checks are generated from the spec (see internal/ops) and
 // cost a few comparisons per call. Off, invalid requests reach the server.
 func WithRequestValidation(on bool) Option { return func(c *config) { c.validate = on } }
 

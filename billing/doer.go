@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/prestashopcorp/billing-sdk-go/internal/checks"
+	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
 )
 
 // doer is the HTTP doer under the operations. For each call it checks what request
@@ -79,11 +79,11 @@ func noRedirects(hc *http.Client) *http.Client {
 // the body of its answer: a nil error means a 2xx answer the spec declares, JSON,
 // read whole.
 //
-// req is the doer's from then on: the first attempt sends it as it is, with the
-// context of ctx and sent, the trace of its sending (see newRequestTrace). rewind
+// req is the doer's from then on: the first attempt sends it as it is, with its
+// context, which carries sent, the trace of its sending (see traceContext). rewind
 // makes its body again for a later attempt (it is the GetBody of the built request,
 // nil when an editor replaced the body: the doer then reads it into memory first).
-func (d *doer) do(ctx context.Context, op *checks.Operation, req *http.Request, sent *sendTrace, rewind func() (io.ReadCloser, error)) (status int, _ []byte, _ error) {
+func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sent *sendTrace, rewind func() (io.ReadCloser, error)) (status int, _ []byte, _ error) {
 	if err := checkHeaders(op.ID, req.Header); err != nil {
 		return 0, nil, err
 	}
@@ -238,7 +238,7 @@ func readBounded(r io.Reader, max, size int64) ([]byte, error) {
 //
 // The call was carried out, so every error wraps ErrUnexpectedResponse, and
 // ErrOutcomeUnknown for a non-idempotent call.
-func (d *doer) success(ctx context.Context, op *checks.Operation, resp *http.Response) (_ []byte, retry bool, _ error) {
+func (d *doer) success(ctx context.Context, op *ops.Operation, resp *http.Response) (_ []byte, retry bool, _ error) {
 	body, err := readBounded(resp.Body, d.maxBody, resp.ContentLength)
 	_ = resp.Body.Close()
 	var why error
@@ -268,7 +268,7 @@ func isJSON(contentType string) bool {
 
 // unknownIf wraps err with ErrOutcomeUnknown when the operation is not idempotent
 // and the server may have acted on the request.
-func unknownIf(op *checks.Operation, mayHaveActed bool, err error) error {
+func unknownIf(op *ops.Operation, mayHaveActed bool, err error) error {
 	if op.Idempotent || !mayHaveActed {
 		return err
 	}
@@ -285,16 +285,16 @@ type sendTrace struct {
 	ct      httptrace.ClientTrace
 }
 
-// newRequestTrace returns req with the context of ctx and, for a non-idempotent
-// operation, a new trace, for the first attempt of doer.do: one copy of req serves
-// both. An idempotent operation needs no trace: whether it was sent changes
-// nothing (it is retried, and never reported as an unknown outcome).
-func newRequestTrace(ctx context.Context, req *http.Request, op *checks.Operation) (*http.Request, *sendTrace) {
+// traceContext returns the context of the first attempt of a call of op: ctx and,
+// for a non-idempotent operation, the trace of its sending, which doer.do reads.
+// An idempotent operation needs no trace: whether it was sent changes nothing (it is
+// retried, and never reported as an unknown outcome).
+func traceContext(ctx context.Context, op *ops.Operation) (context.Context, *sendTrace) {
 	if op.Idempotent {
-		return req.WithContext(ctx), nil
+		return ctx, nil
 	}
 	sent := newSendTrace()
-	return req.WithContext(httptrace.WithClientTrace(ctx, &sent.ct)), sent
+	return httptrace.WithClientTrace(ctx, &sent.ct), sent
 }
 
 func newSendTrace() *sendTrace {

@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
-	"strings"
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
-	"github.com/prestashopcorp/billing-sdk-go/internal/checks"
+	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
 )
 
 // API is the Billing API as *Client offers it: one method per operation of the
@@ -36,17 +35,18 @@ var _ API = (*Client)(nil)
 // "builtfor_example"). params filters them and, with a language, returns the plans'
 // details; it may be nil. Idempotent: retried after network errors, 429 and 5xx.
 func (c *Client) GetProductComponents(ctx context.Context, productID string, params *gen.GetProductComponentsParams, opts ...RequestEditorFn) (*Components, error) {
-	op := checks.GetProductComponents
+	op := ops.GetProductComponents
 	if err := checkPath(op, "productId", productID); err != nil {
 		return nil, err
 	}
-	req, err := gen.NewGetProductComponentsRequest(c.server, productID, params)
+	rctx, sent := traceContext(ctx, op)
+	req, err := ops.NewGetProductComponentsRequest(rctx, c.server, productID, params)
 	if err == nil && c.validate {
-		if fe := checks.CheckGetProductComponents(productID, params); fe != nil {
+		if fe := ops.CheckGetProductComponents(productID, params); fe != nil {
 			return nil, invalid(op, fe)
 		}
 	}
-	list, err := send[componentList](ctx, c, op, req, err, opts)
+	list, err := send[componentList](ctx, c, op, req, sent, err, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -59,28 +59,30 @@ func (c *Client) GetProductComponents(ctx context.Context, productID string, par
 // exists answers 403 CUSTOMER_ALREADY_EXISTS, which is how to check an unknown
 // outcome.
 func (c *Client) AddCustomer(ctx context.Context, body gen.CustomerInput, opts ...RequestEditorFn) (*gen.CustomerResponse, error) {
-	op := checks.AddCustomer
-	req, err := gen.NewAddCustomerRequest(c.server, body)
+	op := ops.AddCustomer
+	rctx, sent := traceContext(ctx, op)
+	req, err := ops.NewAddCustomerRequest(rctx, c.server, &body)
 	if err == nil && c.validate {
-		if fe := checks.CheckAddCustomer(&body); fe != nil {
+		if fe := ops.CheckAddCustomer(&body); fe != nil {
 			return nil, invalid(op, fe)
 		}
 	}
-	return send[gen.CustomerResponse](ctx, c, op, req, err, opts)
+	return send[gen.CustomerResponse](ctx, c, op, req, sent, err, opts)
 }
 
 // AddSubscriptionEstimateForCustomer estimates what a customer would pay for a plan
 // (a new subscription, or a change of body.SubscriptionId), taxes and coupon
 // included. Nothing changes on the server: idempotent.
 func (c *Client) AddSubscriptionEstimateForCustomer(ctx context.Context, body gen.EstimateInput, opts ...RequestEditorFn) (*gen.EstimateResponse, error) {
-	op := checks.AddSubscriptionEstimateForCustomer
-	req, err := gen.NewAddSubscriptionEstimateForCustomerRequest(c.server, body)
+	op := ops.AddSubscriptionEstimateForCustomer
+	rctx, sent := traceContext(ctx, op)
+	req, err := ops.NewAddSubscriptionEstimateForCustomerRequest(rctx, c.server, &body)
 	if err == nil && c.validate {
-		if fe := checks.CheckAddSubscriptionEstimateForCustomer(&body); fe != nil {
+		if fe := ops.CheckAddSubscriptionEstimateForCustomer(&body); fe != nil {
 			return nil, invalid(op, fe)
 		}
 	}
-	return send[gen.EstimateResponse](ctx, c, op, req, err, opts)
+	return send[gen.EstimateResponse](ctx, c, op, req, sent, err, opts)
 }
 
 // AddSubscriptionChargeAtTerm adds a one-off charge of body.Amount cents, described
@@ -89,17 +91,18 @@ func (c *Client) AddSubscriptionEstimateForCustomer(ctx context.Context, body ge
 // when the server cannot have received it, and any failure after which the charge
 // may have been added wraps ErrOutcomeUnknown.
 func (c *Client) AddSubscriptionChargeAtTerm(ctx context.Context, subscriptionID string, body gen.ChargeAtTermInput, opts ...RequestEditorFn) (*gen.ChargeAtTermResponse, error) {
-	op := checks.AddSubscriptionChargeAtTerm
+	op := ops.AddSubscriptionChargeAtTerm
 	if err := checkPath(op, "subscriptionId", subscriptionID); err != nil {
 		return nil, err
 	}
-	req, err := gen.NewAddSubscriptionChargeAtTermRequest(c.server, subscriptionID, body)
+	rctx, sent := traceContext(ctx, op)
+	req, err := ops.NewAddSubscriptionChargeAtTermRequest(rctx, c.server, subscriptionID, &body)
 	if err == nil && c.validate {
-		if fe := checks.CheckAddSubscriptionChargeAtTerm(subscriptionID, &body); fe != nil {
+		if fe := ops.CheckAddSubscriptionChargeAtTerm(subscriptionID, &body); fe != nil {
 			return nil, invalid(op, fe)
 		}
 	}
-	return send[gen.ChargeAtTermResponse](ctx, c, op, req, err, opts)
+	return send[gen.ChargeAtTermResponse](ctx, c, op, req, sent, err, opts)
 }
 
 // SetSubscriptionItemQuantity sets the quantity of a subscription item for the
@@ -107,17 +110,18 @@ func (c *Client) AddSubscriptionChargeAtTerm(ctx context.Context, subscriptionID
 // price id of the subscription's webhooks (subscription_items[].item_price_id).
 // Idempotent: retried after network errors, 429 and 5xx.
 func (c *Client) SetSubscriptionItemQuantity(ctx context.Context, subscriptionID, itemID string, body gen.QuantityInput, opts ...RequestEditorFn) (*gen.QuantityResponse, error) {
-	op := checks.SetSubscriptionItemQuantity
+	op := ops.SetSubscriptionItemQuantity
 	if err := checkPath(op, "subscriptionId", subscriptionID, "subscriptionItemId", itemID); err != nil {
 		return nil, err
 	}
-	req, err := gen.NewSetSubscriptionItemQuantityRequest(c.server, subscriptionID, itemID, body)
+	rctx, sent := traceContext(ctx, op)
+	req, err := ops.NewSetSubscriptionItemQuantityRequest(rctx, c.server, subscriptionID, itemID, &body)
 	if err == nil && c.validate {
-		if fe := checks.CheckSetSubscriptionItemQuantity(subscriptionID, itemID, &body); fe != nil {
+		if fe := ops.CheckSetSubscriptionItemQuantity(subscriptionID, itemID, &body); fe != nil {
 			return nil, invalid(op, fe)
 		}
 	}
-	return send[gen.QuantityResponse](ctx, c, op, req, err, opts)
+	return send[gen.QuantityResponse](ctx, c, op, req, sent, err, opts)
 }
 
 // SetSubscriptionItemUsage adds body.UsageQuantity to the usage of a metered
@@ -126,77 +130,79 @@ func (c *Client) SetSubscriptionItemQuantity(ctx context.Context, subscriptionID
 // have received it, and any failure after which the usage may have been counted
 // wraps ErrOutcomeUnknown.
 func (c *Client) SetSubscriptionItemUsage(ctx context.Context, subscriptionID, itemID string, body gen.UsageInput, opts ...RequestEditorFn) (*gen.UsageResponse, error) {
-	op := checks.SetSubscriptionItemUsage
+	op := ops.SetSubscriptionItemUsage
 	if err := checkPath(op, "subscriptionId", subscriptionID, "subscriptionItemId", itemID); err != nil {
 		return nil, err
 	}
-	req, err := gen.NewSetSubscriptionItemUsageRequest(c.server, subscriptionID, itemID, body)
+	rctx, sent := traceContext(ctx, op)
+	req, err := ops.NewSetSubscriptionItemUsageRequest(rctx, c.server, subscriptionID, itemID, &body)
 	if err == nil && c.validate {
-		if fe := checks.CheckSetSubscriptionItemUsage(subscriptionID, itemID, &body); fe != nil {
+		if fe := ops.CheckSetSubscriptionItemUsage(subscriptionID, itemID, &body); fe != nil {
 			return nil, invalid(op, fe)
 		}
 	}
-	return send[gen.UsageResponse](ctx, c, op, req, err, opts)
+	return send[gen.UsageResponse](ctx, c, op, req, sent, err, opts)
 }
 
 // UpdateSubscription changes the plan (or the billing period) of a subscription to
 // the plan component body.SubscriptionItemId, optionally with a coupon. Idempotent:
 // retried after network errors, 429 and 5xx.
 func (c *Client) UpdateSubscription(ctx context.Context, subscriptionID string, body gen.SubscriptionUpdateInput, opts ...RequestEditorFn) (*gen.SubscriptionResponse, error) {
-	op := checks.UpdateSubscription
+	op := ops.UpdateSubscription
 	if err := checkPath(op, "subscriptionId", subscriptionID); err != nil {
 		return nil, err
 	}
-	req, err := gen.NewUpdateSubscriptionRequest(c.server, subscriptionID, body)
+	rctx, sent := traceContext(ctx, op)
+	req, err := ops.NewUpdateSubscriptionRequest(rctx, c.server, subscriptionID, &body)
 	if err == nil && c.validate {
-		if fe := checks.CheckUpdateSubscription(subscriptionID, &body); fe != nil {
+		if fe := ops.CheckUpdateSubscription(subscriptionID, &body); fe != nil {
 			return nil, invalid(op, fe)
 		}
 	}
-	return send[gen.SubscriptionResponse](ctx, c, op, req, err, opts)
+	return send[gen.SubscriptionResponse](ctx, c, op, req, sent, err, opts)
 }
 
 // GetInvoices returns one page of the invoices params asks for (all its fields but
 // Order are required). Invoices iterates over all pages.
 func (c *Client) GetInvoices(ctx context.Context, params gen.GetInvoicesParams, opts ...RequestEditorFn) (*gen.InvoiceList, error) {
-	op := checks.GetInvoices
-	req, err := gen.NewGetInvoicesRequest(c.server, &params)
+	op := ops.GetInvoices
+	rctx, sent := traceContext(ctx, op)
+	req, err := ops.NewGetInvoicesRequest(rctx, c.server, &params)
 	if err == nil && c.validate {
-		if fe := checks.CheckGetInvoices(&params); fe != nil {
+		if fe := ops.CheckGetInvoices(&params); fe != nil {
 			return nil, invalid(op, fe)
 		}
 	}
-	return send[gen.InvoiceList](ctx, c, op, req, err, opts)
+	return send[gen.InvoiceList](ctx, c, op, req, sent, err, opts)
 }
 
 // GetInvoiceDownload returns a link to an invoice's PDF and until when it works.
 func (c *Client) GetInvoiceDownload(ctx context.Context, invoiceID string, opts ...RequestEditorFn) (*gen.InvoiceDownloadResponse, error) {
-	op := checks.GetInvoiceDownload
+	op := ops.GetInvoiceDownload
 	if err := checkPath(op, "invoiceId", invoiceID); err != nil {
 		return nil, err
 	}
-	req, err := gen.NewGetInvoiceDownloadRequest(c.server, invoiceID)
+	rctx, sent := traceContext(ctx, op)
+	req, err := ops.NewGetInvoiceDownloadRequest(rctx, c.server, invoiceID)
 	if err == nil && c.validate {
-		if fe := checks.CheckGetInvoiceDownload(invoiceID); fe != nil {
+		if fe := ops.CheckGetInvoiceDownload(invoiceID); fe != nil {
 			return nil, invalid(op, fe)
 		}
 	}
-	return send[gen.InvoiceDownloadResponse](ctx, c, op, req, err, opts)
+	return send[gen.InvoiceDownloadResponse](ctx, c, op, req, sent, err, opts)
 }
 
 // send runs the editors on req and sends it through the doer, then decodes the 2xx
-// answer into a T. buildErr is the error of building req: nothing was sent. A body
-// that does not decode was an applied call: the error wraps ErrUnexpectedResponse,
-// and ErrOutcomeUnknown when the operation is not idempotent.
-func send[T any](ctx context.Context, c *Client, op *checks.Operation, req *http.Request, buildErr error, opts []RequestEditorFn) (*T, error) {
+// answer into a T. req was built with the context traceContext returned, and sent
+// is its trace; buildErr is the error of building it: nothing was sent. A body that
+// does not decode was an applied call: the error wraps ErrUnexpectedResponse, and
+// ErrOutcomeUnknown when the operation is not idempotent.
+func send[T any](ctx context.Context, c *Client, op *ops.Operation, req *http.Request, sent *sendTrace, buildErr error, opts []RequestEditorFn) (*T, error) {
 	if buildErr != nil {
 		return nil, &InvalidRequestError{Operation: op.ID, Field: "request", Reason: buildErr.Error(), Err: buildErr}
 	}
-	// The editors see the caller's context (with the trace of the first attempt).
-	req, sent := newRequestTrace(ctx, req, op)
-	dropEmptyQuery(req)
-	built, rewind := req.Body, req.GetBody
 	setHeaders(req.Header, c.sandbox)
+	built, rewind := req.Body, req.GetBody
 	for _, edit := range c.editors {
 		if err := edit(ctx, req); err != nil {
 			return nil, fmt.Errorf("billing: %s: request editor: %w", op.ID, err)
@@ -224,34 +230,15 @@ func send[T any](ctx context.Context, c *Client, op *checks.Operation, req *http
 }
 
 // invalid is the error of a request that a check refused: nothing was sent.
-func invalid(op *checks.Operation, fe *checks.FieldError) error {
+func invalid(op *ops.Operation, fe *ops.FieldError) error {
 	return &InvalidRequestError{Operation: op.ID, Field: fe.Field, Reason: fe.Reason}
-}
-
-// dropEmptyQuery removes the query parameters that have an empty value. Optional
-// parameters are plain values in gen (an empty string means "not set", so callers
-// need no pointers), and the generated builder writes them even when empty. No
-// parameter of the API gives a meaning to an empty value. A query with no empty
-// value is left as it is, without being parsed.
-func dropEmptyQuery(req *http.Request) {
-	raw := req.URL.RawQuery
-	if raw == "" || !strings.HasSuffix(raw, "=") && !strings.Contains(raw, "=&") {
-		return
-	}
-	q := req.URL.Query()
-	for k, vs := range q {
-		if len(vs) == 1 && vs[0] == "" {
-			delete(q, k)
-		}
-	}
-	req.URL.RawQuery = q.Encode()
 }
 
 // checkPath refuses, before anything is built, path parameters (name, value pairs)
 // that would not reach the server as themselves: "." and ".." are removed from a
 // URL path by every HTTP stack, so the request would address another resource.
 // Empty values are left to the spec check, which names them too.
-func checkPath(op *checks.Operation, nameValues ...string) error {
+func checkPath(op *ops.Operation, nameValues ...string) error {
 	for i := 0; i+1 < len(nameValues); i += 2 {
 		if v := nameValues[i+1]; v == "." || v == ".." {
 			return &InvalidRequestError{Operation: op.ID, Field: "path parameter " + nameValues[i], Reason: fmt.Sprintf("%q is not a valid id", v)}

@@ -1,19 +1,26 @@
-// Package checks holds what the client needs to know of the Billing API spec at run
-// time, generated from openapi/billing.yaml at `make generate` time: the operations
-// (method, path, x-idempotent, declared statuses) and, for each, a check of its typed
-// inputs that refuses what the spec refuses, naming the field as openapi3filter does.
+// Package ops holds what the client needs to know of the Billing API spec at run
+// time, generated from openapi/billing.yaml at `make generate` time (by
+// internal/cmd/opsgen): the operations (method, path, x-idempotent, declared
+// statuses), and for each operation a builder of its request and a check of its
+// typed inputs that refuses what the spec refuses, naming the field as
+// openapi3filter does.
 //
-// Nothing here parses or compiles the spec: the client pays for its checks only the
-// comparisons they make. The spec stays the single source: the generator reads it, and
-// a test of package billing proves the generated checks agree with openapi3filter on
-// valid and invalid inputs of every operation.
+// Nothing here parses or compiles the spec: a call pays for its checks only the
+// comparisons they make, and its request is built with one URL parse. The spec stays
+// the single source: the generator reads it; a test of package billing proves the
+// checks agree with openapi3filter on valid and invalid inputs of every operation,
+// and a test here that the builders make the requests gen's builders make.
 //
-// Do not edit checks.gen.go by hand: run `make generate`.
-package checks
+// Do not edit ops.gen.go by hand: run `make generate`.
+package ops
 
-//go:generate go run ../cmd/checkgen -spec ../../openapi/billing.yaml -gen ../../gen/billing.gen.go -o checks.gen.go
+//go:generate go run ../cmd/opsgen -spec ../../openapi/billing.yaml -gen ../../gen/billing.gen.go -o ops.gen.go
 
 import (
+	"bytes"
+	"context"
+	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -134,4 +141,49 @@ func (o *Operation) CheckRequest(h http.Header, rawQuery string) *FieldError {
 		}
 	}
 	return nil
+}
+
+// newRequest makes the request of a generated builder: url is the whole URL, body
+// the JSON body (nil for none).
+func newRequest(ctx context.Context, method, url string, body []byte) (*http.Request, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body) // a type net/http knows: GetBody is set
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header["Content-Type"] = []string{"application/json"}
+	}
+	return req, nil
+}
+
+// appendQuery appends the query parameter name=value to q, unless value is empty:
+// no parameter of the API gives a meaning to an empty value (optional parameters
+// are plain values in gen, "" meaning not set).
+func appendQuery(q []byte, name, value string) []byte {
+	if value == "" {
+		return q
+	}
+	if len(q) > 0 {
+		q = append(q, '&')
+	}
+	q = append(q, name...)
+	q = append(q, '=')
+	return append(q, url.QueryEscape(value)...)
+}
+
+// appendQueryNumber appends the query parameter name=v to q, as gen writes a number.
+func appendQueryNumber(q []byte, name string, v float64) []byte {
+	if len(q) > 0 {
+		q = append(q, '&')
+	}
+	q = append(q, name...)
+	q = append(q, '=')
+	if math.IsInf(v, 1) {
+		return append(q, "%2BInf"...) // +Inf, its + escaped
+	}
+	return strconv.AppendFloat(q, v, 'f', -1, 64) // digits, '-' and '.', or NaN, -Inf
 }

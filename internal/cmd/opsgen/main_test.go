@@ -70,7 +70,7 @@ func TestGenerate(t *testing.T) {
 			if err := os.WriteFile(genPath, []byte(miniGen), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			src, err := generate(specPath, genPath, "checks", "example.com/gen")
+			src, err := generate(specPath, genPath, "ops", "example.com/gen")
 			switch {
 			case tt.ok && err != nil:
 				t.Fatalf("generate: %v", err)
