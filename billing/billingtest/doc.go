@@ -32,8 +32,10 @@
 //     (no 400 for getInvoices, addCustomer, addSubscriptionEstimateForCustomer
 //     and getInvoiceDownload; no 401 for getProductComponents), as a gateway
 //     in front of the real service would.
-//  5. Fault injection (Server.Fault): a scripted status, stall or dropped
-//     connection replaces the rest of the steps, or follows the state change.
+//  5. Fault injection (Server.Fault): a scripted status, redirect, stall or
+//     dropped connection replaces the rest of the steps, or follows the state
+//     change (Fault.Apply, DropAfterApply); or the answer is cut short
+//     (Fault.Truncate) or padded beyond reason (Fault.Pad).
 //  6. The operation itself, on the store; Server.Applied counts the calls that
 //     succeeded (2xx), that is the changes actually made.
 //  7. Response validation: an answer of the fake that breaks the spec is a bug
@@ -83,6 +85,12 @@
 // pending charges at term as adhoc lines, 20% tax), then resets the usage and
 // the pending charges. Accessors (Server.Subscription, Server.Usage,
 // Server.PendingCharges, Server.Invoices, Server.Customer) read the stores.
+//
+// WithTLS serves the API over HTTPS and HTTP/2, as the real one is; NewOrigin
+// adds a listener on another port (plain HTTP or HTTPS) that serves the same
+// fake and records what it receives: the target of a scripted redirect, to
+// prove that a client never follows one, nor sends its credentials to another
+// origin.
 //
 // A Server is safe for concurrent use.
 package billingtest
