@@ -28,11 +28,11 @@ func Example() {
 	}
 	ctx := context.Background()
 
-	res, err := client.GetProductComponentsWithResponse(ctx, "builtfor_example", nil)
+	res, err := client.GetProductComponents(ctx, "builtfor_example", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, item := range res.JSON200.Items {
+	for _, item := range res.Items {
 		v, err := item.ValueByDiscriminator()
 		if err != nil {
 			log.Fatal(err)
@@ -60,8 +60,8 @@ func ExampleErrOutcomeUnknown() {
 	// The connection drops after the server counted the usage.
 	srv.Fault("setSubscriptionItemUsage", billingtest.Fault{Drop: billingtest.DropAfterApply})
 
-	_, err := client.SetSubscriptionItemUsageWithResponse(context.Background(),
-		billingtest.SubscriptionID, billingtest.APICallsAddonID, nil, gen.UsageInput{UsageQuantity: 250})
+	_, err := client.SetSubscriptionItemUsage(context.Background(),
+		billingtest.SubscriptionID, billingtest.APICallsAddonID, gen.UsageInput{UsageQuantity: 250})
 	if errors.Is(err, billing.ErrOutcomeUnknown) {
 		fmt.Println("outcome unknown: not sent again")
 	}
@@ -77,8 +77,8 @@ func ExampleAPIError() {
 	defer srv.Close()
 	client := srv.Client()
 
-	_, err := client.SetSubscriptionItemQuantityWithResponse(context.Background(),
-		"no-such-subscription", billingtest.UsersPlanID, nil, gen.QuantityInput{Quantity: 3})
+	_, err := client.SetSubscriptionItemQuantity(context.Background(),
+		"no-such-subscription", billingtest.UsersPlanID, gen.QuantityInput{Quantity: 3})
 	var apiErr *billing.APIError
 	if errors.As(err, &apiErr) {
 		fmt.Println(apiErr.StatusCode, apiErr.ErrorCode)
@@ -92,8 +92,8 @@ func ExampleInvalidRequestError() {
 	defer srv.Close()
 	client := srv.Client()
 
-	_, err := client.SetSubscriptionItemUsageWithResponse(context.Background(),
-		billingtest.SubscriptionID, billingtest.APICallsAddonID, nil, gen.UsageInput{UsageQuantity: 0})
+	_, err := client.SetSubscriptionItemUsage(context.Background(),
+		billingtest.SubscriptionID, billingtest.APICallsAddonID, gen.UsageInput{UsageQuantity: 0})
 	fmt.Println(err)
 	fmt.Println("requests sent:", srv.Requests("setSubscriptionItemUsage"))
 	// Output:
@@ -130,7 +130,7 @@ func ExampleSandbox() {
 
 	ctx := context.Background()
 	sub, item := billingtest.SubscriptionID, billingtest.APICallsAddonID
-	_, err := client.SetSubscriptionItemUsageWithResponse(ctx, sub, item, nil,
+	_, err := client.SetSubscriptionItemUsage(ctx, sub, item,
 		gen.UsageInput{UsageQuantity: 5}, billing.Sandbox(true)) // this call only
 	if err != nil {
 		log.Fatal(err)

@@ -439,9 +439,9 @@ type ChargeAtTermInput struct {
 	Description string `json:"description"`
 }
 
-// ChargeAtTermResponse defines model for ChargeAtTermResponse.
+// ChargeAtTermResponse `item` is optional in the source schema (a nil pointer in Go when absent).
 type ChargeAtTermResponse struct {
-	Item ChargeAtTerm `json:"item"`
+	Item *ChargeAtTerm `json:"item,omitempty"`
 }
 
 // Component A Plan or an Addon. The source schema declares both with `componentType`
@@ -455,12 +455,13 @@ type Component struct {
 
 // ComponentList defines model for ComponentList.
 type ComponentList struct {
-	Items []Component `json:"items"`
+	// Items The components. Optional in the source schema; absent reads as empty.
+	Items []Component `json:"items,omitempty"`
 
-	// Total Number of components. Inference: a count, declared an integer.
+	// Total Number of components (a Float in the source schema).
 	//
 	// Example: 2
-	Total int64 `json:"total"`
+	Total float64 `json:"total"`
 }
 
 // ComponentStatus Example: active
@@ -530,9 +531,9 @@ type CustomerInput struct {
 	Type CustomerType `json:"type"`
 }
 
-// CustomerResponse defines model for CustomerResponse.
+// CustomerResponse `item` is optional in the source schema (a nil pointer in Go when absent).
 type CustomerResponse struct {
-	Item Customer `json:"item"`
+	Item *Customer `json:"item,omitempty"`
 }
 
 // CustomerType Only `user` can be created today.
@@ -555,10 +556,10 @@ type Error struct {
 	// Example: Subscription AzZltzSnnXURXasn not found
 	Message *string `json:"message,omitempty"`
 
-	// StatusCode The HTTP status, repeated. Inference: a JSON number in the source; only whole values occur, so an integer.
+	// StatusCode The HTTP status, repeated (a Float in the source schema).
 	//
 	// Example: 404
-	StatusCode *int `json:"statusCode,omitempty"`
+	StatusCode *float64 `json:"statusCode,omitempty"`
 }
 
 // Estimate defines model for Estimate.
@@ -648,9 +649,9 @@ type EstimateLineItemTax struct {
 	TaxRate float64 `json:"taxRate"`
 }
 
-// EstimateResponse defines model for EstimateResponse.
+// EstimateResponse `item` is optional in the source schema (a nil pointer in Go when absent).
 type EstimateResponse struct {
-	Item Estimate `json:"item"`
+	Item *Estimate `json:"item,omitempty"`
 }
 
 // EstimateTax defines model for EstimateTax.
@@ -688,16 +689,16 @@ type Invoice struct {
 	// InvoiceDate A timestamp. Inference: UTC seconds, like subscription timestamps.
 	//
 	// Example: 1764070800
-	InvoiceDate *int64 `json:"invoiceDate,omitempty"`
+	InvoiceDate *float64 `json:"invoiceDate,omitempty"`
 
 	// InvoiceId Example: INV-2026-00042
 	InvoiceId string            `json:"invoiceId"`
 	LineItems []InvoiceLineItem `json:"lineItems"`
 
-	// PaymentDate A timestamp. Inference: UTC seconds.
+	// PaymentDate A timestamp. Inference: UTC seconds, like subscription timestamps.
 	//
 	// Example: 1764070860
-	PaymentDate *int64 `json:"paymentDate,omitempty"`
+	PaymentDate *float64 `json:"paymentDate,omitempty"`
 
 	// ProductId Example: builtfor_example
 	ProductId *string `json:"productId,omitempty"`
@@ -722,15 +723,15 @@ type InvoiceDownload struct {
 	// DownloadUrl Example: https://invoices.billing.example/INV-2026-00042.pdf?signature=abc123
 	DownloadUrl string `json:"downloadUrl"`
 
-	// ValidTill A timestamp until which the link is valid. Inference: UTC seconds.
+	// ValidTill A timestamp until which the link is valid. Inference: UTC seconds, like subscription timestamps.
 	//
 	// Example: 1764071100
-	ValidTill int64 `json:"validTill"`
+	ValidTill float64 `json:"validTill"`
 }
 
-// InvoiceDownloadResponse defines model for InvoiceDownloadResponse.
+// InvoiceDownloadResponse `item` is optional in the source schema (a nil pointer in Go when absent).
 type InvoiceDownloadResponse struct {
-	Item InvoiceDownload `json:"item"`
+	Item *InvoiceDownload `json:"item,omitempty"`
 }
 
 // InvoiceEstimate defines model for InvoiceEstimate.
@@ -796,12 +797,13 @@ type InvoiceLineItem struct {
 
 // InvoiceList defines model for InvoiceList.
 type InvoiceList struct {
-	Items []Invoice `json:"items"`
+	// Items A page of invoices. Optional in the source schema; absent reads as empty.
+	Items []Invoice `json:"items,omitempty"`
 
-	// Total Number of invoices matching, across all pages. Inference: a count, declared an integer.
+	// Total Number of invoices matching, across all pages (a Float in the source schema).
 	//
 	// Example: 1
-	Total int64 `json:"total"`
+	Total float64 `json:"total"`
 }
 
 // LineItemEntityType Example: plan_item_price
@@ -916,17 +918,19 @@ type QuantityInput struct {
 	Quantity float64 `json:"quantity"`
 }
 
-// QuantityResponse defines model for QuantityResponse.
+// QuantityResponse `item` is optional in the source schema (a nil pointer in Go when absent).
 type QuantityResponse struct {
-	Item Quantity `json:"item"`
+	Item *Quantity `json:"item,omitempty"`
 }
 
-// ScheduledChanges defines model for ScheduledChanges.
+// ScheduledChanges The change that applies at the next renewal. Inference: like Subscription, its
+// `billingPeriodUnit` is kept an open string and its numbers have no minimum (no
+// source gives either).
 type ScheduledChanges struct {
-	// BillingPeriodUnit A billing period unit (the period value is always 1). Only month and year are offered today.
+	// BillingPeriodUnit Values seen: day, month, year (see PeriodUnit). An open string.
 	//
-	// Example: month
-	BillingPeriodUnit PeriodUnit `json:"billingPeriodUnit"`
+	// Example: year
+	BillingPeriodUnit string `json:"billingPeriodUnit"`
 
 	// ComponentId Example: builtfor_example-standard-EUR-Yearly
 	ComponentId string `json:"componentId"`
@@ -943,23 +947,26 @@ type ScheduledChanges struct {
 
 // Subscription defines model for Subscription.
 type Subscription struct {
-	// ActivatedAt UTC seconds.
+	// ActivatedAt UTC seconds (see the timestamp convention in info).
 	//
 	// Example: 1732534800
-	ActivatedAt *int64 `json:"activatedAt,omitempty"`
+	ActivatedAt *float64 `json:"activatedAt,omitempty"`
 
-	// BillingPeriodUnit A billing period unit (the period value is always 1). Only month and year are offered today.
+	// BillingPeriodUnit A plain string in the source schema (no enum), unlike a component's period
+	// unit. Values seen: month, year (the period value is always 1). Kept open so a
+	// new unit never breaks decoding.
+	//
 	//
 	// Example: month
-	BillingPeriodUnit PeriodUnit `json:"billingPeriodUnit"`
+	BillingPeriodUnit string `json:"billingPeriodUnit"`
 
 	// BundleMainProductId Example: builtfor_bundle
 	BundleMainProductId *string `json:"bundleMainProductId,omitempty"`
 
-	// CancelledAt UTC seconds.
+	// CancelledAt UTC seconds (see the timestamp convention in info).
 	//
 	// Example: 1764070800
-	CancelledAt *int64 `json:"cancelledAt,omitempty"`
+	CancelledAt *float64 `json:"cancelledAt,omitempty"`
 
 	// CurrencyCode ISO 4217.
 	//
@@ -972,10 +979,10 @@ type Subscription struct {
 	// Id Example: AzZltzSnnXURXasn
 	Id string `json:"id"`
 
-	// NextRenewalAt UTC seconds.
+	// NextRenewalAt UTC seconds (see the timestamp convention in info).
 	//
 	// Example: 1764070800
-	NextRenewalAt *int64 `json:"nextRenewalAt,omitempty"`
+	NextRenewalAt *float64 `json:"nextRenewalAt,omitempty"`
 
 	// ProductId Example: builtfor_example
 	ProductId string `json:"productId"`
@@ -996,17 +1003,21 @@ type Subscription struct {
 	//
 	//
 	// Example: active
-	Status                           string             `json:"status"`
-	SubscriptionItems                []SubscriptionItem `json:"subscriptionItems"`
-	SubscriptionWithScheduledChanges *ScheduledChanges  `json:"subscriptionWithScheduledChanges,omitempty"`
+	Status            string             `json:"status"`
+	SubscriptionItems []SubscriptionItem `json:"subscriptionItems"`
 
-	// TrialEndAt UTC seconds.
+	// SubscriptionWithScheduledChanges The change that applies at the next renewal. Inference: like Subscription, its
+	// `billingPeriodUnit` is kept an open string and its numbers have no minimum (no
+	// source gives either).
+	SubscriptionWithScheduledChanges *ScheduledChanges `json:"subscriptionWithScheduledChanges,omitempty"`
+
+	// TrialEndAt UTC seconds (see the timestamp convention in info).
 	//
 	// Example: 1735126800
-	TrialEndAt *int64 `json:"trialEndAt,omitempty"`
+	TrialEndAt *float64 `json:"trialEndAt,omitempty"`
 }
 
-// SubscriptionItem defines model for SubscriptionItem.
+// SubscriptionItem An item of a subscription. Its numbers have no minimum in the source schema.
 type SubscriptionItem struct {
 	// Amount Example: 1999
 	Amount *float64 `json:"amount,omitempty"`
@@ -1041,9 +1052,9 @@ type SubscriptionItem struct {
 	Usage *float64 `json:"usage,omitempty"`
 }
 
-// SubscriptionResponse defines model for SubscriptionResponse.
+// SubscriptionResponse `item` is optional in the source schema (a nil pointer in Go when absent).
 type SubscriptionResponse struct {
-	Item Subscription `json:"item"`
+	Item *Subscription `json:"item,omitempty"`
 }
 
 // SubscriptionUpdateInput defines model for SubscriptionUpdateInput.
@@ -1092,9 +1103,9 @@ type UsageInput struct {
 	UsageQuantity float64 `json:"usageQuantity"`
 }
 
-// UsageResponse defines model for UsageResponse.
+// UsageResponse `item` is optional in the source schema (a nil pointer in Go when absent).
 type UsageResponse struct {
-	Item Usage `json:"item"`
+	Item *Usage `json:"item,omitempty"`
 }
 
 // SandboxHeader defines model for SandboxHeader.
@@ -1136,13 +1147,14 @@ type GetInvoicesParams struct {
 	// open string so that another search type does not need a new SDK.
 	Type string `form:"type" json:"type"`
 
-	// Limit Page size. Inference: the source types it as a number; only whole, positive
-	// values make sense, so it is declared an integer of at least 1.
-	Limit int64 `form:"limit" json:"limit"`
+	// Limit Page size. A Float in the source schema, with no minimum: declared so, so that
+	// no value the real API accepts is refused. Inference: the server pages by whole
+	// invoices (a fraction is most likely truncated; 0 gives an empty page).
+	Limit float64 `form:"limit" json:"limit"`
 
-	// Offset Number of invoices to skip. Inference: declared an integer of at least 0 (the
-	// source types it as a number).
-	Offset int64 `form:"offset" json:"offset"`
+	// Offset Number of invoices to skip. A Float in the source schema, with no minimum.
+	// Inference: a fraction is most likely truncated, a negative value read as 0.
+	Offset float64 `form:"offset" json:"offset"`
 
 	// Order Sort order. Inference: no source lists its values; kept an open string
 	// (for example `asc` or `desc`).
@@ -2086,7 +2098,7 @@ func NewGetInvoicesRequest(server string, params *GetInvoicesParams) (*http.Requ
 			}
 		}
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "number", Format: "double"}); err != nil {
 			return nil, err
 		} else {
 			for _, qp := range strings.Split(queryFrag, "&") {
@@ -2094,7 +2106,7 @@ func NewGetInvoicesRequest(server string, params *GetInvoicesParams) (*http.Requ
 			}
 		}
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "number", Format: "double"}); err != nil {
 			return nil, err
 		} else {
 			for _, qp := range strings.Split(queryFrag, "&") {
@@ -4406,7 +4418,7 @@ func (siw *ServerInterfaceWrapper) GetInvoices(w http.ResponseWriter, r *http.Re
 
 	// ------------- Required query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, true, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "number", Format: "double"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -4419,7 +4431,7 @@ func (siw *ServerInterfaceWrapper) GetInvoices(w http.ResponseWriter, r *http.Re
 
 	// ------------- Required query parameter "offset" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, true, "offset", r.URL.Query(), &params.Offset, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "offset", r.URL.Query(), &params.Offset, runtime.BindQueryParameterOptions{Type: "number", Format: "double"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -6060,156 +6072,165 @@ func (sh *strictHandler) SetSubscriptionItemUsage(w http.ResponseWriter, r *http
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H19c9s40udXQfHuKnYVJUuy40ycmrrzOM6OdxPbE9sze0+UsiASkvCEAjgAaFuTxx/oPsd9sSs0QBIg",
-	"KYnyS2Z2L//sZiy8NBpA968b3c2vQcTnKWeEKRkcfA1SLPCcKCLgvy4wi8f87meCYyL0H2IiI0FTRTkL",
-	"DoLfZoShkRIZGYVIzQgS5PeMSIVExiTCU0yZVEiaQVCMFe4GYUDu8DxNSHCgO4YB1SPNzAxhwPCcBAeB",
-	"7ROEgYxmZI713GqR6p/GnCcEs+A+DO46U96xPXxS9W8cp7QT8ZhMCeuQOyVwR+EprOs/JdAv3T4hn1NF",
-	"5qlaBPf3YT7eLxkRi6dYOdqSeE4QltDcrHd7GTt+h1kfzw1DvV5NNi7IP4nr67mcESSdNi8kojHauiXj",
-	"Gedf0Aj2zm3QpfHIJz84/OM/EvXHBWP/vPr4TyxZYBeTYjVz1uJTEgaac1SQOGdAucQ5Ze8Jm6pZcNAP",
-	"8wVLJSibmi1yh1Jk3mZhSO8xrO4ANkL/J0oFjQii8ZCtWrH7H9e6n/z0uav//xr6XwNHhszjyTijiZpw",
-	"cW3/1MkkEbJzfPWx84EzNUsWLbhklvZwTt3nTeHsH8ax5kyVUYcMYf0L4gJhFM2wmJIQSZ7EiDOkeIr4",
-	"BGGUJph10aX+M06xUGgi+BxhdJ5ghsaLIRsV8uRykZIDM+hIjzoyg47QliQEHeXNqjxzJNLfBM9Svat1",
-	"PsLdxkkigzDwZgwOAphS83V1z+ouyCuJp+QnLEsOw8YGBwPzL8qmH3hMEr1bRFxnjKpA/8LjLFKNZOob",
-	"q7DKpKYqUvSG6MuYCp4SoSiRzav9uuoAuQuvbHSNE9U9HjVsxkTvN0NwKuA+s2weHHwqmGjaBZ/dU53/",
-	"Vpuftqa+wvz6SN5ufK1Kybr0s1tVXfIJQ5HWbWhL33a9Zfa263Xnu+gLskEYTLiYYxUcBDHPxrCNc8ro",
-	"XHOmV0zOsvmYiHzu8nB8Df67IJPgIPhvO6Vu3bE3cOfcbXvvHZ9VnGviUX60Vk9YXLQL0/w+DBS1+h2k",
-	"2LoBLqlZpZ0fC4GNiizl0Se98+5awvqxrp7OCtuK5VT2/nMxMR//J4mUpuQnmiSUTQ/jWBBpYIt/paha",
-	"+Ow8x4IuvTGYLU5B7Lo9js2/0MXhRXO/jKkmZHBycYZ2+/v7nT7CSTrDnQGybZHGIr7KfPexaewJFVLV",
-	"KTrCc5o0n4QEN3X4gIWijfc0oYz0/cb9ARIZQfGLw7lURMR4vqzjwO+4S9D//T8KTxsJ+4OmfutXL3u9",
-	"10GTNq/t8hFInkN1ScS8vsd4rrnqDd5/2ettfHe93XMpPWNjjkVM2RRJIqXGDlt9NNtuJN69CpYyf+jP",
-	"axZ4wtJMrVpls1jzjtNTrN+f5lxQpohBADOCGLlTiLIbTqPKQV7BrHUo7tGs+0hkypkkde5p8bZWPLqn",
-	"rCbV9ACN8+cDNQApg4VctYoAhfJMRASZeVFMogQLItGYqxm6pWqGfOQ0GjKNtf4LdO1/GS2MMIsR4yim",
-	"esI5ZVhxoUGaAWaUIc7I2QRRifB8TKcZzyTaIjdELICoIcOJ5GiOVTQj0hC3DYPe4ITGejSJBNGLRILg",
-	"BNCe7KKfiSCI4GiGxgKzaIYYFoLfyiraG6EtPc0B9HtjxrcIMLSQ0kxX7UbBKhoyb2EHiNzhSCULvap8",
-	"5px2zLQ8tYMYBOl1BlSM01SfMn2PDOhtPgKHPtRZ00qvbalyT3IwAsfQqpWK4rsPA9im4ODTGqhgRlvd",
-	"yJB1/9k9lO+pVM23ob3WL094TfWHgeIKJ/WjfwpSRRsK5YBddMImRBAWaWPA6MIwP/6xviNaxEyJWIrB",
-	"KFP7e81izHZtvLeg7oHOlRf4ogBRBfI1QD0MsIhm9IbEII8SogwacWBw3rCm9o6qODwfGw5PuBJc2yYN",
-	"Y2YpZ0v0RAQ/HvG4AgF+O35/dPbhuN9bJ4g16jrKhCBMJYvDNE0oabKmNUS4nRGjDjy7GieC4HiBZuDh",
-	"oBIZkrxdneBENoD3yuY5a2mkqnk7dZ/N9lITlsKkbXc1k4rPjSPMZ/+4BkhXXa0KfL0PAzLHNPF3bk5E",
-	"NMNM/S/7p27ENSIrboXp0sIG2530o9d4QDr7k964s4d/IJ3X8cuXnQHux73oFdkb9/uNUI9H2Njjq9by",
-	"3rQqZMQaoWI5mMvBG6yMzPBJfvdxr9cf7O693P9hsLcWb4HpkbPDUm37NB4VS8OSm1RshX/yP2RSIfJ7",
-	"hhM4+jiKiJRI8S+EvZAIOvmI6JH7t8nsI5mNR/7sLTd9jUh4/iPwNFv5SASYX+v26M9dQ22zzliyQKNM",
-	"EjFCEWZoTFAkCNY4WvEYL1wvi27lix/4S8NevKUSdGdVo0zoHYmvC+CcEqENA1zTKuXfGwY/FoKLZucp",
-	"0T+hMY8XWq8bLLl3d9dFh0mCJpQksURYEMShE4ZbULlReoRcNVWx8hxHM8pIRysPPE7y+eqm8sXVTxdH",
-	"H0/OL0/OTq9Pzy6v351dnb5tWsycSKnX2TDbLJtj5sx1p5UtBu+uP5mr2ap+bcS4QhOesXi5U6Z5uZqf",
-	"P19eniPTKESCpHAwKiDp7xdnp8iYaIhaXQvWwxvE9eG6nfGEaMyeEYl4FGXWCGjGUnu9vUbAVDvWx1LR",
-	"OVZkGbxYd5Hy/kYZgywztqI78KoBTirNaxey8vvnFYs4Kkj2lxLbe3RY9x88wHi2g52Xt8tzSDx8xMsW",
-	"otQTCQ2a3wV/tXOaEkG532G3idq6sxM6XjGqKoCFM3jBeLCb0kFwjXrBY00x7KozkDOonffo9evX33S7",
-	"CFNULU7ab9pSZ4k78Cp+LDUeLK3LHtC0lESKI2LH6a5+45IKsxiLGHz8/5tgAS7+NVijnYhxjSDdKcdy",
-	"D8O8a0hq75pfM9DvGYa9rnP3HRco/7UzxpLEiAsED/Aktu4Xl9kvNz6hssXLL7mjUoHvzmkcGkPP7rn+",
-	"FZ4F2ZRoIEDV2sff1afXPXTeRrp8X3WY31NGTiy8a3W5NxfG5oa2uds5Mcdlj6XX1Rm1zfou8V19iQrf",
-	"/T0TVNad/u8EZlEjyFP47qNVwhUvr9FevgOm10IZVFboEVXOt2qRj0Puy4HCMuSe92hkasO52X39+oeN",
-	"jw2rbcrlr4do0Psf7UU6DNG0AAuRlhH/NiPrIU2NYNP3HFcAxO7L5sUv6X/Z7BTMnypCpPAdoixKspjE",
-	"3mFrPVEEvqBo0QyvwfA6vvqIqEQyS1MuVGWi4Piq8cXN1yMV25tLlSwMCJ/xFNHKkPuTXTLAP0Sd/vhV",
-	"3NmLXr7u4B7Z67yKB+PXUX/ykuw2AjALZt82XslDpOicSIXnqWcbXF0eIUkizmIZooR+qTjhik6Vh6FX",
-	"+3u9V70fvOeh3K1atQwKyqp67+T0186gN9jv9Hq9vcGy18GTjbzM9jgXsrzB15zixZww9WA+NXJivx0n",
-	"nuRxvnodCiIZzx+FEiqVCQyzRt1WimkcIrv26zgjIUq5VCQOtfl5bX6+4TQmMZjf5hlrTMgLuf0GfSGp",
-	"0uYgTwlDhib/0Or+jVTX0MImKh5kfoNhtd9rJ4cUvjux8sHr385vXB7bCp6ohZwVkQaePPHlmLsWnzL3",
-	"nK8Q0W/5LUs4jhtMUPvLlaj4fGdKpfJgZ8euRHatX7lrm+z4V7CbxpP/KemUYZUJ8iMeR/3BrutjzARt",
-	"2iR47LukSbLyPqGMKZqg2xmNZnA0E8q+aNEK3Te4bf1+K7lT2U2XSS7JLTj+OFBR3b7W2OKk7uxoo6IH",
-	"u69/+OHBhmd7UVszihtkbVJiTtIgu+DPKCYpYUVMQH7TXkhkTyvC5mEDbdnAFwiv2ohGF/uuIHPzxa9S",
-	"NIzcKfs0cw4+jkN3vxqgRvEQltvF+nb00BZGSlCcmEhKfY6nAsfEDzJb5m1ost8KYPVIc0blu7oRy5bs",
-	"gaoR9ZCD3Ih/NcedhedzuYfePQPVY5svdMUdbWM7LkOxYzLhgmgw+7ANrXhb2vpRVsRKrgzhOUR57IhC",
-	"ioj5C32BS8QoZ/xWohkRVXe7nRttzc3E200z+wbyUqBjtYeNtjadkB4MbaUJNsHUJog6NNEi3l8M/ZVG",
-	"Mx61wjn+8Ctw+OZol/pnqTpAQq+riOm6/+0w1157zPW8XoE6m0IPqtXQ2Rr/SHGFHx/jkhvTD4lwyTGa",
-	"iUiibBoiHAkuJcJJglI8JQ8Mfek/d+hLg6+qEqHi35jqjSziVqrNZjyqh7KsuX3viyfmqthKMJtmeErQ",
-	"ycVZ+R5oqQS4TiBvQC92IgBhBGHAEgjR0v+j/1Nwn6JJ49vqufekUSUkhzXm4cPEkEM0uf0DmGwQc5fc",
-	"4oVE/e0uAnwAkhPi3RYEC/NKOpmAZ7f2EBxj8JHbNxTd3id86esKBIk1UJ1CIN7tDCuEKxkwEllPc1Mm",
-	"h41ZbMzl0GOuT98YuxjKMLUgv01qR672GjI7bGwUjTdQl34mgTUlbbaAUdqV3I5JgtX1hJAnyO1oYMWa",
-	"kL+y5X3YmBri7zP8YDwH/jGVWkZxZk9cywebB6SUHJozPzJHA5JJINTUPduwa61i3GKiME3Wym09wVvb",
-	"9F7ffkJ+cZ5YHvGgS58Kky3NX1niywiDuR5YcbE4KgGi9Lp++uyYUXUYUPWbrU6IsTJK71h+4EFU5Tkx",
-	"GyTMPOjl9F82Z6bBENSskQpTIRVJWxu7zXk1YQDGY3uRcVlp7o/wq1ZOdbLNa6WWEXqXoX2IKKS0eqP5",
-	"YWW7vceZd8+WJBQ2SNom6OMKjhpP3lKZJniBrBAq8x1DJIjKBAOVmdv9I41Prqnk1xqbQAj7lN4QVo9/",
-	"mhDwz1XucnDFEjqnisTIckSv6niOaZI/XgQb3XdFVVJ5drpYKterL3fQt5FjlWtaSSjMRcfoAJQNSIo3",
-	"aJTLidGBFR7gVSxeut+gUXFdRsY8NM34ZMjgoUWRFP6c90ATnCQSUWbRRh785qjqMiOzGLuC/crGNWa6",
-	"6sPfvd+bFEt/oAeOkkzSG/IhP/8mNfExF6SYrGkrchqXRHEsDzK49BjJRZnLEy2ihKAtxhWKsnmWYA1j",
-	"KsL9z1zq4zy5xaa2duFeRDMSZwmJjyDQQS6N9H40otvM+VME0dQO7rRV0vAqgNd8wDfW5/runeeQ41GO",
-	"yspm1TkeVoJHch407qhj+TR4+zRux4rEhw2W3/JXjd3By929tq+pjzwx44zFCfmAKTtfg3pMy0YMj1lE",
-	"kmTTZW70aLz6aV7b8HuD/qtWr/EzLJsu4noITR/gPdNy8CNh5BYnz8idRyBWQcwj8a9EyCUeXtMYvLhF",
-	"zQ6JIizEAmEbSLz9BpKysCDoxowkkeJIplwNGc9Uh086XMREmDotlToW5Zk3T4x1XD3jNTH00MiIZU/n",
-	"hzbJ0S7Xi4zO8yq3GEcaHWx30a/mKV0Swg6QsdA1xr02aHfIGGfXQu88OO9SnEkSh6i4KyGaZBq3ddE/",
-	"SKqsi5lrfpJbG8CNGLkhYsjGguAvEsUk4jFl0yrzlmcUVct8tHddVmufNCFCd/TfqJo1XaqVc1Tb56bF",
-	"MdtUYL7sD/Z/eMgzcM1ksAdt+SN+k76o3qEmzq/THhvFGm6sPqs+jIovPsGmco0EC8Tj7uZOjsdjhqdz",
-	"kygyb/V8VBxP590orKQWt3wPCjaK0D3lrJPH48IOLHXWPxYnbT5Uc5rLB5faEJnroaxf8FFHp+luTgvL",
-	"vdjLdTfpcajeQ3Ttkb3T6yqNVwXDr8+kXSvHlwVa0zh3uWglAmH1ZRL7kwfVV3jTQGQTp8At1eDnslY5",
-	"eEUUhRPmur2MBd+Q/cW0SlzytjKW+mTaSJIESwUjgxLP0pQINOYZiysGae+JDNIWLtJzIowL1IR6wKrf",
-	"ALEmBSv3WqDCaQENPV9g+SL7+gHlOaSCIi7TWr5N/3nMcm++nEONx6TupfTfsm4J+bLyScs0q92lq1yq",
-	"+ecIhN0v7XwcaoYVusVS6wcSo/HCZqTjxE/SHbzsPQ8XfWKb2AerXCKC1iz1EBaluA2/cqX7C4mg819q",
-	"lY8T9+Y4tJTz+sKQKBNULTR4nVuRnlDC1JEgMWGK4ibf79lhpmYDZFqiqGxqarfYv+NMzfTfI6yINEVb",
-	"IJ3zJyxpNGRbozGWZH9vyzS/pvGB/ZckkSBqe7SNDk/fIklYLNGoaDXKTRm9GSGMO2SjqcBMXesF/mhb",
-	"OmSNQjTCWUw1QPoxpvr2jDPIY00FkQprlNxlRI3gTQdqq8gUR6QjSYoF5CLLiKdEIqoQIyS2C8VM3hIB",
-	"j9no779depnmaOvjxeDl/naoF6CGDEs00mzjgv4BObQH6CeCBRFomPV6uxF0gn+SURedpURAKwnRziQ2",
-	"/GPcEIKkokkCpAwZNhMaO2qS8Nvl22hWAT/bQMTuraCKdEkRhlkkfVQfws1rZdGvjEuRXUFwHBwE76lU",
-	"ZaSHZuWUKM1OKlAeoApxsYAKvWqRQIU2igBsVKcG/Kr1p/9qu908TNfGW2B1raAYlpYBRZXGPLJLiwR/",
-	"miWjlWA3uDDLKUUnqPdawcwlA1kACtTAvw0JOVxuGAYia74QBqHPRbwz1xfLPbkRn5s/DnaguZevDH+H",
-	"KjopWV7MFM+JOUUytAFvY6MKznSvt+iIM0YiBbWUOGS1b1EpM23OryRrO8xruJ7DDxcznqKYR9mcMAUH",
-	"HOkeUHNQzcjcHGJDqp2zxeK7tyRJOl8Yv2U7ui+NOxFnEzrNzCUqFac3sin2SdmEGyjLFI5Awdiyog7J",
-	"NtI1CIPMIyfmkexGCc/iKk21UENgtB0HHZ6foClW5BYvUEKUFiApFoppOIfRnMdZQkxE7AXGF/mblykw",
-	"qmaCZ9PZkNXp20b6KiKqZN7lhXSqC4W2tEJxi2VYRuNiFg+ZTVl0z6LUEkzlZ54Sk4jPhTKHGMxKe7dk",
-	"cbn05Z8QFc2GrJASQzZklxpZ5PuvBae+GoowgzoIunj7DxNZAwIeR3AssEJpNk5o5B4iTbMGVUMmFSgY",
-	"POaZuZ4zSP1AwwCntGO5PAzKabfAfWKORmci8JzccvFF/y5DI/35ZEIjihN0/vN5rs7MpnQSOu5YMRTC",
-	"MnHeYEoYMcqiWIGd/IUcMqOht7voN3A8Ylid5sCcSgmDAUCZaV6hOY6JcVBSCd4zbaAyQ9vIOVWjHE2T",
-	"hBiOKhRxFhGhty0VBOpdGN0xdJwEwwB244izG60dOJMHQ9ZBo7sOjck85YowNdKWBpQx47kyQookidSo",
-	"Xc2IsPUYwLmobCUjgshkogUFnwwZQjG3v2qauugIGCWRIEosEOPMma6cRTrvxmApEAF+Q4QizBjXU90Q",
-	"hCOn1J6tJ+2FENrTWZH6esfy0w9D6gsBFZkEgVIVDkVbsHqNg/UZl9tvbEEPDqsvuUL12e6gC8qm+tYC",
-	"ujJlPm4FTlMSaxk4+joEHDYMDlC3270fhTaPyflN6h8/dbvdzyEamphE/Rd2P4IJTNyqGZkWlVqHwfHV",
-	"x52Bbjjo5Ql9g16vt43GmXKrY0gwxhbQP4+r1DwYGVh7gAyqHSHJza0rT/TfOAQVokwSiSYJx2p/D23B",
-	"P3YHekIoPmc2Lkv1oIqj/n746tWrcNDfN7RuGzbZMt9zHpMDqExXcnJ5PfDiNOSlwyMsBCW2Eh6yJcLR",
-	"yHY6QFBtHNnnW6gQjopq7UWzH6GVUToJjYjF3YX856mgRGGt7krRs/0mL9mVLiDDh7CYaw2uEZIvC4zu",
-	"8VXG7e2toys6qeD6vHS5mO44gQkNygeUxlauNW7620EY3OTPHEG/2+v2cj2PUxocBLvdXndXm6VYzQD0",
-	"7dz0dwrRDwYGlw2OhiNQEtJBe+Y4RJjlmmFswYvVMjY8SrPalvIBv6Op5zNkfkEfYyPkI9MY7iSUMULz",
-	"TCqkx55xWXgKXFStzQaZjUdOnyjBdA5na8i8dEH/LmPrbDf3OX/XB+BDY72NgkwyW1HA0CuHWtrMNOcZ",
-	"ud1+Y/dWGir1+IJACAxVaJxQFieLAr6YvYdISBzHRc2k0PtiwJKChmWTHb9M/7LihvUOtpL9Z2MGEql+",
-	"4vEiBzm2DidO00TbZpSzHVPh/6sbl2orey2rzAVBpS0LR+SFsbx4YqjcdO+WZW9TdcrWsvANXH2JzdMf",
-	"WM5wsge9/mbrza3rb7PujRdeuAVg7XVgWdynWyzzAlpgQOxtyginAFVwdXp4dfnz2ceT/zh+Gzi1ooIT",
-	"BjmGUH7D4BfvmgZ+Zae9Xr/1gk1xrSWr9AzsEjtpMqihyK559+Frfnf28aeTt2+PT70FV2XW3K8xZyiS",
-	"mfGsVFe/+zSrN5PM8QKEj4XyRhUVVjmsfu/hq3drhZWr/2hfBL1iXv4a9x6/xkMtg438jlH+CIliTiTM",
-	"C3VXup7bCmRog6fj02ctK3OL99NnLQllNp9jsSj0m6PeIAluqvsVxerghdOFwzaQQs+u1WhuNq1Qo7kj",
-	"ReZ5BeUd5VkSoxQvrFPFPM+Zf8N7uesK4ML8UhhnfIIwK6vQcEYQKEUnL2i03UW5Frc67ABJPAGtbWD7",
-	"ElXlvvzkC3jHxb+iBvOix9o+Ebm1LdrK+XV5D5WMtXqgTfur45Wmek412FCLzknItsmrTlr1p8+1fOhP",
-	"1cI7TrWdPI1u0Lv/7GUofyqDBGw0nJs1WcuRMhc7z/m1PVQxfz6UKUxjYX1eXkb3tYlrsJ77+433YZ1W",
-	"LkuAfdfEm6/55PTi6t27k6OT49PL64ujs/Njb+Uf7JTGI77Mof0MurgSbGF4kODoi/GArKTn8Rr66OzD",
-	"+dmpZkmzri6yMVD9c0oMfKTPq8VdpBTmBmLohKRw4Su4Byn4pQ8YvuZf0cyDBO0ePRycUCj3Ok4AOWxh",
-	"Qu781NyckgaQcEGwgBL9ecsQpXhKGdjL4wUaQdqDsXdHfDKRRI266FIb0s5TiyBDJs1I0Mt/PRnBs5j7",
-	"t1GIRjT+0bw8+Q8PsX2D2m4CCFOiTvIV1ZDAqgAOm8V+C3a9S3f+vAVpkkBo2w+lVb76Rh/1dbT6F+uw",
-	"0iwaIeonJpcxlNZNKWf8Fnnwa/QGUfDs2viqIXMCrArfGmbGjWi2zfhLipvACIktFrx4+49qhKQ72RJu",
-	"KJMO9GT8OMdTgiT9gyxhBtAPz6NYFkG0bv1dKMhEFb0hQ2arNs3xF4IkYRK+nGZ51pDvDYBXoYRgqVC/",
-	"wox+r5kBcG1WcmB52ni/Kc6yRW674kh+oX5prXXr6UHm4JCtYGM1Z3jJio1weOCSe22WfMGFlt4xEd4S",
-	"q4W5qJK2MFdjiOGQbWmpapeDRlhG5htrerL6NwH1X5ccciCl6TOP7jn+BvaJh7d7m+NtF6sCvO75RQZN",
-	"wT+vbKD5k59FYBMEPAumZVC5V13PDdZ3yn3Ua3wsh+3hRsZXGfFaOW9NVVVWmgNrCG6oQbK08Mh6q82r",
-	"JQIFRFyzJiw5AgypBggu/QKUt0BTJuKJljXYfFmD6rI+V0oMuiUC2+b/23J6G5Kyb0kpa94Zh0xpxbU3",
-	"bdyqKI2OqBTbwr1uNIsB+wonebV5Psm/sPTdwHt2A8+PNvqzzDqPiscbc0u/01Byof3XFZ7clDvlviUB",
-	"cQTgcIbdb2Wn+dtWsc6qP3o2mRdO5phehQXSyvLa+VrIzvud2Kky2WiOfYTUdY29lB5WYLEwlRxtAKkd",
-	"64VE52/fdVfYR0VBxDZmUjEojdHWqKB3ZF29dsiKXdSgBmofRnYrRz3CFvgXwFC1SqFPVR7UKf9ZFui8",
-	"31TT1IptLpG6XpgkKB2NpuHLW4vvOua7jnkYB349Ozk6XqJe7AFF/m14dr1i1/iNVcrfiDKGuJncu20b",
-	"a5i8EMnO1wL43jtsWKpj3hflq+GLFTYvz0DMPI7SVFPJg2tO87BvWoSDmwAWKsG5ZDRQ7nYyseERTpI8",
-	"9A+jsQk1dwLFa4rLJswflQtoobrKKFNFohmjkQbHeE7QlvGcmqDJEKSY32J7dQZXsz5zU1ufzLf1Pi+d",
-	"Z32VsCsv0MhWthl10W9UzXimEFVh+eciYjAvd9MdskPGeAbP11iiYXCrN2JMUExSQSKsSAyBl0vcGV6J",
-	"nKDtJcu/J1dfF4RkGeKcGGDnxpl73V1CzoQmiojrInG4ZbxKtRZUa7qA+1SCC2wNTUWva+vn3JC2/Isj",
-	"LSnTwCG/SkCiU9twDaWmZVFqpxWZbkWLfykP1vOXMnQq3pV1otoWh8ojK4s6T/d/3dqIDXXN8gzAWrWy",
-	"XXA2tWEwTmlH6wXZwOH8I7t0dc+VLDGC2HJkUGOHU3Rq01KRzlP9/cbXfZmbx1dgzkeYDeTqPRxy/XT4",
-	"9vrj8S9XxxeXHtjyZGoR7WoKTxZFN/KP74ao/PauD8F6TxFrVY2JprICuh8BOc8/nr29Olr2Qm2RRvk+",
-	"/U3epU95kUbzANC5MqDsI1GCkhvi117wUZwDL89zIbUSXno5ODtffW/pPYSdYRXNGsK3Tf2RAsuYOuI2",
-	"4LlSnreewAblzeAz+1gNGWcR2bZf5K/mpyEamwhIWdSk0yNvFQzY1uxFFyan3aZVamxo49jUrcbgCcE3",
-	"llj/C9kS7oVtCxFzTcA1g4TBC/9FdMMQNd8P/Y1U7gOD2ppqJ7SLbWt9g5YVf2gVbvZA141XWswtGdaE",
-	"KSA5fsnrV2M1LKuq6ZJHhkpRK/f9a42eqlWbqpV+yis9tX2JqwOBhqpH9SC5aStURTcIhCxrzeTgq0yE",
-	"7XuFWYCE+8/3Dzpg6xxi5n7HlUTd59LP9duF5AyCdUEqEkTmqVo8hz6GqCkj60pFjLyXchMnbHMOrfy2",
-	"XbDJsNv+7iJ8dhdhQ9r6n+UnbMgx///rQSrUx4BxJ7bwIe7Ehh2t+BQbW3gIsLFugQP5XJ49CvftVIsb",
-	"LMs+OIxjibDGUB0+meRpsPYZ6/T4n5eFFzQvyONM9AZJckMETrScGTIrbLAgCCcJvyVxAyTMrZmR0Vwm",
-	"psetGjiqpuidnl06KXpddOyl2xYVGw6gBIhNJDagUaMCaf7dIo/BfO3vUF1qhv1bo8MCFbzU4KVlyEl7",
-	"g9rh4/NnIDxsLQ9azNrkOnN5yhpJ9hpBVWh7jZ4PlFQ+QPWt0MiYxwsHi4S5BVn9OoqmxVx5I43LC/8d",
-	"jfwJaKRa/eYvBE58yr4HzzwEmlS3dy1SqXfwgEtTaaT2uMVLiVwDXOCdoPJnMLHud9x6orbGWzVLwr6Y",
-	"FpWX7JtMU33+ssii/UJLRxurQ1ZunvVoFYNRCVikLOoPPYtofEEkUaYUCkzRHbKTggkanShlHVymnoD5",
-	"xJVBKrWyKEXzvCpKA36RRFVr6RaF474Bfqm7mP7aqMdxTLR/HfC/D/Gcvi2PvI3pW4dNikOs0Ykk6vlw",
-	"SDFTjvSnkGEMxUEY6j0XDnFvqa9kvwOLbwosfi9F0F8GUuQ0PTGYOLk8/tAGUcAzSD3NUhLhPZR+W6BR",
-	"za8EIp8IfZTfoVmLO5ymHuJoWUTxWZwnKzBIUR58hTtl5NVwHVWrypqijrActwZ6F8EbOaJyyByIoXeE",
-	"MoSrT3IaegDigGp6EP7J4s1cJw0eE5OnD+Ta2pPLnCcN4MNUlf2OPGoCpFJ7ePCyvc5zSho/pxelgcLN",
-	"SFz7QAOnqXCNPB/88FbyjTFIZi9wzRli3sGNmWDv/Hdw8meAk8yKqL8MMrGVxf9CsKQxhuvfB5qYE7Ae",
-	"l+Ttam4QpybzI9CIdYnAKsRNc+S0DQBqqg6JU1okqvgVhYOGrHxB0tZDlS3XD3xSFshtGrZjBhhnSUK+",
-	"svtiFqeubnWOMLjBguJxYvSZ/TDXBGeJCg6CfhA25kUVwyHCbqjgbE6YeiFt/mWI+nq79t2vJ+uRBkEY",
-	"7AZhsBeEwcsgDPaDz/f3EEJotrApkN2J2trywvLzCrJyu4zlgih7npiQ4G4Z9FsEdtU5WtQVW1tKsxyu",
-	"rEXWtPUa1RVVyMARxsgtVK+EmAA/ZEI6w5alS+rD/uJUefYK6Pqlnc23WGycGZ8sncq/K03nzKbX1m0A",
-	"m3DbWDrejl6kadx/vv9/AQAA//8=",
+	"7H0Pc9s4sudXQfHuKnYVJct/kkyc2rrzOM6u305sb2zP7L0oZUEkJOGFAjgAaEeT5w90n+O+2BUaAEmQ",
+	"kEQ5dib7LlVbOw4F4k8D3f3rRnfzS5Twec4ZYUpGh1+iHAs8J4oI+NclZumYf/4bwSkR+kFKZCJorihn",
+	"0WH024wwNFKiIKMYqRlBgvxeEKmQKJhEeIopkwpJ0wlKscL9KI7IZzzPMxId6hfjiOqeZmaEOGJ4TqLD",
+	"yL4TxZFMZmSO9dhqkeufxpxnBLPoPo4+96a8Z9/wp6p/4zinvYSnZEpYj3xWAvcUnsK6/kPC/GX9nZjP",
+	"qSLzXC2i+/vY9fePgojFY6wcbUk8JwhLaG7Wu72MHL/DqF9PDTN7vZpiXE7/NG2v52pGkKy1eSYRTdHW",
+	"HRnPOP+ERrB39QZ9mo786UdHf/x7pv64ZOyf1+//iSWL7GJyrGa1tfgziSNNOSpI6ghQLXFO2S+ETdUs",
+	"OtyN3YKlEpRNzRbVu1Jk3mVhSO8xrO4QNkL/E+WCJgTRdMhWrbj+jxv9nvzwsa//ewPv3wBFhsyjybig",
+	"mZpwcWMf9QpJhOydXL/vveNMzbJFByqZpT2cUveuKZz9ozTVlGkS6oghrH9BXCCMkhkWUxIjybMUcYYU",
+	"zxGfIIzyDLM+utKPcY6FQhPB5wijiwwzNF4M2aiUJ1eLnByaTke615HpdIS2JCHo2DVr0qwmkf4qeJHr",
+	"XW3TEXgbZ5mM4sgbMTqMYEhN19VvNndBXks8JT9jWVEYNjY63DN/UTZ9x1OS6d0i4qZgVEX6F54WiQpO",
+	"U3OswqqQelaJordEM2MueE6EokSGV/tl1QGqL7yx0S1KNPd4FNiMid5vhuBUAD+zYh4dfiiJaNpFH+un",
+	"2v3WGp92nn2D+O2evN340pSSbelnt6q55FOGEq3b0Jbmdr1lltv1ut0u+oJsL44mXMyxig6jlBdj2MY5",
+	"ZXSuKTMoB2fFfEyEG7s6HF+i/y7IJDqM/ttOpVt3LAfuXNTb3nvHZxXlQjRyR2v1gCWjXZrm93GkqNXv",
+	"IMXWdXBFzSrt+FgIbFRkJY8+6J2vryVuH+vm6WyQrVxOY+8/lgPz8X+QROmZ/EyzjLLpUZoKIg1s8VmK",
+	"qoVPzgss6FKOwWxxBmK3/saJ+QtdHl2G3yuYCiGD08tztL/74kVvF+Esn+HeHrJtkcYivsp8+z7U94QK",
+	"qdozOsZzmoVPQoZDL7zDQtEgn2aUkV2/8e4eEgVB6bOjuVREpHi+7MU9/8V9gv7v/1F4GpzYHzT3W798",
+	"Phi8ikLavLXLxyB5jtQVEfP2HuO5pqrX+e7zwWBj3vV2rz7TczbmWKSUTZEkUmrssLWLZtvByddZwc7M",
+	"7/rjmgWesrxQq1YZFmvecXqM9fvDXAjKFDEIYEYQI58VouyW06RxkFcQax2K+2rSvScy50yG9J2WbyNE",
+	"JeLwCGeImpVIXoiEICPi0BZGjGYo53q1Qrf5K0d3GuLjsQSIEjW1tu55reStH+DwEXcvBfCYgVR17Yyu",
+	"WjNPSZJhQSQaczVDd1TNkA/ARkOmIdt/gsr+T6PMEWYpYhylVA84pwwrLjTWM/iOMsQZOZ9ouuH5mE4L",
+	"Xki0RW6JWMCkhgxnkqM5VsmMSDO5bej0Fmc01b1JJIheJBIEZwAaZR/9jQiCCE5maCwwS2aIYSH4nWyC",
+	"xhHa0sMcwnuvTf8WSMYWmZrhmq9RMK6GzFvYISKfcaKyhV6VG9nNHTMtlm0nBoh6LwO4xnmuD6tmR4Od",
+	"w9t95COmNa302pZihMxhGjhyVjs19Od9HME2RYcf1iAO09vqRmZa9x/rh/IXKgMiqcQMbUOr6rePzldx",
+	"3GvLWPp4pFIbxWB4azbrBEkqvmniEmsG62c9+YnmPcf5PcvdBkHq17jCWXsdZyAZtbFTjasFxNuMYxVc",
+	"TAf02JC6DalnZvJxlXy4LKFeic+NORFHWCQzektSkJoZUQYz1cC6a9hSzsdNa8H1DWczXmkC2CaBPouc",
+	"syXaLIEfj3naACq/nfxyfP7uZHewTl1obHhcCEGYyhZHeZ5RErL5NZAB8a2a1j/O9IlboBn4YahEZkre",
+	"Dk5wJgMmRmPTamsJziq8nfqdzfZSTyyHQbvuaiEVnxt3nU/+cQs2r+KxBsi+jyMyxzTzd25ORDLDTP0v",
+	"+6ifcI0bSw4wr3SwFPcnu8krvEd6LyaDce8A/0R6r9Lnz3t7eDcdJC/JwXh3NwhIeYKN12DVWn4xrUph",
+	"sUa6WAo6MXuLlZEK/pTfvj8Y7O7tHzx/8dPewVpUCAaSI4edtX0neFTsHJZwUrkV/sl/V0iFyO8FzuDo",
+	"4yQhUiLFPxH2TMtYTDMft33l/m0y+kgW45E/esdNXyMSnv4IPM5Wfr841UmMMEatk6I19XOWLdCokESM",
+	"UIIZGhOUCIK10aB4ihd1l5Ju5UsxeBLY0jdUgtHcVEwT+pmkN6WVkBOhrSDcUk7V80DnJ0JwEQYwRP+E",
+	"xjxdaABgEO/B5899dJRlaEJJpsGKIOU2tekNPTgN10T0c5zMKCM9rYPwOHPjtf0Cl9c/Xx6/P724Oj0/",
+	"uzk7v7p5e3599ia0mDmRUq8zMNqsmGNWG+uz1tkYXNn+YHUF2XTiI8YVmvCCpcs9UOHlanr+7erqAplG",
+	"MRIkNwdjAzR1MDjohqdax/ZEKjrHiixDIeuYwr1vdDaIPGP41jte1cFpo3lLijR+/7hiEcfllP2lpJZP",
+	"jtrOkAd4AmxnFxX3eN6Vh/d41UHieiwfAAh1jNg6hzkRlPsv7Hc4N+7Fa0ZVA9dwBtcxD/a51oBeUH14",
+	"pCm7XXUGHIG6ucJevXr1TbeLMEXV4rT7pi31/NQ7XkWPpTaGneuy20AtBZHiiNh++qsv7KTCLMUihQuL",
+	"/02wgPuKNZCkm4ip20r6JQf5HgaN10yp+z3Dmo5+LzDsdZu6b7lA7tfeGEuSIi4QRBOQ1DqB6sR+vvEJ",
+	"lR2usclnKhU4ImuNYwOT7J7rX+GOk02JVvRUrb3JXn1664fO28g63Vcd5l8oI6cWqnVi7s2FseHQLrzt",
+	"JnNSvbGUXWu9dlnfFf7cXqLCn/+tEFS2bzDeCsySIIhT+PN7q4QbLmujvXyfzOABTpn6pKrxVi3yuwX4",
+	"HgZZOv3g3gSO3/6rVz9tfPpYa2+vfj1Ce4P/0V0zQBch+luktWzybwqyHhm1JmzevcANHLL/PLz4Je9f",
+	"hZ2M7vomRgp/RpQlWZGS1DuznQdKwPOULMIoHOyzk+v3+uzJIs+5UI2BopPr4C2kr44alj6XKluYAzzj",
+	"OaKNLl9M9ske/inp7Y5fpr2D5PmrHh6Qg97LdG/8KtmdPCf7QRxnMfGbIGcfIUXnRCo8z/volE2IXjY5",
+	"RNdXx0iShLNUxiijnxouv/KlxmXZyxcHg5eDnwbdjoOdWVN9np792tsb7L3oDQaDg71lN6anzqfdyblt",
+	"j3OpElpX73GU48WcMPUt6fSiG50eJZyhySzlEhh3AjOjUplQulucFUSirRzTNEaWMjdpQWKUc6lIGmsb",
+	"9sb8fMtpSlKw4c3t3JiQZ3L7NfpEcoUwQzwnDJk5+Udavx+cdQuSbIIjQLEErLcXHY+lwp9PrfTw3u/m",
+	"w64OdQO0tIL0ytgMT9r4Uq6+Fn9mdS5YIcDf8DuWcZwG7Fz7y7Vo+J9nSuXycGfHrkT2rY+7b5vs+Aza",
+	"z9PJ/5R0yrAqBPkLHie7e/t1f2chaGiT4F7zimbZSm5DBVM0Q3czmszgaGaUfdKCF15/NF7c3R08AM/U",
+	"SVhfUIf9+G5xTfPcBOHNadtt0wUl7O2/+umnB5vQ3aV9y7wPiPusQs8kdPWqH6OU5ISVoRqOnZ9JZFkC",
+	"YXOTg7ZsPNJ25+vWEIpfMc3NF79K1zHyWdm7qAvw1hzV9yuAdsqbP2fh6/M50GdQCYozE+Cq2WEqcEp8",
+	"f+Myv0nIEi2x3VcaZsrt6kYkW7IHqjWphxzkIATXFK8t3I1VP/T1M9A8tm6hKwROFyt4GZAekwkXROPp",
+	"h21ow2/U1SO0IoR1ZWTVEXKxOAopIubPNANXCkDO+J1EMyKaFwN2bLQ1NwNvh0b2Tf2laMqqKBsEb15C",
+	"ujO0lWfYxLib2PbYRN94T8z8G41mPOkEpvzuV5gCmwNu6p+lZgcZvWnCspvdbwfsDroDu6f1b7TJFHt4",
+	"sAUB13h6ShbeIGboCOXYeuAcfnvauCHnKXjCqCG3EhNiRtk0RjgRXEqEswzWu1E40e5jhhMFHHuNqB+f",
+	"KZtMX8YCNZvNeNIOD1rD4L+U1/bNQ5FhNi30wTi9PK8uR+0swewgkDGidcpEwN5HccQyiKrT/6f/Kbg/",
+	"o0nwovnCu/9pTsQhJ3NLZLIHII/APgDTE8Ikszu8kGh3u48AgoBwhhDFBcHCXBlPJuAGb92Kp3D+3IWT",
+	"bu9PfOlVFMT1hXgKYifvZlgh3Mh9ksi65UM5PDbMNJjFo/tcn7gzrsM0Q9Ry+l2SepxmDeT02Hgzmm6g",
+	"kf0cEmsS2zwRgwsaWT2TDKubCSGPkNUTIMWaKM2q5X0cTAry9xl+MB4Q/5hKLYU4syeu4+3WA5KJjsyZ",
+	"H5mjAWlEEB1cP9uwa53iBlOiMM3WCnA9wBvb9F5zPyH/qN1HfcXtN30s2Lc0c2mJTyaO5rpjxcXiuMKg",
+	"0nv1w8eagmsjjaZ3cHUqlJVResfcgQdR5bKhNkiVetA1879stlTA1tSkkQpTIRXJO8OQcEZVHIF92l1k",
+	"XDWa+z38qpVTe9rmalfLCL3L0D7WOGTUGNwP1dsffJ0F+WTpYXFA0oagT11wtGjyhso8wwtkhVCV6Roj",
+	"QVQhGKhM51oYaXxyQyW/0dgEvF9TektY24c1IeBnbPBydM0yOqeKpMhSRK/qZI5p5q5ooo34XVGVNS7X",
+	"LpfK9SZYhHeDFGuwacPz50TH6BCUDUiK12jk5MTo0AoPcGWWYQGv0ahkl5GxQE0zPhkygMKK5PDYvYEm",
+	"OMskosyiDRcJWFPVVS5u2XcD+1WNW8Ssqw9/934PKZbdPd1xkhWS3pJ37vybpNSvYZBysNBWuDkuCXlZ",
+	"HpFx5RGSiyqLK1kkGUFbjCuUFPMiwxrGNIT7n7nU79bnXJ6XoLP5MpmRtMhIegzBJcvyZEzkiQKIDvkC",
+	"EvxAbnMEYeQOZ96NAVwSXHohLVTJIRu15B/QJuCCASVPlURmXySa4VuCGEd26/RpGDJLRC3RJCJUzYiw",
+	"QL8DwPWX+qu5mZOEsEOU4kVs7KLYGEVgTFSvb/fR0QqPEdhFq0DqZm67MpCr1eG0Uxb+KtwclhudvD5a",
+	"jF049Lberbyaz9o7FDcCldxaQ4xYP2oBf6w2e7Ai6VFg32uXW2aXAWmUt2QJZ7eEGYNU/2/CG3Ln5f7e",
+	"8/2DrjfzHQ7ikU1rtHwQFheMI61ctmNUMGA2XGWAPZPWuBoyvUV95B1t71SvcQ/8XfOlOeUc4SFj5M5A",
+	"bUZuiUBjQfAniVKS8FTzQKOcyFJfwLhgaUbeYcou1iBk0zLISpglJMueaE83irZYHdNyenmODvZ2X3YK",
+	"Y5lhGRLK660y+gCfr5be743w/vOJ+BW2kiCGOX4lQi65vrC8NCOClHWCJEqwEAuErYrZfg0shAVBt6Yn",
+	"iRRHMudqyHihenzS4yIlwtSGahz2Sg6YS/q2RTfjLUn90MijZcEnG4mOhlwwviFtXd0YO2vIGGc3oN3B",
+	"MZzjQpI0RiXnxWhSaIuhKSeQFhNmikZQDNkaSbE8P7BZWqj71WOz3lLIFqn3/htVsxDvrRyj2d4ZtSfs",
+	"iXTN8929Fz89JKKiZdPa87g8WiakkZusFtqgdfrZ3Zm2KjrBxR5Ys14lK3S6AgWGjngbKm+Qc9ASTE2v",
+	"XeOCK8Nm4hJsbm+7ugm+r4dwj+cMVGTe6R62ZIXaBWzcqHnQ8WI12iho/4yzngvRB6pvfP20CrZ2ez2c",
+	"wfauPqsYGV5SFlxtfCxCzDstfU/lPq1jte/WLvXwetg2rbW4ztNVKTTr0/TXqpVl6Rk0db5HrdMgGacq",
+	"wPHoqTiNXQ9MMrTh4J8NOHytewoEqqJwOOv+X+PKCuSEMq2hl5gm5j7bRm1lWCroGTBFkefaJOAFSxta",
+	"a/BInpkOdwUXRBgDxYRVwapfw2TvZjyr3Heo9N5BQ88pXkU/vHpAhSKpoI7VtJWlt/s0/ilvPEeh4DFp",
+	"u+v9S907Qj6tvNs1zVq8dO0Eon+OQE7+o5uzD3xLd1hqFUJSNF7Ychc48ysA7D0fPA0V/cmGyAerXCKC",
+	"1iz1CBaluA11rCuGZxLBy9/VKr9brWFOWkBdaL4jSSGoWmhIPreaIaOEqWNBUg2qcegu5fyoULM9ZFqi",
+	"pGpqylfZ57hQM/08wYpIU7cKcsV/xpImQ7Y1GmNJXhxsmeY3ND20f0mSCKK2R9vo6OwNkkTj/lHZauSI",
+	"p/c0hn6HbDQVmKkbvcC/2Ja1aY1iNMJFSjUU+0tKNROOC0DJudBGhAb1fUbUCNynUF5K5jghPUlyLCCf",
+	"XSY8JxKBE4ekdqGYyTu9URJh9G+/XXnVMNDW+8u95y+2Y70ANWRYopEmGxf0D0jQP0Q/EyyIQMNiMNhP",
+	"4CX4k4z66DwnAlpJyIIgqaEf42YiSCqaZTCVIcNmQGMdTjJ+t3wbzSrgZxs73L8TVJE+KSOny1SxZmCJ",
+	"uf0v36tCyWRfEJxGh9EvVKoqNkqTckrA400FcqHpEC8P+NOzVmAW2tQDzNIcGpCyVsN+FMR2uJu+jV/C",
+	"6kZBWUEtSsp6ty4YU0uWhskU7q2C1dGlWU4lgVtmFwDZJR1ZCAyzgb/NFBwwD3QDsWifCIOUiDIPgmvG",
+	"qp/chM/Nw70daO7xOjyHQmI5WV4WGs+JOUUytjGqY6NRzvVbb9AxZ4wkCsrJcSiZsUWlLIgYspXT2o5d",
+	"NewL+OFyxnOU8qSYE6bggCP9BhTgUjMyN4fYTNWO2WHx/TuSZb1PjN+xHf0uTXsJZxM6LQwTVfrX69mU",
+	"TaZswg0iZgonoKdsgebalG1wehRHhTedlCeyn2S8SJtzakUHA6FtP+jo4hRNsSJ3eIEyorQAybFQTKNC",
+	"jOY8LTJigtgvMb50d8imVLOaCV5MZ0PWnt82BE3CBZB95Zms1TiLbd2WkotlXAXQY5YOmb21qp9FqSWY",
+	"cmeeElPlgwtlDjEYsJa3ZMlcmvknRCWzISulxJAN2ZUGKG7/teDUrKEIM+CFoMs3fzeRaiDgcQLHAiuU",
+	"F+OMJvVDpOessdmQSQUKBo95YdhzBilhaBjhnPYslYdRNeyW1q9TczR6E4Hn5I6LT/p3GRvpzycTmlCc",
+	"oYu/XTh1Zjall9Fxz4qhGJaJXYMpYcQoi3IFdvBncshc4Cf6DdypGFanKTCnUkJngHNmmlZojlNi3K5U",
+	"gk9Qm8jMzG1UO1UjB8pJRgxFFUo4S4jQ25YLAsV0jO4Y1twRwwh247j0nMnDIeuh0eceTck854owNdIG",
+	"C1Ry5E4ZIUWyTGpIomZE2GIv4DJVttoaQWQy0YKCT4YMoZTbX/Wc+ugYCCWRIEosEOOsNlw1iqzFYQBI",
+	"IgK8oQglmDGujDcLJ7WipbYyv3eZak9nQ+rrHXOnH7rUDAFV4wSBOji1GW3B6jWc1mdcbr+21YI4rL6i",
+	"CtVnu4cuKZtqrgV0ZWoI3Qmc5yTVMnD0ZQhobRgdon6/fz+KbX5j7Tepf/zQ7/c/xmhoYnz1E3Y/ggFO",
+	"YHSDUi3ouDw/QyPzZGTupXxIqcWeiUo2B2VugpJj52FG6JSp7UNkXH0y9tjc5A5IJZ+hEUxmFNey1szv",
+	"VTUlfcgRhH7YckEjBwFsRLbuBoJiRjsjPplIokZ9dFSyVyGV8XQTqNgJSzMr0/0qcwkxqtLjNKir/tV/",
+	"Dv/u2wfk1Wi7j070/lHpKqimMEFjChwiYwmMkORGxFTs+1cOEcmokESiiabXiwO0BX/s7+n+oNioOaVF",
+	"DrPjaPdF/PLly3hv94Wxql8jzBBl+lVBJtDVaLf/HCamN9PkDZhjQssC5sPo5Pr9zp7e9b2By+neGwwG",
+	"5qWrkvrwnpdh6I7BzsitDG4460fWtOjrBZrkE30i9PxxuU5IpNX/dlAPdhzO0WFJC7NNsrlPDqPqHmeY",
+	"pT0n3IGaFrVXZJ7zlGQyRp8IyaVWOT2zFpvta6QrYTCU7nKMk0+osCrK+icu3/z9mUQuPqKv6bNlKbI9",
+	"QqoQIE304IC1Rnox0AqsCM6IEStZZsg7cywrJLJW25b02NoWpQVuHaEtYI9tr14YIB4nrFEztwEODQa2",
+	"0hM3bKU32VmcxrJwQoQySVMCJLJAmt8x3a1rbiuWGQFkP0WiCXsIm1PJqOXfLCnlrPu8SYKFoES6BZjP",
+	"mKCRfekQwRdRkA00gq+YoPKLMmWzv0ArA+cymhBrGJfIiueCEoU1kKyU+vZrV7AzX0BOLWEph0Vy0dCy",
+	"BtX5YOzu7q6Gwnq54JqIfS6mO7UQugCsAzi25fDY7e52FEe37lo02u0P+gOHoHFOo8Novz/o72tjHKsZ",
+	"mFM7t7s7JagCVweXAU/gMcAvWbOjjOxJMHOYa2zNAovfbCCvJrWtwAd3B6YM35D5dfiM9e16pqnhIAg6",
+	"BPGq+55xWbry6vaqNshlMR7V3kkyTOdyG6CCl6Dva0lsZZDRlC4CDUwKmpqjreUf+FHNfOVQ6/GZpjwj",
+	"d9uv7d5KM0vdvyAQrEkVGmeUpdmiNAzM3kPMPk7Tsqxh7H3VaEm15KrJjv8poWWVk9sv2K/tfDQuIiLV",
+	"zzxdOPPBFvmGcK8E5rljvkL0pZ5BYet6LqvLCekPHetBubKYXuYLFFy8r386pkthSFuiynd+2YQoYV1b",
+	"cLL3Brubrdf5qL7NujdeeOm3g7UHAvkcP91h6epegml+sCkhanUjo+uzo+urv52/P/33kzdRrcRjdMog",
+	"bx+qahnLwGPTyC/IeDDY7bxgUxNzySo911VllehpUDMju+b9h6/57fn7n0/fvDk58xbclFlzv8KsmZEs",
+	"jM+yufr9x1m9GWSOFyB8rJFsVFHp74LVHzx89fUSn9Xq39vQAK8Gp7/Gg69f45GWwUZ+p8hFI6CUEwnj",
+	"Qjm1vucQBhka8CF++KhlpfMlffioJaEs5nMsFqV+q6k3yAif6vfKGrMQ6lA3NG18lh5dq1HnkFihRp2L",
+	"UroMuIpHeZGlKMcL6640V+zmb4ivqTvZuDC/lG4PPtGgvSwup4EjKMVakqw2K5wWtzrsEEk8Aa1tDOIl",
+	"qqp+NesW8JaLf0UN5gXkdr3Drdea6irn12XoNdK32/F73VnHqzj5lGowUGK2Vp3EVnKo1Rj58LFVHORD",
+	"s55erYieyynfG9x/9Mp1fKgCemywcb2EQCub1zC2K4Bh31Dl+K4rUyjOwnpX7k2/a5OoYT339xvvwzqt",
+	"XFX2/KGJN1/z6dnl9du3p8enJ2dXN5fH5xcn3srf2SHNXdOyq6In0MWNgClDgwwnn4xvceV8vl5DH5+/",
+	"uzg/0yQJ6+oybxC1P/nI4PbhabV4HSnFzkCMa2FlXPgK7kEKfunVoK/5VzTzIEG368QaTiiVexsngBy2",
+	"MMFdK2hqTkkAJFwSLOD7P65ljHI8pQzs5fHC+SKNP6f0R15pQ7p2iSnIkEnTE7zl30uO4MK5/mwUoxFN",
+	"/2LudP0rvdTe7m6HAELNTdpGAqsirGxJlzuw6+vzdhfHEDELE+36MdfGl2npV33Btf1VXaw0iUaISs9f",
+	"Xzmv7QWAnPE75MGv0WtEVS3zacjqqU/OkYuZ8XaabTP+kpITGCGpxYKXb/7ejKiuD7aEGsokrj4aPS7w",
+	"lCBJ/yB9dLSiYkhcBgDYwJXD0quNJI/d4oeMcZuTYlx6OAPnllYquZI1b0yb9nDNYquXjBcm9Ku6vkNb",
+	"GE0ETlyRiTmXCjzM2QIpUbBE89VrNLBZZRpHz3O1gP6aVSR2B2HaAkeuJG6HENAOZVsUR/ITzTekeN/z",
+	"gnWgRgwHbQppl3ZT4HoWSzRoUGQJQYxYemyKXHKhdUVKhHcImoU3qZLWFR8MSh6yLS3D7RLQCMvEfHVW",
+	"D9b+SrJ+uoSlYCqhD1/XueYbWEMeuh9sju7ryBjA/MAvMWzK/XpFg80jPxXKZjl59lLHlBevtm49lahW",
+	"aatdXmu5kRBvZOpVMfKN8xYqaLbS+Fgz4UD5r6U1v9bbiF4ZL6jdVTei4ooiQJBmvPDSb2J6CzTlkx5p",
+	"WXubL2uvuayPjQLD9RLAXevi2HK5G07lhZ1KVdPWuH8qm7G7IVUvSBZ0ezVrj7kAPwRDuXtLPnEfi/xh",
+	"Tj65OelHDf5ZRqQ3i683HZd+zKmiQvdPMD264XjGfbsFgA24t2H3O1mF/rY1bMHmj54F6IWF1gy90t7p",
+	"ZOftfCll5/1OWqsiHTT+3hNz94+R0t0KLBamUrONJ7d9PZPo4s3b/gprrKw73MUoKzulKdoalfMdWcey",
+	"7bJhhQXUAMhWSCdwJlitaONXWB7/AhiqVQn8scp/18p7V1FD95tqmla57CVS1wt3LotywFc+Fz90zA8d",
+	"8zAK/Hp+enyyRL3YA4p8bnhyvWLX+I1Vyl+JMuF1ZnCP2zbWMK5A186XEvje18iwVMf8Un6eAj57ZTN5",
+	"DcR08dCmypgL5Tlz6Ru0TOsw4TJUgivLaCDn5DI5HgnOMhfCi9HYpIzUEj5aissWBzmuFtBBdVXR4ook",
+	"M0YTDY7xnKAt46c1wc9QjqjRYnt1QmdYn9Uz6h/Nk/aLKylrPaOwK8/QyFZ8G/XRb1TNeKEQVXH1uIz8",
+	"dWXg+kN2xBgv4LIcSzSM7vRGjAlKSS4IuHYggHqJO8MrHRd1ZTL37dr2uiAAzEyu/r3yiuMMX/eXTGdC",
+	"M0XETVmvoGN0TLNGYud5AfWpBL/rmjmVb91Yr+qGc3OfLes4Mw0cHCvBFGs1f9fM1LQsS9B1mma9auO/",
+	"lAfr6Uv81irBVvUTuxZNdHGcZf3D+++3ZnCg3qdLCG5V8dwHZ1MXAuOc9rRekAEKuw/609VvriSJEcSW",
+	"InstctSKMW5aQrkWGHC/Mbsvc/P4CqzqwUKuwcMh189Hb27en/zj+uTyygNbnkwtY2tNQeayJJD70H+M",
+	"qu/8+xBs8BiRXc0IbCoboPsrIOfF+/M318fL7sMt0qhuw7/JLfgZL9PhHgA6V4avvSdKUHJL/GotPoqr",
+	"wcsLJ6RWwksvl27ni+8tvYcgN6ySWSBY3FRHKrGMrfQjAvXAA4moUPZzzDVqVEPGWUK2TXx4K88U0dTE",
+	"W8qyVqvueaskwLYmL7o0JS5serTGhq7E5Z3G4BnBt3ay3gjYJGDYthCfFwKuBST+Xvr3rxsGxPl+6G+k",
+	"ch8YQhcqpdItkq4zBy2rBdMpuO2BrhuvZmS9yGMIU9h6n8Hbr2BJP6uq6ZJLhkZlvvr91xo91aqF1ypM",
+	"5+rQdb2JawOBQE22dkjetBOqohuEXVbVqRz4qhLad72yTjCF+4/3Dzpg6xxihr/TRsL9U+nnNnchOYPQ",
+	"YJCKxMQmPIU+rpX+rRQx8m7KTVSyzR228tu+gk2m7PYPF+GTuwgD5Sf+LD9hoFbE/18XUrE+BozXIhkf",
+	"4k4M7GjDpxhs4SHAYP2RGuSr0+yrcN9Os0jJslyHozSVCGsM1eOTiUtnt9dYZyf/vCq9oK4+V22g10iS",
+	"WyJwpuXMkFlhgwVBOMv4ncs29QCbs2ZGRnOZmJ56TdNRMyHw7PyqlhBo067LtPmy8sohlPKxBQEMaNSo",
+	"QJq/O2RNmK/5HqkrTbD/0uiwRAXPNXjpGHLS3aCu0fHp8x0etpYHLWZtKp9hnqpkmmUjKMhv2ejpQEnj",
+	"24/fCo2MebqoYZHYWZDNr4ZB3j+wvJHGFcP/QCN/AhppVrH6jsCJP7MfwTMPgSbN7V2LVNoveMAlVOKs",
+	"O27xEjDXABe4J2g8BhPrfqdegdiWfGzmZNgb07KCmr2TCX23pqq5ar9c1tPG6pBVm2c9WmVnVAIWqT52",
+	"A2+Wsf+CSKJMSSMYoj9kpyURNDpRyjq4TPUCG0cPSKVV3qhs7qobBfCLJKpZwrusI/kN8EvbxfR9o56a",
+	"Y6L77YD/3aSn9G1509t4fuuwSXmINTqRRD0dDilHckh/CvnMUIqEocFT4ZA6l/pK9gew+KbA4vdKBH03",
+	"kMLN6ZHBxOnVybsuiAKuQdpJnZII76L02wKNZjYnTPKR0Ef1fba1uKPW1EMcHYuhPonzZAUGKT80sMKd",
+	"MvJKOo+aRaZNcVZYTv2rCX0Ed+SIyiGrQQy9I5Qh3LyS09ADEAdUxYTwT5Zu5joJeExMVQCYrq0hu8x5",
+	"EgAfphL0D+TREiCNUuR7z7vrvFqF86f0ogRmuNkU117QwGkqXSNPBz+8lXxjDFJYBm45Q8w9uDETLM//",
+	"ACd/BjgprIj6bpCJ/dDAdwRLgjFc/3WgiTkB63GJa9dyg9Rqq38FGrEuEViFuA1HTtsAoFAtSpzTMlHF",
+	"rwweBWoACJJ37qpqub7j06rQdajbnulgXGQZ+cLuy1Fq9bGbY8TRLRYUjzOjz+xnAye4yFR0GO1GcTAv",
+	"quwOEXZLBWdz88FNk38Zo129XS/6tW8/6572ojjaj+LoIIqj51EcvYg+3t9DCKHZwuBnd6uorS0vLN9V",
+	"gpbbVSwXRNnzzIQE96ug3zKwq03RsorZ2sKdVXdV5bPQ1mtUV9Y8A0cYI3dQK9MUuvWLsde6rQqltLv9",
+	"R62Ms1cI2y/Rbj7NZOPM+GTpUD6vhM6ZTa9t2wA24Tb4CQjbe5mmcf/x/v8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

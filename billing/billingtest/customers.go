@@ -31,7 +31,7 @@ func (h handlers) AddCustomer(ctx context.Context, req gen.AddCustomerRequestObj
 	}
 	cust := gen.Customer{Id: in.Id, Email: in.Email, Locale: in.Locale, Type: in.Type}
 	st.customers[in.Id] = cust
-	return gen.AddCustomer201JSONResponse{Item: cust}, nil
+	return gen.AddCustomer201JSONResponse{Item: &cust}, nil
 }
 
 // AddSubscriptionEstimateForCustomer prices a plan for a customer.
@@ -85,5 +85,5 @@ func (h handlers) AddSubscriptionEstimateForCustomer(ctx context.Context, req ge
 	est.InvoiceEstimate.Taxes = []gen.EstimateTax{{Amount: tax, Name: "TVA 20%"}}
 	est.InvoiceEstimate.Total = sub - discount + tax
 	est.InvoiceEstimate.AmountDue = est.InvoiceEstimate.Total
-	return gen.AddSubscriptionEstimateForCustomer201JSONResponse{Item: est}, nil
+	return gen.AddSubscriptionEstimateForCustomer201JSONResponse{Item: &est}, nil
 }

@@ -35,7 +35,7 @@ func TestAddCustomer(t *testing.T) {
 			switch {
 			case res.JSON201 != nil:
 				want := gen.Customer{Id: tt.in.Id, Email: tt.in.Email, Locale: tt.in.Locale, Type: tt.in.Type}
-				if diff := cmp.Diff(want, res.JSON201.Item); diff != "" {
+				if diff := cmp.Diff(&want, res.JSON201.Item); diff != "" {
 					t.Errorf("customer (-want +got):\n%s", diff)
 				}
 			case res.JSON403 != nil:

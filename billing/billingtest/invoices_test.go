@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/prestashopcorp/billing-sdk-go/billing"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
@@ -27,7 +28,7 @@ func TestGetInvoicesPagination(t *testing.T) {
 	c := fullClient(t, srv)
 	tests := []struct {
 		name          string
-		limit, offset int64
+		limit, offset float64
 		order         *string
 		want          []string
 	}{
@@ -38,6 +39,13 @@ func TestGetInvoicesPagination(t *testing.T) {
 		{"asc", 3, 0, ptr("asc"), invoiceIDs(1, 2, 3)},
 		{"DESC", 2, 1, ptr("DESC"), invoiceIDs(11, 10)},
 		{"all", 100, 0, ptr("asc"), invoiceIDs(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)},
+		// limit and offset are JSON numbers with no minimum (Floats in the source
+		// schema): the fake accepts any, truncating fractions.
+		{"fractions", 2.5, 1.9, nil, invoiceIDs(11, 10)},
+		{"exponent", 2e0, 1e1, nil, invoiceIDs(2, 1)},
+		{"negative offset", 2, -3, nil, invoiceIDs(12, 11)},
+		{"zero limit", 0, 0, nil, nil},
+		{"negative limit", -1, 0, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,7 +66,7 @@ func TestGetInvoicesPagination(t *testing.T) {
 				t.Errorf("invoices (-want +got):\n%s", diff)
 			}
 			if res.JSON200.Total != 12 {
-				t.Errorf("total = %d, want 12", res.JSON200.Total)
+				t.Errorf("total = %v, want 12", res.JSON200.Total)
 			}
 		})
 	}
@@ -103,8 +111,8 @@ func TestGetInvoiceDownload(t *testing.T) {
 	if !strings.HasPrefix(link.DownloadUrl, srv.URL+"/invoices/INV-2025-00003.pdf?") || !strings.Contains(link.DownloadUrl, "signature=") {
 		t.Errorf("downloadUrl = %s", link.DownloadUrl)
 	}
-	if want := clk.Now().Add(5 * time.Minute).Unix(); link.ValidTill != want {
-		t.Errorf("validTill = %d, want %d (now + 5 min)", link.ValidTill, want)
+	if want := clk.Now().Add(5 * time.Minute).Truncate(time.Second); !billing.Time(link.ValidTill).Equal(want) {
+		t.Errorf("validTill = %v (%v), want %v (now + 5 min)", link.ValidTill, billing.Time(link.ValidTill), want)
 	}
 
 	get := func(u string) (int, string, string) {
@@ -153,7 +161,7 @@ func TestCloseBillingPeriod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	renewal := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	renewal := float64(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Unix())
 	id := "INV-2026-00013"
 	li := func(n int, entity, component, desc string, amount, tax float64) gen.InvoiceLineItem {
 		l := gen.InvoiceLineItem{
@@ -181,8 +189,8 @@ func TestCloseBillingPeriod(t *testing.T) {
 	}
 
 	sub, _ := srv.Subscription(billingtest.SubscriptionID, false)
-	if got, want := *sub.NextRenewalAt, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC).Unix(); got != want {
-		t.Errorf("nextRenewalAt = %d, want %d", got, want)
+	if got, want := billing.Time(*sub.NextRenewalAt), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("nextRenewalAt = %v, want %v", got, want)
 	}
 	if q := *item(t, sub, billingtest.UsersPlanID).Quantity; q != 7 {
 		t.Errorf("quantity after renewal = %v, want 7 (it does not reset)", q)
@@ -192,7 +200,7 @@ func TestCloseBillingPeriod(t *testing.T) {
 		t.Fatalf("%v %s", err, res.Body)
 	}
 	if got := res.JSON200.Items[0].InvoiceId; got != id || res.JSON200.Total != 13 {
-		t.Errorf("newest invoice %s of %d, want %s of 13", got, res.JSON200.Total, id)
+		t.Errorf("newest invoice %s of %v, want %s of 13", got, res.JSON200.Total, id)
 	}
 	if _, err := srv.CloseBillingPeriod("nope", false); err == nil {
 		t.Error("CloseBillingPeriod of an unknown subscription: no error")

@@ -48,5 +48,5 @@ func (h handlers) GetProductComponents(ctx context.Context, req gen.GetProductCo
 		}
 		items = append(items, item)
 	}
-	return gen.GetProductComponents200JSONResponse{Items: items, Total: int64(len(items))}, nil
+	return gen.GetProductComponents200JSONResponse{Items: items, Total: float64(len(items))}, nil
 }

@@ -93,10 +93,10 @@ func DefaultSeed() Seed {
 		}},
 		Subscriptions: []gen.Subscription{{
 			Id: SubscriptionID, ProductId: ProductID, ShopId: ShopID, Status: billing.StatusActive, CurrencyCode: "EUR",
-			BillingPeriodUnit:   gen.PeriodUnitMonth,
+			BillingPeriodUnit:   string(gen.PeriodUnitMonth),
 			ResourceVersion:     fmt.Sprint(date(2025, 12).UnixMilli()),
-			ActivatedAt:         ptr(date(2024, 12).Unix()),
-			NextRenewalAt:       ptr(date(2026, 1).Unix()),
+			ActivatedAt:         ptr(float64(date(2024, 12).Unix())),
+			NextRenewalAt:       ptr(float64(date(2026, 1).Unix())),
 			HasScheduledChanges: ptr(false),
 			SubscriptionItems: []gen.SubscriptionItem{
 				{Id: StandardMonthlyPlanID, GroupId: "builtfor_example-standard", ItemType: "plan",

@@ -217,7 +217,7 @@ type line struct {
 func newInvoice(id, customerID, subID, productID string, at time.Time, lines []line) gen.Invoice {
 	inv := gen.Invoice{
 		InvoiceId: id, CustomerId: customerID, SubscriptionId: subID, ProductId: ptr(productID),
-		Status: "paid", CurrencyCode: "EUR", InvoiceDate: ptr(at.Unix()), PaymentDate: ptr(at.Unix()),
+		Status: "paid", CurrencyCode: "EUR", InvoiceDate: ptr(float64(at.Unix())), PaymentDate: ptr(float64(at.Unix())),
 		LineItems: []gen.InvoiceLineItem{},
 	}
 	var sum, tax float64

@@ -45,7 +45,7 @@ func (h handlers) AddSubscriptionChargeAtTerm(ctx context.Context, req gen.AddSu
 	}
 	ch := gen.ChargeAtTerm{Amount: req.Body.Amount, Description: req.Body.Description}
 	sub.charges = append(sub.charges, ch)
-	return gen.AddSubscriptionChargeAtTerm201JSONResponse{Item: ch}, nil
+	return gen.AddSubscriptionChargeAtTerm201JSONResponse{Item: &ch}, nil
 }
 
 // SetSubscriptionItemQuantity sets the quantity of a per_unit or stairstep item.
@@ -71,7 +71,7 @@ func (h handlers) SetSubscriptionItemQuantity(ctx context.Context, req gen.SetSu
 		it.Amount = ptr(cents(comp.amount(q)))
 	}
 	it.Quantity = ptr(q)
-	return gen.SetSubscriptionItemQuantity200JSONResponse{Item: gen.Quantity{Quantity: q}}, nil
+	return gen.SetSubscriptionItemQuantity200JSONResponse{Item: &gen.Quantity{Quantity: q}}, nil
 }
 
 // SetSubscriptionItemUsage adds usage to a metered item.
@@ -89,7 +89,7 @@ func (h handlers) SetSubscriptionItemUsage(ctx context.Context, req gen.SetSubsc
 	}
 	it := &sub.SubscriptionItems[i]
 	it.Usage = ptr(deref(it.Usage) + req.Body.UsageQuantity)
-	return gen.SetSubscriptionItemUsage201JSONResponse{Item: gen.Usage{UsageQuantity: req.Body.UsageQuantity}}, nil
+	return gen.SetSubscriptionItemUsage201JSONResponse{Item: &gen.Usage{UsageQuantity: req.Body.UsageQuantity}}, nil
 }
 
 // UpdateSubscription changes the subscription's plan item.
@@ -131,7 +131,7 @@ func (h handlers) UpdateSubscription(ctx context.Context, req gen.UpdateSubscrip
 			return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription %s has no plan item", sub.Id), nil
 		}
 		old := sub.SubscriptionItems[i]
-		if old.GroupId != comp.groupID && comp.period != sub.BillingPeriodUnit {
+		if old.GroupId != comp.groupID && string(comp.period) != sub.BillingPeriodUnit {
 			return newError(http.StatusBadRequest, "BAD_REQUEST", "a plan change and a billing period change at once are not supported"), nil
 		}
 		q := deref(old.Quantity)
@@ -143,8 +143,8 @@ func (h handlers) UpdateSubscription(ctx context.Context, req gen.UpdateSubscrip
 			Quantity: ptr(q), UnitPrice: ptr(comp.unitPrice(q)), Amount: ptr(cents(comp.amount(q))),
 			FreeQuantity: old.FreeQuantity,
 		}
-		sub.BillingPeriodUnit = comp.period
+		sub.BillingPeriodUnit = string(comp.period)
 		sub.bump(h.s.cfg.now())
 	}
-	return gen.UpdateSubscription200JSONResponse{Item: clone(sub.Subscription)}, nil
+	return gen.UpdateSubscription200JSONResponse{Item: ptr(clone(sub.Subscription))}, nil
 }

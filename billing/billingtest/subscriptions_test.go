@@ -141,7 +141,7 @@ func TestChargeAtTerm(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.JSON201 == nil || res.JSON201.Item != gen.ChargeAtTerm(ch) {
+		if res.JSON201 == nil || res.JSON201.Item == nil || *res.JSON201.Item != gen.ChargeAtTerm(ch) {
 			t.Fatalf("status %d: %s", res.StatusCode(), res.Body)
 		}
 	}
@@ -218,9 +218,9 @@ func TestUpdateSubscription(t *testing.T) {
 	if res.JSON200 == nil {
 		t.Fatalf("status %d: %s", res.StatusCode(), res.Body)
 	}
-	got := res.JSON200.Item
+	got := *res.JSON200.Item
 	want := before
-	want.BillingPeriodUnit = gen.PeriodUnitYear
+	want.BillingPeriodUnit = string(gen.PeriodUnitYear)
 	want.SubscriptionItems[0] = gen.SubscriptionItem{
 		Id: billingtest.StandardYearlyPlanID, GroupId: "builtfor_example-standard", ItemType: "plan",
 		Quantity: ptr(1.0), UnitPrice: ptr(19990.0), Amount: ptr(19990.0), FreeQuantity: ptr(0.0),
@@ -242,7 +242,7 @@ func TestUpdateSubscription(t *testing.T) {
 	if err != nil || res.JSON200 == nil {
 		t.Fatalf("again: %v %s", err, res.Body)
 	}
-	if diff := cmp.Diff(got, res.JSON200.Item); diff != "" {
+	if diff := cmp.Diff(&got, res.JSON200.Item); diff != "" {
 		t.Errorf("again (-first +second):\n%s", diff)
 	}
 
@@ -266,7 +266,7 @@ func TestUpdateSubscription(t *testing.T) {
 			t.Errorf("%s: status %d, want %d: %s", tt.name, res.StatusCode(), tt.wantStatus, res.Body)
 		}
 	}
-	if sub, _ := srv.Subscription(billingtest.SubscriptionID, false); sub.BillingPeriodUnit != gen.PeriodUnitMonth ||
+	if sub, _ := srv.Subscription(billingtest.SubscriptionID, false); sub.BillingPeriodUnit != string(gen.PeriodUnitMonth) ||
 		sub.SubscriptionItems[0].Id != billingtest.StandardMonthlyPlanID {
 		t.Errorf("after the change back: %s %s", sub.BillingPeriodUnit, sub.SubscriptionItems[0].Id)
 	}

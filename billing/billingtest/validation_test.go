@@ -31,7 +31,7 @@ func TestInvalidRequests(t *testing.T) {
 		{"customer bad email", "POST", "/v1/customers", `{"id":"x","email":"not an email","locale":"fr","type":"user"}`, nil, "email: "},
 		{"estimate without customer (no 400 in spec)", "POST", "/v1/estimates", `{"componentId":"c","productId":"p"}`, nil, "customerId: "},
 		{"invoices without limit (no 400 in spec)", "GET", "/v1/invoices?id=s&type=subscription&offset=0", "", nil, "query parameter limit: "},
-		{"invoices limit 0", "GET", "/v1/invoices?id=s&type=subscription&offset=0&limit=0", "", nil, "query parameter limit: "},
+		{"invoices limit not a number", "GET", "/v1/invoices?id=s&type=subscription&offset=0&limit=ten", "", nil, "query parameter limit: "},
 		{"bad filter", "GET", "/v1/products/p/components?filter_status=gone", "", nil, "query parameter filter_status: "},
 		{"sandbox header not a boolean", "GET", "/v1/products/p/components", "", map[string]string{"sandbox": "yes"}, "header parameter sandbox: "},
 		{"sandbox query not a boolean", "GET", "/v1/invoices/i/download?sandbox=maybe", "", nil, "query parameter sandbox: "},

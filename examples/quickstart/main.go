@@ -111,7 +111,7 @@ func runFake(ctx context.Context, w io.Writer) error {
 	}
 
 	r.section("Estimate: switch subscription %s to %s", subscription, billingtest.StandardYearlyPlanID)
-	est, err := client.AddSubscriptionEstimateForCustomerWithResponse(ctx, nil, gen.EstimateInput{
+	est, err := client.AddSubscriptionEstimateForCustomer(ctx, gen.EstimateInput{
 		ComponentId:    billingtest.StandardYearlyPlanID,
 		CustomerId:     billingtest.CustomerID,
 		ProductId:      product,
@@ -120,7 +120,7 @@ func runFake(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	e := est.JSON201.Item.InvoiceEstimate
+	e := est.Item.InvoiceEstimate
 	var tax float64
 	for _, t := range e.Taxes {
 		tax += t.Amount
@@ -129,16 +129,16 @@ func runFake(ctx context.Context, w io.Writer) error {
 		[]string{euros(e.SubTotal), euros(tax), euros(e.Total), euros(e.AmountDue)})
 
 	r.section("Set the quantity of %s (stairstep) for the next cycle", billingtest.UsersPlanID)
-	qty, err := client.SetSubscriptionItemQuantityWithResponse(ctx, subscription, billingtest.UsersPlanID, nil,
+	qty, err := client.SetSubscriptionItemQuantity(ctx, subscription, billingtest.UsersPlanID,
 		gen.QuantityInput{Quantity: 8})
 	if err != nil {
 		return err
 	}
-	r.line("quantity is now %g (step 6-10)", qty.JSON200.Item.Quantity)
+	r.line("quantity is now %g (step 6-10)", qty.Item.Quantity)
 
 	r.section("Report usage of %s (metered)", billingtest.APICallsAddonID)
 	for _, calls := range []float64{250, 120} {
-		u, err := client.SetSubscriptionItemUsageWithResponse(ctx, subscription, billingtest.APICallsAddonID, nil,
+		u, err := client.SetSubscriptionItemUsage(ctx, subscription, billingtest.APICallsAddonID,
 			gen.UsageInput{UsageQuantity: calls})
 		if err != nil {
 			if errors.Is(err, billing.ErrOutcomeUnknown) {
@@ -146,17 +146,17 @@ func runFake(ctx context.Context, w io.Writer) error {
 			}
 			return err
 		}
-		r.line("+%g API calls", u.JSON201.Item.UsageQuantity)
+		r.line("+%g API calls", u.Item.UsageQuantity)
 	}
 
 	r.section("Add a charge at term to subscription %s", subscription)
-	charge, err := client.AddSubscriptionChargeAtTermWithResponse(ctx, subscription, nil, gen.ChargeAtTermInput{
+	charge, err := client.AddSubscriptionChargeAtTerm(ctx, subscription, gen.ChargeAtTermInput{
 		Amount: 1500, Description: "Onboarding session (1 h)",
 	})
 	if err != nil {
 		return err
 	}
-	r.line("%s %q, on the next invoice", euros(charge.JSON201.Item.Amount), charge.JSON201.Item.Description)
+	r.line("%s %q, on the next invoice", euros(charge.Item.Amount), charge.Item.Description)
 
 	// Only the fake can end a billing period on demand: the real one ends on its date.
 	inv, err := srv.CloseBillingPeriod(subscription, true)
@@ -175,12 +175,12 @@ func runFake(ctx context.Context, w io.Writer) error {
 	}
 
 	r.section("Download link of invoice %s", inv.InvoiceId)
-	dl, err := client.GetInvoiceDownloadWithResponse(ctx, inv.InvoiceId, nil)
+	dl, err := client.GetInvoiceDownload(ctx, inv.InvoiceId)
 	if err != nil {
 		return err
 	}
-	r.line("%s", dl.JSON200.Item.DownloadUrl)
-	r.line("valid until %s", time.Unix(dl.JSON200.Item.ValidTill, 0).UTC().Format(time.RFC3339))
+	r.line("%s", dl.Item.DownloadUrl)
+	r.line("valid until %s", billing.Time(dl.Item.ValidTill).Format(time.RFC3339))
 	r.printf("\nDone. The fake served %d token request(s) and %d getInvoices pages.\n",
 		srv.TokenRequests(), srv.Requests("getInvoices"))
 	return r.err
@@ -236,12 +236,12 @@ func (r *report) token(ctx context.Context, c *billing.Client) error {
 func (r *report) components(ctx context.Context, c *billing.Client, product string) error {
 	r.section("Plans and addons of %s", product)
 	lang := gen.En
-	resp, err := c.GetProductComponentsWithResponse(ctx, product, &gen.GetProductComponentsParams{LangIsoCode: &lang})
+	resp, err := c.GetProductComponents(ctx, product, &gen.GetProductComponentsParams{LangIsoCode: &lang})
 	if err != nil {
 		return err
 	}
 	var rows [][]string
-	for _, item := range resp.JSON200.Items {
+	for _, item := range resp.Items {
 		v, err := item.ValueByDiscriminator()
 		if err != nil {
 			return err
@@ -277,7 +277,7 @@ func (r *report) invoices(ctx context.Context, c *billing.Client, subscription s
 		}
 		date := "-"
 		if inv.InvoiceDate != nil {
-			date = time.Unix(*inv.InvoiceDate, 0).UTC().Format(time.DateOnly)
+			date = billing.Time(*inv.InvoiceDate).Format(time.DateOnly)
 		}
 		rows = append(rows, []string{inv.InvoiceId, date, inv.Status, euros(inv.AmountTotal)})
 	}
