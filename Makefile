@@ -2,7 +2,7 @@
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(CURDIR)/.cache/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
-.PHONY: generate check-generated test lint bench fuzz quickstart
+.PHONY: generate check-generated test lint bench fuzz faults quickstart
 
 ## generate: regenerate gen/ from openapi/billing.yaml with the pinned oapi-codegen
 generate:
@@ -35,6 +35,12 @@ fuzz:
 	for t in FuzzAPIError FuzzRetryAfter FuzzComponentUnion; do \
 		go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./billing/ || exit 1; \
 	done
+
+## faults: the fault matrix, every operation x every fault family, FAULTRUNS runs per cell (default 50);
+## FAULTFLAGS passes more (-workers=N, -seed=N, -only=TEXT, -table=FILE.md)
+FAULTRUNS ?= 50
+faults:
+	go test -count=1 -timeout 30m -run '^TestFaultMatrix$$' -v ./internal/faultmatrix/ -args -runs=$(FAULTRUNS) $(FAULTFLAGS)
 
 ## quickstart: the main job, against the embedded fake Billing API
 quickstart:

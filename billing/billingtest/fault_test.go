@@ -368,7 +368,8 @@ func TestFaultRedirectToOrigin(t *testing.T) {
 		t.Errorf("Applied, Requests = %d, %d, want 1, 2", a, r)
 	}
 	srv.Close() // closes the origins too
-	if _, err := http.Get(plain.URL + path); err == nil {
+	if res, err := http.Get(plain.URL + path); err == nil {
+		_ = res.Body.Close()
 		t.Error("origin still serving after Close")
 	}
 }

@@ -1,12 +1,14 @@
 package billingtest
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -64,8 +66,11 @@ var processCert = sync.OnceValues(func() (tls.Certificate, error) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 })
 
-// start starts ts, with TLS and HTTP/2 when secure is true.
+// start starts ts, with TLS and HTTP/2 when secure is true. Its error log leaves
+// out failed TLS handshakes: a client that gives up while connecting (a short
+// deadline, a test of an untrusted certificate) is not news.
 func start(ts *httptest.Server, cert tls.Certificate, secure bool) {
+	ts.Config.ErrorLog = log.New(quietHandshakes{}, "", log.LstdFlags)
 	if !secure {
 		ts.Start()
 		return
@@ -126,4 +131,15 @@ func (o *Origin) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	o.received = append(o.received, Received{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone()})
 	o.mu.Unlock()
 	o.srv.serveHTTP(w, r)
+}
+
+// quietHandshakes writes log lines to the standard logger's output, except
+// those of failed TLS handshakes.
+type quietHandshakes struct{}
+
+func (quietHandshakes) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("http: TLS handshake error")) {
+		return len(p), nil
+	}
+	return log.Writer().Write(p)
 }
