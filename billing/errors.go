@@ -127,13 +127,8 @@ func newAPIError(op string, resp *http.Response) *APIError {
 		}
 	}
 	var eb gen.Error
-	if json.Unmarshal(body, &eb) == nil && (eb.ErrorCode != nil || eb.Message != nil) {
-		if eb.ErrorCode != nil {
-			e.ErrorCode = *eb.ErrorCode
-		}
-		if eb.Message != nil {
-			e.Message = *eb.Message
-		}
+	if json.Unmarshal(body, &eb) == nil && (eb.ErrorCode != "" || eb.Message != "") {
+		e.ErrorCode, e.Message = eb.ErrorCode, eb.Message
 		return e
 	}
 	e.Body = body

@@ -112,7 +112,7 @@ func TestInvalidRequestNothingSent(t *testing.T) {
 		}, InvalidRequestError{Operation: "addCustomer", Field: "locale"}},
 		{"filter outside the enum", func(c *Client) error {
 			bad := gen.ComponentStatus("gone")
-			_, err := c.GetProductComponents(ctx, "p", &gen.GetProductComponentsParams{FilterStatus: &bad})
+			_, err := c.GetProductComponents(ctx, "p", &gen.GetProductComponentsParams{FilterStatus: bad})
 			return err
 		}, InvalidRequestError{Operation: "getProductComponents", Field: "query parameter filter_status"}},
 		{"empty type", func(c *Client) error {
@@ -122,7 +122,7 @@ func TestInvalidRequestNothingSent(t *testing.T) {
 		{"no params", func(c *Client) error {
 			_, err := c.GetInvoices(ctx, gen.GetInvoicesParams{})
 			return err
-		}, InvalidRequestError{Operation: "getInvoices", Field: "query parameter id", Reason: "minimum string length is 1"}},
+		}, InvalidRequestError{Operation: "getInvoices", Field: "query parameter id", Reason: "value is required but missing"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 // can pass a stub of their own instead of a Client (see billingtest for a fake
 // server, which tests the client too).
 type API interface {
-	GetProductComponents(ctx context.Context, productID string, params *gen.GetProductComponentsParams, opts ...RequestEditorFn) (*gen.ComponentList, error)
+	GetProductComponents(ctx context.Context, productID string, params *gen.GetProductComponentsParams, opts ...RequestEditorFn) (*Components, error)
 	AddCustomer(ctx context.Context, body gen.CustomerInput, opts ...RequestEditorFn) (*gen.CustomerResponse, error)
 	AddSubscriptionEstimateForCustomer(ctx context.Context, body gen.EstimateInput, opts ...RequestEditorFn) (*gen.EstimateResponse, error)
 	AddSubscriptionChargeAtTerm(ctx context.Context, subscriptionID string, body gen.ChargeAtTermInput, opts ...RequestEditorFn) (*gen.ChargeAtTermResponse, error)
@@ -30,17 +30,21 @@ type API interface {
 
 var _ API = (*Client)(nil)
 
-// GetProductComponents lists the components (plans and addons) of a product,
-// productID being its technical name (for a module, e.g. "builtfor_example").
-// params filters them and, with a language, returns the plans' details; it may be
-// nil. Idempotent: retried after network errors, 429 and 5xx.
-func (c *Client) GetProductComponents(ctx context.Context, productID string, params *gen.GetProductComponentsParams, opts ...RequestEditorFn) (*gen.ComponentList, error) {
+// GetProductComponents lists the components of a product, its plans and its
+// addons, productID being its technical name (for a module, e.g.
+// "builtfor_example"). params filters them and, with a language, returns the plans'
+// details; it may be nil. Idempotent: retried after network errors, 429 and 5xx.
+func (c *Client) GetProductComponents(ctx context.Context, productID string, params *gen.GetProductComponentsParams, opts ...RequestEditorFn) (*Components, error) {
 	const op = "getProductComponents"
 	if err := checkPath(op, "productId", productID); err != nil {
 		return nil, err
 	}
 	req, err := gen.NewGetProductComponentsRequest(c.server, productID, params)
-	return send[gen.ComponentList](ctx, c, op, req, err, opts)
+	list, err := send[componentList](ctx, c, op, req, err, opts)
+	if err != nil {
+		return nil, err
+	}
+	return list.split(), nil
 }
 
 // AddCustomer creates the customer that will subscribe (only the "user" type can
@@ -50,7 +54,7 @@ func (c *Client) GetProductComponents(ctx context.Context, productID string, par
 // outcome.
 func (c *Client) AddCustomer(ctx context.Context, body gen.CustomerInput, opts ...RequestEditorFn) (*gen.CustomerResponse, error) {
 	const op = "addCustomer"
-	req, err := gen.NewAddCustomerRequest(c.server, nil, body)
+	req, err := gen.NewAddCustomerRequest(c.server, body)
 	return send[gen.CustomerResponse](ctx, c, op, req, err, opts)
 }
 
@@ -59,7 +63,7 @@ func (c *Client) AddCustomer(ctx context.Context, body gen.CustomerInput, opts .
 // included. Nothing changes on the server: idempotent.
 func (c *Client) AddSubscriptionEstimateForCustomer(ctx context.Context, body gen.EstimateInput, opts ...RequestEditorFn) (*gen.EstimateResponse, error) {
 	const op = "addSubscriptionEstimateForCustomer"
-	req, err := gen.NewAddSubscriptionEstimateForCustomerRequest(c.server, nil, body)
+	req, err := gen.NewAddSubscriptionEstimateForCustomerRequest(c.server, body)
 	return send[gen.EstimateResponse](ctx, c, op, req, err, opts)
 }
 
@@ -73,7 +77,7 @@ func (c *Client) AddSubscriptionChargeAtTerm(ctx context.Context, subscriptionID
 	if err := checkPath(op, "subscriptionId", subscriptionID); err != nil {
 		return nil, err
 	}
-	req, err := gen.NewAddSubscriptionChargeAtTermRequest(c.server, subscriptionID, nil, body)
+	req, err := gen.NewAddSubscriptionChargeAtTermRequest(c.server, subscriptionID, body)
 	return send[gen.ChargeAtTermResponse](ctx, c, op, req, err, opts)
 }
 
@@ -86,7 +90,7 @@ func (c *Client) SetSubscriptionItemQuantity(ctx context.Context, subscriptionID
 	if err := checkPath(op, "subscriptionId", subscriptionID, "subscriptionItemId", itemID); err != nil {
 		return nil, err
 	}
-	req, err := gen.NewSetSubscriptionItemQuantityRequest(c.server, subscriptionID, itemID, nil, body)
+	req, err := gen.NewSetSubscriptionItemQuantityRequest(c.server, subscriptionID, itemID, body)
 	return send[gen.QuantityResponse](ctx, c, op, req, err, opts)
 }
 
@@ -100,7 +104,7 @@ func (c *Client) SetSubscriptionItemUsage(ctx context.Context, subscriptionID, i
 	if err := checkPath(op, "subscriptionId", subscriptionID, "subscriptionItemId", itemID); err != nil {
 		return nil, err
 	}
-	req, err := gen.NewSetSubscriptionItemUsageRequest(c.server, subscriptionID, itemID, nil, body)
+	req, err := gen.NewSetSubscriptionItemUsageRequest(c.server, subscriptionID, itemID, body)
 	return send[gen.UsageResponse](ctx, c, op, req, err, opts)
 }
 
@@ -112,7 +116,7 @@ func (c *Client) UpdateSubscription(ctx context.Context, subscriptionID string, 
 	if err := checkPath(op, "subscriptionId", subscriptionID); err != nil {
 		return nil, err
 	}
-	req, err := gen.NewUpdateSubscriptionRequest(c.server, subscriptionID, nil, body)
+	req, err := gen.NewUpdateSubscriptionRequest(c.server, subscriptionID, body)
 	return send[gen.SubscriptionResponse](ctx, c, op, req, err, opts)
 }
 
@@ -130,7 +134,7 @@ func (c *Client) GetInvoiceDownload(ctx context.Context, invoiceID string, opts 
 	if err := checkPath(op, "invoiceId", invoiceID); err != nil {
 		return nil, err
 	}
-	req, err := gen.NewGetInvoiceDownloadRequest(c.server, invoiceID, nil)
+	req, err := gen.NewGetInvoiceDownloadRequest(c.server, invoiceID)
 	return send[gen.InvoiceDownloadResponse](ctx, c, op, req, err, opts)
 }
 
@@ -143,6 +147,7 @@ func send[T any](ctx context.Context, c *Client, op string, req *http.Request, b
 		return nil, &InvalidRequestError{Operation: op, Field: "request", Reason: buildErr.Error(), Err: buildErr}
 	}
 	req = req.WithContext(ctx)
+	dropEmptyQuery(req)
 	for _, edit := range c.editors {
 		if err := edit(ctx, req); err != nil {
 			return nil, fmt.Errorf("billing: %s: request editor: %w", op, err)
@@ -168,6 +173,27 @@ func send[T any](ctx context.Context, c *Client, op string, req *http.Request, b
 		return nil, err
 	}
 	return &out, nil
+}
+
+// dropEmptyQuery removes the query parameters that have an empty value. Optional
+// parameters are plain values in gen (an empty string means "not set", so callers
+// need no pointers), and the generated builder writes them even when empty. No
+// parameter of the API gives a meaning to an empty value.
+func dropEmptyQuery(req *http.Request) {
+	if req.URL.RawQuery == "" {
+		return
+	}
+	q := req.URL.Query()
+	dropped := false
+	for k, vs := range q {
+		if len(vs) == 1 && vs[0] == "" {
+			delete(q, k)
+			dropped = true
+		}
+	}
+	if dropped {
+		req.URL.RawQuery = q.Encode()
+	}
 }
 
 // checkPath refuses, before anything is built, path parameters (name, value pairs)

@@ -14,17 +14,12 @@ func Example() {
 	defer srv.Close()
 
 	client := srv.Client()
-	plans := gen.ComponentTypePlan
 	res, err := client.GetProductComponents(context.Background(), billingtest.ProductID,
-		&gen.GetProductComponentsParams{FilterComponentType: &plans})
+		&gen.GetProductComponentsParams{FilterComponentType: gen.ComponentTypePlan})
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, item := range res.Items {
-		plan, err := item.AsPlan()
-		if err != nil {
-			log.Fatal(err)
-		}
+	for _, plan := range res.Plans {
 		fmt.Println(plan.Id, plan.PricingModel, plan.BillingPeriodUnit)
 	}
 	fmt.Println("total:", res.Total, "token requests:", srv.TokenRequests())

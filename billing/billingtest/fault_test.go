@@ -23,7 +23,7 @@ import (
 const usageOp = "setSubscriptionItemUsage"
 
 func postUsage(ctx context.Context, c *gen.ClientWithResponses, q float64) (*gen.SetSubscriptionItemUsageResponse, error) {
-	return c.SetSubscriptionItemUsageWithResponse(ctx, billingtest.SubscriptionID, billingtest.APICallsAddonID, nil, gen.UsageInput{UsageQuantity: q})
+	return c.SetSubscriptionItemUsageWithResponse(ctx, billingtest.SubscriptionID, billingtest.APICallsAddonID, gen.UsageInput{UsageQuantity: q})
 }
 
 func TestFaultStatus(t *testing.T) {
@@ -81,7 +81,7 @@ func TestFaultUnauthorized(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.JSON401 == nil || *res.JSON401.ErrorCode != "UNAUTHORIZED" {
+	if res.JSON401 == nil || res.JSON401.ErrorCode != "UNAUTHORIZED" {
 		t.Errorf("valid token, scripted 401: status %d: %s", res.StatusCode(), res.Body)
 	}
 	if res, err = c.GetInvoicesWithResponse(t.Context(), params); err != nil || res.JSON200 == nil {
@@ -216,7 +216,7 @@ func TestFaultPanics(t *testing.T) {
 // look at the bytes on the wire, which the generated client hides.
 func usageRequest(t *testing.T, srv *billingtest.Server, base string) *http.Request {
 	t.Helper()
-	req, err := gen.NewSetSubscriptionItemUsageRequest(base, billingtest.SubscriptionID, billingtest.APICallsAddonID, nil,
+	req, err := gen.NewSetSubscriptionItemUsageRequest(base, billingtest.SubscriptionID, billingtest.APICallsAddonID,
 		gen.UsageInput{UsageQuantity: 5})
 	if err != nil {
 		t.Fatal(err)

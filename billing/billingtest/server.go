@@ -10,7 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
 	"github.com/prestashopcorp/billing-sdk-go/internal/spec"
 )
 
@@ -85,11 +85,11 @@ func NewServer(opts ...Option) *Server {
 	if s.sandbox, err = newStore(cfg.seed); err != nil {
 		panic(err.Error())
 	}
-	strict := gen.NewStrictHandlerWithOptions(handlers{s}, nil, gen.StrictHTTPServerOptions{
+	strict := fakeapi.NewStrictHandlerWithOptions(handlers{s}, nil, fakeapi.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  badRequest,
 		ResponseErrorHandlerFunc: internalError,
 	})
-	s.api = gen.HandlerWithOptions(strict, gen.StdHTTPServerOptions{ErrorHandlerFunc: badRequest})
+	s.api = fakeapi.HandlerWithOptions(strict, fakeapi.StdHTTPServerOptions{ErrorHandlerFunc: badRequest})
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	start(s.ts, cert, cfg.tls)
 	s.URL = s.ts.URL

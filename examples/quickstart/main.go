@@ -115,7 +115,7 @@ func runFake(ctx context.Context, w io.Writer) error {
 		ComponentId:    billingtest.StandardYearlyPlanID,
 		CustomerId:     billingtest.CustomerID,
 		ProductId:      product,
-		SubscriptionId: ptr(subscription),
+		SubscriptionId: subscription,
 	})
 	if err != nil {
 		return err
@@ -166,7 +166,7 @@ func runFake(ctx context.Context, w io.Writer) error {
 	r.section("The billing period ends (fake only): invoice %s is issued", inv.InvoiceId)
 	var rows [][]string
 	for _, li := range inv.LineItems {
-		rows = append(rows, []string{li.EntityType, deref(li.Description), euros(deref(li.Amount))})
+		rows = append(rows, []string{li.EntityType, li.Description, price(li.Amount, nil, "")})
 	}
 	r.table([]string{"LINE", "DESCRIPTION", "AMOUNT"}, rows...)
 
@@ -235,29 +235,22 @@ func (r *report) token(ctx context.Context, c *billing.Client) error {
 
 func (r *report) components(ctx context.Context, c *billing.Client, product string) error {
 	r.section("Plans and addons of %s", product)
-	lang := gen.En
-	resp, err := c.GetProductComponents(ctx, product, &gen.GetProductComponentsParams{LangIsoCode: &lang})
+	comps, err := c.GetProductComponents(ctx, product, &gen.GetProductComponentsParams{LangIsoCode: gen.En})
 	if err != nil {
 		return err
 	}
 	var rows [][]string
-	for _, item := range resp.Items {
-		v, err := item.ValueByDiscriminator()
-		if err != nil {
-			return err
+	for _, plan := range comps.Plans {
+		rows = append(rows, []string{plan.Id, "plan", string(plan.PricingModel), string(plan.BillingPeriodUnit),
+			price(plan.Price, plan.Tiers, "")})
+	}
+	for _, addon := range comps.Addons {
+		unit := ""
+		if addon.IsUsageBased {
+			unit = " per unit used"
 		}
-		switch comp := v.(type) {
-		case gen.Plan:
-			rows = append(rows, []string{comp.Id, "plan", string(comp.PricingModel), string(comp.BillingPeriodUnit),
-				price(comp.Price, comp.Tiers, "")})
-		case gen.Addon:
-			unit := ""
-			if comp.IsUsageBased {
-				unit = " per unit used"
-			}
-			rows = append(rows, []string{comp.Id, string(comp.ComponentType), string(comp.PricingModel), "-",
-				price(comp.Price, comp.Tiers, unit)})
-		}
+		rows = append(rows, []string{addon.Id, string(addon.ComponentType), string(addon.PricingModel), "-",
+			price(addon.Price, addon.Tiers, unit)})
 	}
 	r.table([]string{"COMPONENT", "TYPE", "PRICING", "PERIOD", "PRICE"}, rows...)
 	return nil
@@ -289,10 +282,10 @@ func (r *report) invoices(ctx context.Context, c *billing.Client, subscription s
 // euros formats an amount in cents ("EUR/2").
 func euros(cents float64) string { return fmt.Sprintf("%.2f EUR", cents/100) }
 
-func price(p *float64, tiers *[]gen.Tier, unit string) string {
-	if tiers != nil && len(*tiers) > 0 {
+func price(p *float64, tiers []gen.Tier, unit string) string {
+	if len(tiers) > 0 {
 		var steps []string
-		for _, t := range *tiers {
+		for _, t := range tiers {
 			span := fmt.Sprintf("%g+", t.StartingUnit)
 			if t.EndingUnit != nil {
 				span = fmt.Sprintf("%g-%g", t.StartingUnit, *t.EndingUnit)
@@ -305,14 +298,4 @@ func price(p *float64, tiers *[]gen.Tier, unit string) string {
 		return "-"
 	}
 	return euros(*p) + unit
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }

@@ -63,7 +63,7 @@ var operations = []operation{
 		call: func(ctx context.Context, c *billing.Client, opts ...billing.RequestEditorFn) error {
 			_, err := c.AddSubscriptionEstimateForCustomer(ctx, gen.EstimateInput{
 				ComponentId: billingtest.StandardYearlyPlanID, CustomerId: billingtest.CustomerID,
-				ProductId: billingtest.ProductID, SubscriptionId: ptr(sub),
+				ProductId: billingtest.ProductID, SubscriptionId: sub,
 			}, opts...)
 			return err
 		},
