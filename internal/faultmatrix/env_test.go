@@ -107,7 +107,8 @@ type run struct {
 	deadline       time.Duration // of the call's context; 0: callTimeout
 	tokenStart     time.Time     // around the token fetch before the fault
 	tokenEnd       time.Time
-	inconclusive   bool // the run could not set up what the cell needs
+	tokenExpiry    time.Time // of the token fetched before the fault, as the client sees it
+	inconclusive   bool      // the run could not set up what the cell needs
 }
 
 // callTimeout bounds a call that has no scripted deadline: long enough never to

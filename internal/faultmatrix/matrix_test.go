@@ -127,8 +127,9 @@ func TestFaultMatrix(t *testing.T) {
 	if totals[other] > 0 {
 		fmt.Printf("faults: %d other violations (see the FAIL lines)\n", totals[other])
 	}
-	fmt.Printf("faults: %d cells, %d runs, %d duplicated side effects, %d lost successes, %d unflagged unknowns, %d leaks (%.0fs)\n",
-		cells, runs, totals[duplicated], totals[lost], totals[unflagged], totals[leak], time.Since(start).Seconds())
+	fmt.Printf("faults: %d cells in %.0fs\n", cells, time.Since(start).Seconds())
+	fmt.Printf("faults: %d cells, %d runs, %d duplicated side effects, %d lost successes, %d unflagged unknowns, %d leaks\n",
+		cells, runs, totals[duplicated], totals[lost], totals[unflagged], totals[leak])
 	for k := range kinds {
 		if totals[k] > 0 {
 			t.Errorf("%d %s", totals[k], kindNames[k])
@@ -282,6 +283,7 @@ func runOnce(fam *family, op *operation, rnd *rng) (res result) {
 			res.setupErr = err
 		} else {
 			res.secrets = append(res.secrets, tok.AccessToken)
+			r.tokenExpiry = tok.Expiry
 		}
 	}
 	if fam.arm != nil && res.setupErr == nil {
@@ -339,9 +341,10 @@ func closeIdle(r *run, limit time.Duration) int32 {
 //     does not wrap billing.ErrOutcomeUnknown; or success while the operation was
 //     not applied (or, not idempotent, applied other than once);
 //   - lost success: an error where the cell's policy promises success (a retry
-//     that must work: 429, a refused connection, a single 5xx or dropped
-//     connection on an idempotent operation, REFUSED_STREAM, a 401 followed by a
-//     good token, a token endpoint failing once);
+//     that must work: 429, a refused connection, a 401 followed by a good
+//     token, a token endpoint failing once, a token renewal failing while the
+//     token is valid; and for idempotent operations a single 5xx, dropped
+//     connection, stream reset or GOAWAY);
 //   - leaks: a client connection still open once the client is idle (a body
 //     not closed), goroutines left after the cell (in runCell);
 //   - other: the server's state disagrees with Applied; an origin received a
