@@ -37,6 +37,7 @@ type expect struct {
 	fail     bool    // the caller must get an error
 	definite bool    // nothing can have been applied: the error must not wrap ErrOutcomeUnknown
 	errIs    []error // an error must wrap each of these
+	status   int     // an error must be an *APIError of this status (300: any 3xx)
 }
 
 func promised(*operation) expect { return expect{success: true} }
@@ -108,14 +109,15 @@ func families() []family {
 				if op.idempotent {
 					return expect{success: true}
 				}
-				return expect{fail: true, errIs: []error{billing.ErrOutcomeUnknown}}
+				return expect{fail: true, errIs: []error{billing.ErrOutcomeUnknown}, status: status}
 			}})
 	}
 	fams = append(fams,
 		family{name: "500 after apply", arm: fault(billingtest.Fault{Status: 500, Apply: true}), expect: idempotentPromised},
 		family{name: "429 without Retry-After", arm: fault(billingtest.Fault{Status: 429}), expect: promised},
 		family{name: "429 with Retry-After: 1", slow: true, arm: fault(billingtest.Fault{Status: 429, RetryAfter: "1"}), expect: promised},
-		family{name: "429 on every attempt", arm: fault(billingtest.Fault{Status: 429, Times: fastRetries.MaxAttempts}), expect: definiteFailure},
+		family{name: "429 on every attempt", arm: fault(billingtest.Fault{Status: 429, Times: fastRetries.MaxAttempts}),
+			expect: func(*operation) expect { return expect{fail: true, definite: true, status: 429} }},
 		family{name: "stall past the deadline", arm: jitteredDeadline(fault(billingtest.Fault{Stall: true})),
 			expect: func(*operation) expect { return expect{fail: true, errIs: []error{context.DeadlineExceeded}} }},
 		family{name: "stall after apply past the deadline", arm: jitteredDeadline(fault(billingtest.Fault{Stall: true, Apply: true})),
@@ -148,7 +150,7 @@ func families() []family {
 				arm: func(r *run) {
 					r.srv.Fault(r.op.id, billingtest.Fault{Status: status, Apply: true, Location: target.base(r) + r.op.path})
 				},
-				expect: func(*operation) expect { return expect{fail: true} }})
+				expect: func(*operation) expect { return expect{fail: true, status: 300} }})
 		}
 	}
 
@@ -190,7 +192,8 @@ func families() []family {
 			server: []billingtest.Option{billingtest.WithTokenTTL(2 * time.Second), billingtest.WithClock(frozenClock())},
 			arm:    renewalFails, expect: promised},
 		family{name: "401 on a valid-looking token", arm: fault(billingtest.Fault{Status: 401}), expect: promised},
-		family{name: "401 twice", arm: fault(billingtest.Fault{Status: 401, Times: 2}), expect: definiteFailure},
+		family{name: "401 twice", arm: fault(billingtest.Fault{Status: 401, Times: 2}),
+			expect: func(*operation) expect { return expect{fail: true, definite: true, status: 401} }},
 
 		family{name: "TLS certificate not trusted", arm: func(r *run) {
 			r.tr.CloseIdleConnections()
@@ -211,7 +214,7 @@ func families() []family {
 					r.deadline = time.Nanosecond
 				}
 			},
-			expect: func(*operation) expect { return expect{} }},
+			expect: func(*operation) expect { return expect{errIs: []error{context.DeadlineExceeded}} }},
 	)
 	return fams
 }

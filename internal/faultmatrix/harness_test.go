@@ -70,6 +70,8 @@ func TestClassify(t *testing.T) {
 		{"false unknown", usageOp, expect{definite: true}, result{err: errUnknownOutcome}, []kind{other}},
 		{"want failure", readOp, expect{fail: true}, result{applied: 1}, []kind{other}},
 		{"wrong error", readOp, expect{errIs: []error{context.DeadlineExceeded}}, result{err: plain}, []kind{other}},
+		{"want an APIError", readOp, expect{status: 429}, result{err: plain}, []kind{other}},
+		{"want a 3xx APIError", readOp, expect{status: 300}, result{err: &billing.APIError{StatusCode: 302, Location: "x", Operation: "x"}}, nil},
 		{"two prefixes", readOp, expect{}, result{err: errors.New("billing: x: billing: y")}, []kind{other}},
 		{"secret in error", readOp, expect{}, result{err: errors.New("billing: x: s3cret"), secrets: []string{"s3cret"}}, []kind{other}},
 		{"redirect followed, token sent", readOp, expect{}, result{applied: 1, originHits: 1, credLeaks: []string{"Bearer"}}, []kind{other, other}},
@@ -146,4 +148,16 @@ func stableGoroutines(t *testing.T) int {
 		}
 	}
 	return n
+}
+
+func TestTableMarkdown(t *testing.T) {
+	var tab cellTable
+	fam := &family{name: "503"}
+	tab.add(fam, usageOp, cellResult{results: []result{{applied: 1}, {applied: 0, err: errUnknownOutcome}, {applied: 1, err: errUnknownOutcome}}})
+	tab.add(fam, readOp, cellResult{results: []result{{applied: 2}, {err: errors.New("billing: x")}}})
+	got := strings.Split(tab.markdown([]family{*fam}), "\n")[2]
+	want := "| 503 (HTTP/2) | ok 2, error 0 |  |  |  |  | ok 1, unknown 0/1 |  |  |  |"
+	if got != want {
+		t.Errorf("row\n got %q\nwant %q", got, want)
+	}
 }

@@ -409,6 +409,17 @@ func classify(fam *family, op *operation, res result) []violation {
 				add(other, "error does not wrap %q: %v", want, err)
 			}
 		}
+		if exp.status != 0 {
+			var apiErr *billing.APIError
+			switch {
+			case !errors.As(err, &apiErr):
+				add(other, "error is not an *APIError: %v", err)
+			case exp.status == 300 && (apiErr.StatusCode < 300 || apiErr.StatusCode > 399 || apiErr.Location == ""):
+				add(other, "error is not a 3xx *APIError with its Location: %v", err)
+			case exp.status != 300 && apiErr.StatusCode != exp.status:
+				add(other, "error is not a %d *APIError: %v", exp.status, err)
+			}
+		}
 		msg := err.Error()
 		if !strings.HasPrefix(msg, "billing: ") || strings.Count(msg, "billing: ") != 1 || strings.ContainsAny(msg, "\r\n") {
 			add(other, "error text is not one line with one \"billing: \" prefix: %q", msg)

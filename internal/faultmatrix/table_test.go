@@ -50,26 +50,24 @@ func (t *cellTable) add(fam *family, op *operation, cr cellResult) {
 // ErrOutcomeUnknown) with the numbers of applications the server counted.
 func (t *cellTable) markdown(fams []family) string {
 	var b strings.Builder
-	b.WriteString("| fault | ")
+	head, rule := []string{"fault"}, []string{"---"}
 	for _, op := range operations {
-		b.WriteString(op.short + " | ")
+		head, rule = append(head, op.short), append(rule, "---")
 	}
-	b.WriteString("\n|---|")
-	for range operations {
-		b.WriteString("---|")
-	}
-	b.WriteString("\n")
+	row := func(cells []string) { b.WriteString("| " + strings.Join(cells, " | ") + " |\n") }
+	row(head)
+	row(rule)
 	for i := range fams {
 		k := famKey(&fams[i])
-		row, ok := t.seen[k]
+		seen, ok := t.seen[k]
 		if !ok {
 			continue
 		}
-		b.WriteString("| " + k + " | ")
+		cells := []string{k}
 		for _, op := range operations {
-			b.WriteString(cellText(row[op.id]) + " | ")
+			cells = append(cells, cellText(seen[op.id]))
 		}
-		b.WriteString("\n")
+		row(cells)
 	}
 	return b.String()
 }
