@@ -150,8 +150,6 @@ var operations = []operation{
 	},
 }
 
-func ptr[T any](v T) *T { return &v }
-
 func deref[T any](p *T) T {
 	var zero T
 	if p == nil {
