@@ -31,6 +31,7 @@ func (h handlers) AddCustomer(ctx context.Context, req gen.AddCustomerRequestObj
 	}
 	cust := gen.Customer{Id: in.Id, Email: in.Email, Locale: in.Locale, Type: in.Type}
 	st.customers[in.Id] = cust
+	h.s.emitCustomerCreated(st, cust)
 	return gen.AddCustomer201JSONResponse{Item: cust}, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
@@ -168,6 +169,8 @@ func (s *Server) CloseBillingPeriod(subscriptionID string, sandbox bool) (gen.In
 		sub.NextRenewalAt = ptr(next.Unix())
 	}
 	sub.bump(s.cfg.now())
+	s.emitSubscription(st, sub, webhook.SubscriptionUpdated)
+	s.emitPayment(st, sub, &inv)
 	return clone(inv), nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
+	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
@@ -70,7 +71,11 @@ func (h handlers) SetSubscriptionItemQuantity(ctx context.Context, req gen.SetSu
 		it.UnitPrice = ptr(comp.unitPrice(q))
 		it.Amount = ptr(cents(comp.amount(q)))
 	}
-	it.Quantity = ptr(q)
+	if deref(it.Quantity) != q {
+		it.Quantity = ptr(q)
+		sub.bump(h.s.cfg.now())
+		h.s.emitSubscription(st, sub, webhook.SubscriptionUpdated)
+	}
 	return gen.SetSubscriptionItemQuantity200JSONResponse{Item: gen.Quantity{Quantity: q}}, nil
 }
 
@@ -145,6 +150,7 @@ func (h handlers) UpdateSubscription(ctx context.Context, req gen.UpdateSubscrip
 		}
 		sub.BillingPeriodUnit = comp.period
 		sub.bump(h.s.cfg.now())
+		h.s.emitSubscription(st, sub, webhook.SubscriptionUpdated)
 	}
 	return gen.UpdateSubscription200JSONResponse{Item: clone(sub.Subscription)}, nil
 }
