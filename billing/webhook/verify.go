@@ -257,8 +257,10 @@ func NewSecret() string {
 // "Authorization: Basic <token>" header, the token agreed with Billing. It
 // compares in constant time (digests of equal length, so the time does not
 // tell the token's length either). The legacy system sends no message id and
-// no timestamp: an Event it verifies has neither, so only versions can tell a
-// repeated delivery. It is safe for concurrent use.
+// no timestamp: an Event it verifies has neither, so a Tracker skips only
+// events older than the stored version, and a repeated delivery of the same
+// event runs again: make the functions idempotent. Nor does anything bound a
+// replay of a captured request. It is safe for concurrent use.
 type BasicVerifier struct {
 	digests [][sha256.Size]byte
 }
