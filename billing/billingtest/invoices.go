@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prestashopcorp/billing-sdk-go/billing"
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
 	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
@@ -21,18 +24,18 @@ import (
 const downloadTTL = 5 * time.Minute
 
 // GetInvoices lists a subscription's invoices, a page at a time.
-func (h handlers) GetInvoices(ctx context.Context, req gen.GetInvoicesRequestObject) (gen.GetInvoicesResponseObject, error) {
+func (h handlers) GetInvoices(ctx context.Context, req fakeapi.GetInvoicesRequestObject) (fakeapi.GetInvoicesResponseObject, error) {
 	c := callOf(ctx)
 	p := req.Params
 	if p.Type != "subscription" {
 		return newError(http.StatusBadRequest, "BAD_REQUEST", "query parameter type: only subscription is supported, not %q", p.Type), nil
 	}
 	order := "desc"
-	if p.Order != nil && *p.Order != "" {
-		order = strings.ToLower(*p.Order)
+	if p.Order != "" {
+		order = strings.ToLower(p.Order)
 	}
 	if order != "asc" && order != "desc" {
-		return newError(http.StatusBadRequest, "BAD_REQUEST", "query parameter order: must be asc or desc, not %q", *p.Order), nil
+		return newError(http.StatusBadRequest, "BAD_REQUEST", "query parameter order: must be asc or desc, not %q", p.Order), nil
 	}
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
@@ -44,18 +47,31 @@ func (h handlers) GetInvoices(ctx context.Context, req gen.GetInvoicesRequestObj
 	if order == "desc" {
 		slices.Reverse(all)
 	}
-	total := int64(len(all))
-	from, to := min(p.Offset, total), min(p.Offset+p.Limit, total)
+	from, to := page(p.Offset, p.Limit, len(all))
 	items := make([]gen.Invoice, 0, to-from)
 	for _, inv := range all[from:to] {
 		items = append(items, clone(*inv))
 	}
-	return gen.GetInvoices200JSONResponse{Items: items, Total: total}, nil
+	return fakeapi.GetInvoices200JSONResponse{Items: items, Total: float64(len(all))}, nil
+}
+
+// page returns the bounds of the page of n items that offset and limit select.
+// Both are JSON numbers with no minimum in the spec, so any value is accepted:
+// fractions are truncated, and a negative or NaN value counts as 0.
+func page(offset, limit float64, n int) (from, to int) {
+	whole := func(v float64) int {
+		if !(v > 0) { // negative, zero or NaN
+			return 0
+		}
+		return int(min(math.Trunc(v), float64(n)))
+	}
+	from = whole(offset)
+	return from, from + min(whole(limit), n-from)
 }
 
 // GetInvoiceDownload answers a signed link to the invoice's PDF, served by the
 // fake itself.
-func (h handlers) GetInvoiceDownload(ctx context.Context, req gen.GetInvoiceDownloadRequestObject) (gen.GetInvoiceDownloadResponseObject, error) {
+func (h handlers) GetInvoiceDownload(ctx context.Context, req fakeapi.GetInvoiceDownloadRequestObject) (fakeapi.GetInvoiceDownloadResponseObject, error) {
 	c := callOf(ctx)
 	h.s.mu.Lock()
 	_, ok := h.s.store(c.sandbox).invoice(req.InvoiceId)
@@ -69,7 +85,7 @@ func (h handlers) GetInvoiceDownload(ctx context.Context, req gen.GetInvoiceDown
 		"signature": {h.s.sign(req.InvoiceId, till)},
 	}
 	link := h.s.base() + "/invoices/" + url.PathEscape(req.InvoiceId) + ".pdf?" + q.Encode()
-	return gen.GetInvoiceDownload200JSONResponse{Item: gen.InvoiceDownload{DownloadUrl: link, ValidTill: till}}, nil
+	return fakeapi.GetInvoiceDownload200JSONResponse{Item: gen.InvoiceDownload{DownloadUrl: link, ValidTill: float64(till)}}, nil
 }
 
 // sign is the signature of a download link.
@@ -120,7 +136,7 @@ func (s *Server) CloseBillingPeriod(subscriptionID string, sandbox bool) (gen.In
 	}
 	at := s.cfg.now()
 	if sub.NextRenewalAt != nil {
-		at = time.Unix(*sub.NextRenewalAt, 0).UTC()
+		at = billing.Time(*sub.NextRenewalAt)
 	}
 
 	var lines []line
@@ -161,12 +177,12 @@ func (s *Server) CloseBillingPeriod(subscriptionID string, sandbox bool) (gen.In
 	if sub.NextRenewalAt != nil {
 		next := at.AddDate(0, 1, 0)
 		switch sub.BillingPeriodUnit {
-		case gen.PeriodUnitYear:
+		case string(gen.PeriodUnitYear):
 			next = at.AddDate(1, 0, 0)
-		case gen.PeriodUnitDay:
+		case string(gen.PeriodUnitDay):
 			next = at.AddDate(0, 0, 1)
 		}
-		sub.NextRenewalAt = ptr(next.Unix())
+		sub.NextRenewalAt = ptr(float64(next.Unix()))
 	}
 	sub.bump(s.cfg.now())
 	s.emitSubscription(st, sub, webhook.SubscriptionUpdated)

@@ -56,25 +56,25 @@ func DefaultSeed() Seed {
 				ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.FlatFee, Status: gen.ComponentStatusActive,
 				BillingPeriodUnit: gen.PeriodUnitMonth, Price: ptr(1999.0),
 				TrialPeriodUnit: ptr(gen.TrialPeriodUnitDay), TrialPeriodValue: ptr(30.0),
-				Details: &gen.PlanDetails{Title: "Standard", Features: &standardFeatures},
+				Details: &gen.PlanDetails{Title: "Standard", Features: standardFeatures},
 			},
 			{
 				Id: StandardYearlyPlanID, ProductId: ProductID, ComponentGroupId: "builtfor_example-standard",
 				ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.FlatFee, Status: gen.ComponentStatusActive,
 				BillingPeriodUnit: gen.PeriodUnitYear, Price: ptr(19990.0),
 				TrialPeriodUnit: ptr(gen.TrialPeriodUnitDay), TrialPeriodValue: ptr(30.0),
-				Details: &gen.PlanDetails{Title: "Standard", Features: &standardFeatures},
+				Details: &gen.PlanDetails{Title: "Standard", Features: standardFeatures},
 			},
 			{
 				Id: UsersPlanID, ProductId: ProductID, ComponentGroupId: "builtfor_example-users",
 				ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.Stairstep, Status: gen.ComponentStatusActive,
 				BillingPeriodUnit: gen.PeriodUnitMonth,
-				Tiers: &[]gen.Tier{
+				Tiers: []gen.Tier{
 					{StartingUnit: 1, EndingUnit: ptr(5.0), Price: 4900},
 					{StartingUnit: 6, EndingUnit: ptr(10.0), Price: 8900},
 					{StartingUnit: 11, Price: 14900},
 				},
-				Details: &gen.PlanDetails{Title: "Users", Features: &[]string{"Back-office accounts"}},
+				Details: &gen.PlanDetails{Title: "Users", Features: []string{"Back-office accounts"}},
 			},
 		},
 		Addons: []gen.Addon{
@@ -87,16 +87,16 @@ func DefaultSeed() Seed {
 		Customers: []gen.Customer{{
 			Id: CustomerID, Email: CustomerEmail, Locale: gen.Fr, Type: gen.User,
 			BillingAddress: &gen.BillingAddress{
-				FirstName: ptr("Camille"), LastName: ptr("Martin"), CompanyName: ptr("Example SAS"),
-				Line1: ptr("12 rue d'Amsterdam"), City: ptr("Paris"), Zip: ptr("75009"), Country: ptr("FR"),
+				FirstName: "Camille", LastName: "Martin", CompanyName: "Example SAS",
+				Line1: "12 rue d'Amsterdam", City: "Paris", Zip: "75009", Country: "FR",
 			},
 		}},
 		Subscriptions: []gen.Subscription{{
 			Id: SubscriptionID, ProductId: ProductID, ShopId: ShopID, Status: billing.StatusActive, CurrencyCode: "EUR",
-			BillingPeriodUnit:   gen.PeriodUnitMonth,
+			BillingPeriodUnit:   string(gen.PeriodUnitMonth),
 			ResourceVersion:     fmt.Sprint(date(2025, 12).UnixMilli()),
-			ActivatedAt:         ptr(date(2024, 12).Unix()),
-			NextRenewalAt:       ptr(date(2026, 1).Unix()),
+			ActivatedAt:         ptr(float64(date(2024, 12).Unix())),
+			NextRenewalAt:       ptr(float64(date(2026, 1).Unix())),
 			HasScheduledChanges: ptr(false),
 			SubscriptionItems: []gen.SubscriptionItem{
 				{Id: StandardMonthlyPlanID, GroupId: "builtfor_example-standard", ItemType: "plan",

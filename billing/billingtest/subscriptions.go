@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
 	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
@@ -33,7 +34,7 @@ func (st *store) subscriptionItem(subID, itemID string) (*subscription, int, *ap
 }
 
 // AddSubscriptionChargeAtTerm records a charge for the next invoice.
-func (h handlers) AddSubscriptionChargeAtTerm(ctx context.Context, req gen.AddSubscriptionChargeAtTermRequestObject) (gen.AddSubscriptionChargeAtTermResponseObject, error) {
+func (h handlers) AddSubscriptionChargeAtTerm(ctx context.Context, req fakeapi.AddSubscriptionChargeAtTermRequestObject) (fakeapi.AddSubscriptionChargeAtTermResponseObject, error) {
 	c := callOf(ctx)
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
@@ -46,11 +47,11 @@ func (h handlers) AddSubscriptionChargeAtTerm(ctx context.Context, req gen.AddSu
 	}
 	ch := gen.ChargeAtTerm{Amount: req.Body.Amount, Description: req.Body.Description}
 	sub.charges = append(sub.charges, ch)
-	return gen.AddSubscriptionChargeAtTerm201JSONResponse{Item: ch}, nil
+	return fakeapi.AddSubscriptionChargeAtTerm201JSONResponse{Item: ch}, nil
 }
 
 // SetSubscriptionItemQuantity sets the quantity of a per_unit or stairstep item.
-func (h handlers) SetSubscriptionItemQuantity(ctx context.Context, req gen.SetSubscriptionItemQuantityRequestObject) (gen.SetSubscriptionItemQuantityResponseObject, error) {
+func (h handlers) SetSubscriptionItemQuantity(ctx context.Context, req fakeapi.SetSubscriptionItemQuantityRequestObject) (fakeapi.SetSubscriptionItemQuantityResponseObject, error) {
 	c := callOf(ctx)
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
@@ -76,11 +77,11 @@ func (h handlers) SetSubscriptionItemQuantity(ctx context.Context, req gen.SetSu
 		sub.bump(h.s.cfg.now())
 		h.s.emitSubscription(st, sub, webhook.SubscriptionUpdated)
 	}
-	return gen.SetSubscriptionItemQuantity200JSONResponse{Item: gen.Quantity{Quantity: q}}, nil
+	return fakeapi.SetSubscriptionItemQuantity200JSONResponse{Item: gen.Quantity{Quantity: q}}, nil
 }
 
 // SetSubscriptionItemUsage adds usage to a metered item.
-func (h handlers) SetSubscriptionItemUsage(ctx context.Context, req gen.SetSubscriptionItemUsageRequestObject) (gen.SetSubscriptionItemUsageResponseObject, error) {
+func (h handlers) SetSubscriptionItemUsage(ctx context.Context, req fakeapi.SetSubscriptionItemUsageRequestObject) (fakeapi.SetSubscriptionItemUsageResponseObject, error) {
 	c := callOf(ctx)
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
@@ -94,11 +95,11 @@ func (h handlers) SetSubscriptionItemUsage(ctx context.Context, req gen.SetSubsc
 	}
 	it := &sub.SubscriptionItems[i]
 	it.Usage = ptr(deref(it.Usage) + req.Body.UsageQuantity)
-	return gen.SetSubscriptionItemUsage201JSONResponse{Item: gen.Usage{UsageQuantity: req.Body.UsageQuantity}}, nil
+	return fakeapi.SetSubscriptionItemUsage201JSONResponse{Item: gen.Usage{UsageQuantity: req.Body.UsageQuantity}}, nil
 }
 
 // UpdateSubscription changes the subscription's plan item.
-func (h handlers) UpdateSubscription(ctx context.Context, req gen.UpdateSubscriptionRequestObject) (gen.UpdateSubscriptionResponseObject, error) {
+func (h handlers) UpdateSubscription(ctx context.Context, req fakeapi.UpdateSubscriptionRequestObject) (fakeapi.UpdateSubscriptionResponseObject, error) {
 	c := callOf(ctx)
 	in := req.Body
 	h.s.mu.Lock()
@@ -108,8 +109,8 @@ func (h handlers) UpdateSubscription(ctx context.Context, req gen.UpdateSubscrip
 	if !ok {
 		return subscriptionNotFound(req.SubscriptionId), nil
 	}
-	if in.CouponCode != nil && *in.CouponCode != couponCode {
-		return newError(http.StatusNotFound, "COUPON_NOT_FOUND", "coupon %s not found", *in.CouponCode), nil
+	if in.CouponCode != "" && in.CouponCode != couponCode {
+		return newError(http.StatusNotFound, "COUPON_NOT_FOUND", "coupon %s not found", in.CouponCode), nil
 	}
 	comp, ok := st.component(sub.ProductId, in.SubscriptionItemId)
 	if !ok {
@@ -136,7 +137,7 @@ func (h handlers) UpdateSubscription(ctx context.Context, req gen.UpdateSubscrip
 			return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription %s has no plan item", sub.Id), nil
 		}
 		old := sub.SubscriptionItems[i]
-		if old.GroupId != comp.groupID && comp.period != sub.BillingPeriodUnit {
+		if old.GroupId != comp.groupID && string(comp.period) != sub.BillingPeriodUnit {
 			return newError(http.StatusBadRequest, "BAD_REQUEST", "a plan change and a billing period change at once are not supported"), nil
 		}
 		q := deref(old.Quantity)
@@ -148,9 +149,9 @@ func (h handlers) UpdateSubscription(ctx context.Context, req gen.UpdateSubscrip
 			Quantity: ptr(q), UnitPrice: ptr(comp.unitPrice(q)), Amount: ptr(cents(comp.amount(q))),
 			FreeQuantity: old.FreeQuantity,
 		}
-		sub.BillingPeriodUnit = comp.period
+		sub.BillingPeriodUnit = string(comp.period)
 		sub.bump(h.s.cfg.now())
 		h.s.emitSubscription(st, sub, webhook.SubscriptionUpdated)
 	}
-	return gen.UpdateSubscription200JSONResponse{Item: clone(sub.Subscription)}, nil
+	return fakeapi.UpdateSubscription200JSONResponse{Item: clone(sub.Subscription)}, nil
 }

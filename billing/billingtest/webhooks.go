@@ -487,13 +487,13 @@ func (h *hooks) customer(st *store, sandbox bool, id string) webhook.Customer {
 		return out
 	}
 	out.Email = string(c.Email)
-	out.VATNumber = deref(c.VatNumber)
+	out.VATNumber = c.VatNumber
 	out.AutoCollection, out.Taxability, out.PreferredCurrencyCode = "on", "taxable", "EUR"
 	if a := c.BillingAddress; a != nil {
 		out.BillingAddress = &webhook.BillingAddress{
-			FirstName: deref(a.FirstName), LastName: deref(a.LastName), Company: deref(a.CompanyName),
-			Line1: deref(a.Line1), Line2: deref(a.Line2), City: deref(a.City), Country: deref(a.Country),
-			Zip: deref(a.Zip), Object: "billing_address",
+			FirstName: a.FirstName, LastName: a.LastName, Company: a.CompanyName,
+			Line1: a.Line1, Line2: a.Line2, City: a.City, Country: a.Country,
+			Zip: a.Zip, Object: "billing_address",
 		}
 	}
 	return out
@@ -503,7 +503,7 @@ func (h *hooks) customer(st *store, sandbox bool, id string) webhook.Customer {
 func (h *hooks) subscription(sub *subscription, now time.Time) webhook.Subscription {
 	rv, _ := strconv.ParseInt(sub.ResourceVersion, 10, 64)
 	out := webhook.Subscription{
-		ID: sub.Id, BillingPeriod: 1, BillingPeriodUnit: string(sub.BillingPeriodUnit),
+		ID: sub.Id, BillingPeriod: 1, BillingPeriodUnit: sub.BillingPeriodUnit,
 		CustomerID: sub.ShopId, Status: webhook.Status(sub.Status),
 		NextBillingAt:       webhook.Timestamp(deref(sub.NextRenewalAt)),
 		ActivatedAt:         webhook.Timestamp(deref(sub.ActivatedAt)),
@@ -518,15 +518,15 @@ func (h *hooks) subscription(sub *subscription, now time.Time) webhook.Subscript
 		MetaData: webhook.SubscriptionMeta{Module: sub.ProductId},
 	}
 	if sub.NextRenewalAt != nil {
-		end := time.Unix(*sub.NextRenewalAt, 0).UTC()
+		end := webhook.Timestamp(*sub.NextRenewalAt).Time()
 		start := end.AddDate(0, -1, 0)
 		switch sub.BillingPeriodUnit {
-		case gen.PeriodUnitYear:
+		case string(gen.PeriodUnitYear):
 			start = end.AddDate(-1, 0, 0)
-		case gen.PeriodUnitDay:
+		case string(gen.PeriodUnitDay):
 			start = end.AddDate(0, 0, -1)
 		}
-		out.CurrentTermStart, out.CurrentTermEnd = webhook.TimestampOf(start), webhook.Timestamp(end.Unix()-1)
+		out.CurrentTermStart, out.CurrentTermEnd = webhook.TimestampOf(start), webhook.TimestampOf(end.Add(-time.Second))
 	}
 	for _, it := range sub.SubscriptionItems {
 		item := webhook.SubscriptionItem{

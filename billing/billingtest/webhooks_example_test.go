@@ -39,7 +39,7 @@ func ExampleWithWebhook() {
 	srv.WebhookFault(billingtest.WebhookDuplicate)
 
 	ctx := context.Background()
-	_, err = srv.Client().SetSubscriptionItemQuantityWithResponse(ctx, billingtest.SubscriptionID, billingtest.UsersPlanID, nil,
+	_, err = srv.Client().SetSubscriptionItemQuantity(ctx, billingtest.SubscriptionID, billingtest.UsersPlanID,
 		gen.QuantityInput{Quantity: 8})
 	if err != nil {
 		log.Fatal(err)

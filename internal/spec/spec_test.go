@@ -123,27 +123,49 @@ func TestSpecIsValid(t *testing.T) {
 	}
 }
 
-// Money must decode as float64: 16777217 cents is not exact in float32.
-func TestAmountsAreDouble(t *testing.T) {
+// Every number of the source schema is a Float (OpenAPI number), never an Int:
+// amounts, totals, timestamps, statusCode, limit and offset. So the spec declares
+// no integer, and every number is a double: float32 is not exact past 16777216
+// cents, and an int64 refuses 1.5e9.
+func TestNumbersAreDouble(t *testing.T) {
 	r, _ := Load()
-	var walk func(path string, s *openapi3.SchemaRef, seen map[*openapi3.Schema]bool)
-	walk = func(path string, s *openapi3.SchemaRef, seen map[*openapi3.Schema]bool) {
+	seen := map[*openapi3.Schema]bool{}
+	var walk func(path string, s *openapi3.SchemaRef)
+	walk = func(path string, s *openapi3.SchemaRef) {
 		if s == nil || s.Value == nil || seen[s.Value] {
 			return
 		}
 		seen[s.Value] = true
-		if s.Value.Type.Is("number") && s.Value.Format != "double" {
+		switch {
+		case s.Value.Type.Is("integer"):
+			t.Errorf("%s: type integer (the source schema has only Float numbers)", path)
+		case s.Value.Type.Is("number") && s.Value.Format != "double":
 			t.Errorf("%s: type number without format double (float32 in Go)", path)
 		}
 		for name, p := range s.Value.Properties {
-			walk(path+"."+name, p, seen)
+			walk(path+"."+name, p)
 		}
-		walk(path+"[]", s.Value.Items, seen)
+		walk(path+"[]", s.Value.Items)
 		for _, o := range s.Value.OneOf {
-			walk(path, o, seen)
+			walk(path, o)
 		}
 	}
 	for name, s := range r.Doc.Components.Schemas {
-		walk(name, s, map[*openapi3.Schema]bool{})
+		walk(name, s)
+	}
+	for name, p := range r.Doc.Components.Parameters {
+		walk("parameter "+name, p.Value.Schema)
+	}
+	numbers := 0
+	for _, o := range r.Ops {
+		for _, p := range o.route.Operation.Parameters {
+			if p.Value.Schema != nil && p.Value.Schema.Value.Type.Is("number") {
+				numbers++
+			}
+			walk(o.ID+" parameter "+p.Value.Name, p.Value.Schema)
+		}
+	}
+	if numbers != 2 { // getInvoices' limit and offset
+		t.Errorf("%d number parameters, want 2 (limit, offset)", numbers)
 	}
 }
