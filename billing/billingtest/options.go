@@ -41,6 +41,7 @@ type config struct {
 	seed         Seed
 	t            testing.TB
 	tls          bool
+	webhook      *webhookConfig // WithWebhook
 }
 
 func newConfig(opts []Option) config {

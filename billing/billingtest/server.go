@@ -34,6 +34,7 @@ type Server struct {
 	pdfSecret []byte
 	closed    chan struct{} // closed by Close: releases stalled calls
 	closeOnce sync.Once
+	hooks     *hooks // WithWebhook; nil without
 
 	mu            sync.Mutex
 	live, sandbox *store
@@ -85,6 +86,7 @@ func NewServer(opts ...Option) *Server {
 	if s.sandbox, err = newStore(cfg.seed); err != nil {
 		panic(err.Error())
 	}
+	s.hooks = newHooks(cfg.webhook, cfg.now)
 	strict := fakeapi.NewStrictHandlerWithOptions(handlers{s}, nil, fakeapi.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  badRequest,
 		ResponseErrorHandlerFunc: internalError,
@@ -110,7 +112,8 @@ func NewServer(opts ...Option) *Server {
 func (s *Server) TokenURL() string { return s.URL + "/oauth2/token" }
 
 // Close releases the calls stalled by a Fault, shuts the server and its Origins
-// down and waits for the calls in flight to end. It may be called more than once.
+// down and waits for the calls in flight to end, then stops sending webhooks (see
+// FlushWebhooks). It may be called more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.closed)
@@ -121,6 +124,7 @@ func (s *Server) Close() {
 			o.ts.Close()
 		}
 		s.ts.Close()
+		s.hooks.close() // after the API: no more changes
 	})
 }
 
