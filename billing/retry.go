@@ -30,7 +30,8 @@ const (
 //   - failures before sending (invalid request, token request failed) do not wrap it.
 //
 // Whatever the operation, a 401 is replayed once with a fresh token, and no
-// redirect is ever followed.
+// redirect is ever followed: a 3xx is an *APIError (with its Location), never
+// retried.
 //
 // The delay before attempt n+1 is BaseDelay*2^(n-1), capped at MaxDelay, with
 // jitter (between half and all of it); a Retry-After header of at most MaxRetryAfter
