@@ -6,16 +6,24 @@ GOLANGCI_LINT := $(CURDIR)/.cache/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangc
 NPM_TOOLS := $(CURDIR)/.cache/npm
 SPECTRAL := $(NPM_TOOLS)/node_modules/.bin/spectral
 
-.PHONY: generate check-generated test lint bench fuzz quickstart contract-tools lint-spec contract live
+.PHONY: help generate check-generated test lint bench fuzz quickstart contract-tools lint-spec contract live
 
-## generate: regenerate gen/ from openapi/billing.yaml with the pinned oapi-codegen
+## help: list the targets and what they do
+help:
+	@sed -n 's/^## \([a-z-]*\): \(.*\)/\1\t\2/p' $(MAKEFILE_LIST) | expand -t 18
+
+# What `make generate` writes: the client's models and request builders, the embedded
+# spec, the fake's server interface.
+GENERATED := gen/ internal/specdoc/ billing/billingtest/internal/fakeapi/
+
+## generate: regenerate the generated packages from openapi/ with the pinned oapi-codegen
 generate:
-	go generate ./gen/...
+	go generate $(addprefix ./,$(addsuffix ...,$(GENERATED)))
 
-## check-generated: fail if gen/ differs from what `make generate` writes
+## check-generated: fail if a generated package differs from what `make generate` writes
 check-generated: generate
-	@git diff --exit-code --stat -- gen/ || { echo "gen/ is stale: run 'make generate' and commit it"; exit 1; }
-	@test -z "$$(git status --porcelain -- gen/)" || { git status --porcelain -- gen/; echo "gen/ has untracked files: run 'make generate' and commit it"; exit 1; }
+	@git diff --exit-code --stat -- $(GENERATED) || { echo "generated code is stale: run 'make generate' and commit it"; exit 1; }
+	@test -z "$$(git status --porcelain -- $(GENERATED))" || { git status --porcelain -- $(GENERATED); echo "generated code has untracked files: run 'make generate' and commit it"; exit 1; }
 
 ## test: the whole suite with the race detector (the README's test command)
 test:
@@ -36,7 +44,7 @@ bench:
 ## fuzz: each fuzz target of billing/ for FUZZTIME (default 20s); failures land in billing/testdata/fuzz/
 FUZZTIME ?= 20s
 fuzz:
-	for t in FuzzAPIError FuzzRetryAfter FuzzComponentUnion; do \
+	for t in FuzzAPIError FuzzRetryAfter FuzzComponentUnion FuzzComponents; do \
 		go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./billing/ || exit 1; \
 	done
 

@@ -21,8 +21,10 @@ const expiryMargin = 30 * time.Second
 
 // clientCredentials returns a fetch function doing the client-credentials grant as the
 // Billing docs describe it: HTTP Basic authentication AND client_id in the form, the
-// audience, and the scopes separated by spaces. Each call fetches a new token; the
-// tokenCache decides when to call.
+// audience, and the scopes separated by spaces. Each call fetches a new token, trying
+// again with the client's retry policy after a network error, a 429 or a 5xx (never
+// after another answer, such as 400 invalid_scope or 401 invalid_client); the
+// tokenCache decides when to call. The HTTP client never follows redirects.
 func clientCredentials(cfg *config) func(context.Context) (*oauth2.Token, error) {
 	cc := &clientcredentials.Config{
 		ClientID:     cfg.clientID,
@@ -35,15 +37,45 @@ func clientCredentials(cfg *config) func(context.Context) (*oauth2.Token, error)
 		},
 		AuthStyle: oauth2.AuthStyleInHeader,
 	}
-	hc := cfg.httpClient
-	return func(ctx context.Context) (*oauth2.Token, error) {
-		return cc.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
+	hc, policy, sleep := cfg.httpClient, cfg.retry, cfg.sleep
+	if sleep == nil {
+		sleep = sleepContext
 	}
+	return func(ctx context.Context) (*oauth2.Token, error) {
+		ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
+		for attempt := 1; ; attempt++ {
+			tok, err := cc.Token(ctx)
+			if err == nil || attempt >= policy.MaxAttempts || ctx.Err() != nil || !retryableTokenError(err) {
+				return tok, err
+			}
+			if err := sleep(ctx, policy.backoff(attempt)); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// retryableTokenError reports whether a token request that failed with err may
+// succeed if sent again: a network error, a 429 or a 5xx.
+func retryableTokenError(err error) bool {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		var ue *url.Error
+		return errors.As(err, &ue) // no answer: a network error
+	}
+	if re.Response == nil {
+		return false
+	}
+	code := re.Response.StatusCode
+	return code == 429 || code >= 500
 }
 
 // tokenCache hands out one cached token to all callers and fetches a new one when it
 // is about to expire or was refused. Concurrent callers that find no valid token
-// share a single fetch; each of them stops waiting when its own context ends.
+// share a single fetch; each of them stops waiting when its own context ends. In
+// the renewal window before expiry, callers keep getting the cached token while one
+// fetch renews it in the background; if that fetch fails, the token is used until
+// it really expires.
 type tokenCache struct {
 	fetch func(context.Context) (*oauth2.Token, error)
 	now   func() time.Time
@@ -67,7 +99,8 @@ func newTokenCache(fetch func(context.Context) (*oauth2.Token, error)) *tokenCac
 // token returns a valid token, fetching one if needed.
 func (c *tokenCache) token(ctx context.Context) (*oauth2.Token, error) {
 	c.mu.Lock()
-	if c.tok != nil && (c.renewAt.IsZero() || c.now().Before(c.renewAt)) {
+	now := c.now()
+	if c.tok != nil && (c.renewAt.IsZero() || now.Before(c.renewAt)) {
 		tok := c.tok
 		c.mu.Unlock()
 		return tok, nil
@@ -82,6 +115,12 @@ func (c *tokenCache) token(ctx context.Context) (*oauth2.Token, error) {
 			defer cancel()
 			c.run(fctx, call)
 		}()
+	}
+	if c.tok != nil && (c.tok.Expiry.IsZero() || now.Before(c.tok.Expiry)) {
+		// Renewal window: the cached token is still good while the fetch runs.
+		tok := c.tok
+		c.mu.Unlock()
+		return tok, nil
 	}
 	c.mu.Unlock()
 	select {
@@ -99,7 +138,7 @@ func (c *tokenCache) run(ctx context.Context, call *tokenCall) {
 	case err != nil:
 		err = &tokenError{err}
 	case tok == nil || tok.AccessToken == "":
-		err = fmt.Errorf("billing: getting an access token: the token endpoint returned no access_token")
+		err = errors.New("getting an access token: the token endpoint returned no access_token")
 	}
 	c.mu.Lock()
 	if err == nil {
@@ -134,7 +173,8 @@ func (c *tokenCache) invalidate(tok *oauth2.Token) {
 	c.mu.Unlock()
 }
 
-// tokenError is a failed token request, told on one line. It wraps the cause, an
+// tokenError is a failed token request, told on one line without the "billing:"
+// prefix (the caller adds it with the operation). It wraps the cause, an
 // *oauth2.RetrieveError when the token endpoint answered.
 type tokenError struct{ err error }
 
@@ -143,9 +183,9 @@ func (e *tokenError) Unwrap() error { return e.err }
 func (e *tokenError) Error() string {
 	var re *oauth2.RetrieveError
 	if !errors.As(e.err, &re) || re.Response == nil || re.Response.Request == nil {
-		return "billing: getting an access token: " + e.err.Error()
+		return "getting an access token: " + e.err.Error()
 	}
-	msg := fmt.Sprintf("billing: getting an access token: %s answered %s", re.Response.Request.URL.Redacted(), re.Response.Status)
+	msg := fmt.Sprintf("getting an access token: %s answered %s", re.Response.Request.URL.Redacted(), re.Response.Status)
 	switch {
 	case re.ErrorCode != "" && re.ErrorDescription != "":
 		msg += ": " + oneLine(re.ErrorCode) + ": " + oneLine(re.ErrorDescription)

@@ -82,7 +82,7 @@ const benchComponentsBody = `{
    "componentGroupId": "builtfor_example-seats", "componentType": "plan",
    "pricingModel": "per_unit", "status": "active", "isUsageBased": false,
    "billingPeriodUnit": "year", "price": 999, "freeQuantity": 1,
-   "mandatoryComponentIds": [],
+   "mandatoryComponentIds": ["builtfor_example-setup-EUR"],
    "trialPeriodUnit": "month", "trialPeriodValue": 1,
    "details": {"title": "Seats", "features": ["One back-office user per seat", "Priority support"]}},
   {"id": "builtfor_example-pro-EUR-Monthly", "productId": "builtfor_example",
@@ -156,7 +156,7 @@ type (
 		Price                 *float64        `json:"price,omitempty"`
 		Tiers                 []rawTier       `json:"tiers,omitempty"`
 		FreeQuantity          *float64        `json:"freeQuantity,omitempty"`
-		MandatoryComponentIDs *[]string       `json:"mandatoryComponentIds,omitempty"`
+		MandatoryComponentIDs []string        `json:"mandatoryComponentIds,omitempty"`
 		TrialPeriodUnit       string          `json:"trialPeriodUnit,omitempty"`
 		TrialPeriodValue      *float64        `json:"trialPeriodValue,omitempty"`
 		Details               *rawPlanDetails `json:"details,omitempty"`
@@ -455,11 +455,11 @@ func BenchmarkGetProductComponents(b *testing.B) {
 		c := s.sdkClient(b)
 		tokens := s.tokenRequests.Load()
 		measure(b, s, runs, "sdk", func(ctx context.Context) error {
-			resp, err := c.GetProductComponentsWithResponse(ctx, benchProductID, nil)
+			comps, err := c.GetProductComponents(ctx, benchProductID, nil)
 			if err != nil {
 				return err
 			}
-			return checkGenComponents(resp)
+			return checkSDKComponents(comps)
 		})
 		if n := s.tokenRequests.Load() - tokens; n != 1 {
 			b.Errorf("%d token requests, want 1 (cached)", n)
@@ -475,19 +475,44 @@ func checkGenComponents(resp *gen.GetProductComponentsResponse) error {
 	if resp.StatusCode() != http.StatusOK || resp.JSON200 == nil {
 		return fmt.Errorf("status %d: %s", resp.StatusCode(), resp.Body)
 	}
-	if resp.JSON200.Total != 5 || len(resp.JSON200.Items) != len(benchWant) {
-		return fmt.Errorf("%d components, total %v", len(resp.JSON200.Items), resp.JSON200.Total)
+	return checkComponents(resp.JSON200)
+}
+
+// checkSDKComponents checks the client's typed components (benchWant lists the
+// plans first).
+func checkSDKComponents(c *billing.Components) error {
+	if c.Total != 5 || len(c.Plans)+len(c.Addons) != len(benchWant) {
+		return fmt.Errorf("%d plans and %d addons, total %v", len(c.Plans), len(c.Addons), c.Total)
 	}
-	for i, item := range resp.JSON200.Items {
+	for i, p := range c.Plans {
+		if err := benchCheckComponent(i, p.Id, string(p.ComponentType), len(p.Tiers)); err != nil {
+			return err
+		}
+	}
+	for i, a := range c.Addons {
+		if err := benchCheckComponent(len(c.Plans)+i, a.Id, string(a.ComponentType), len(a.Tiers)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkComponents checks a component list, turning each item into a gen.Plan or a
+// gen.Addon.
+func checkComponents(list *gen.ComponentList) error {
+	if list.Total != 5 || len(list.Items) != len(benchWant) {
+		return fmt.Errorf("%d components, total %v", len(list.Items), list.Total)
+	}
+	for i, item := range list.Items {
 		v, err := item.ValueByDiscriminator()
 		if err != nil {
 			return err
 		}
 		switch c := v.(type) {
 		case gen.Plan:
-			err = benchCheckComponent(i, c.Id, string(c.ComponentType), benchLen(c.Tiers))
+			err = benchCheckComponent(i, c.Id, string(c.ComponentType), len(c.Tiers))
 		case gen.Addon:
-			err = benchCheckComponent(i, c.Id, string(c.ComponentType), benchLen(c.Tiers))
+			err = benchCheckComponent(i, c.Id, string(c.ComponentType), len(c.Tiers))
 		default:
 			err = fmt.Errorf("component %d is a %T", i, v)
 		}
@@ -496,13 +521,6 @@ func checkGenComponents(resp *gen.GetProductComponentsResponse) error {
 		}
 	}
 	return nil
-}
-
-func benchLen[T any](p *[]T) int {
-	if p == nil {
-		return 0
-	}
-	return len(*p)
 }
 
 func BenchmarkSetSubscriptionItemUsage(b *testing.B) {
@@ -550,7 +568,7 @@ func BenchmarkSetSubscriptionItemUsage(b *testing.B) {
 	b.Run("gen", func(b *testing.B) {
 		c := s.genClient(b)
 		measure(b, s, runs, "gen", func(ctx context.Context) error {
-			resp, err := c.SetSubscriptionItemUsageWithResponse(ctx, benchSubscription, benchItem, nil, gen.UsageInput{UsageQuantity: benchUsage})
+			resp, err := c.SetSubscriptionItemUsageWithResponse(ctx, benchSubscription, benchItem, gen.UsageInput{UsageQuantity: benchUsage})
 			if err != nil {
 				return err
 			}
@@ -562,11 +580,14 @@ func BenchmarkSetSubscriptionItemUsage(b *testing.B) {
 		c := s.sdkClient(b)
 		tokens := s.tokenRequests.Load()
 		measure(b, s, runs, "sdk", func(ctx context.Context) error {
-			resp, err := c.SetSubscriptionItemUsageWithResponse(ctx, benchSubscription, benchItem, nil, gen.UsageInput{UsageQuantity: benchUsage})
+			resp, err := c.SetSubscriptionItemUsage(ctx, benchSubscription, benchItem, gen.UsageInput{UsageQuantity: benchUsage})
 			if err != nil {
 				return err
 			}
-			return checkGenUsage(resp)
+			if q := resp.Item.UsageQuantity; q != benchUsage {
+				return fmt.Errorf("usageQuantity %v, want %v", q, benchUsage)
+			}
+			return nil
 		})
 		if n := s.tokenRequests.Load() - tokens; n != 1 {
 			b.Errorf("%d token requests, want 1 (cached)", n)

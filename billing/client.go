@@ -64,24 +64,41 @@ var DefaultScopes = []string{
 // DefaultPageSize is the number of invoices Invoices asks for per page.
 const DefaultPageSize = 50
 
-// Client is a Billing API client. It embeds the generated client, so every
-// operation is a method (GetProductComponentsWithResponse, SetSubscriptionItemUsageWithResponse,
-// ...), and adds token sourcing, sandbox mode, retries, typed errors, request checks
-// and pagination. A non-2xx answer is returned as an error (*APIError), so a nil
-// error means the typed 2xx field of the response (JSON200 or JSON201) is set.
+// Client is a Billing API client: one method per operation of the API, plus
+// Invoices to iterate over a subscription's invoices and Token to check
+// credentials. It adds to the code generated from the spec (package gen, whose
+// types the methods take and return): token sourcing, sandbox mode, retries, typed
+// errors, request checks and pagination.
 //
-// A Client is safe for concurrent use; create one and reuse it.
+// Every method takes a context first and per-call request editors last (Sandbox,
+// or any RequestEditorFn). A nil error means the 2xx answer was read; any other
+// outcome is an error: *APIError for a non-2xx answer, *InvalidRequestError for a
+// request refused before sending, and ErrOutcomeUnknown wrapped by any failure of a
+// non-idempotent call after which the server may have applied it.
+//
+// A Client is safe for concurrent use; create one and reuse it. *Client satisfies
+// API, the interface to mock in tests.
 type Client struct {
-	*gen.ClientWithResponses
-
+	server   string // base URL, as the generated request builders want it
+	doer     *doer
+	editors  []RequestEditorFn
 	tokens   *tokenCache
 	pageSize int64
 }
 
+// RequestEditorFn changes a request before it is sent: the SDK's own editors
+// (User-Agent, Accept, sandbox mode) run first, then WithRequestEditors ones, then
+// the per-call ones. It is the generated client's type.
+type RequestEditorFn = gen.RequestEditorFn
+
 // Token returns the access token the client currently uses, fetching one if needed:
 // a way to check credentials before the first call. Never log its AccessToken.
 func (c *Client) Token(ctx context.Context) (*oauth2.Token, error) {
-	return c.tokens.token(ctx)
+	tok, err := c.tokens.token(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("billing: %w", err)
+	}
+	return tok, nil
 }
 
 // Option configures a Client.
@@ -100,6 +117,7 @@ type config struct {
 	validate     bool
 	retry        RetryPolicy
 	pageSize     int64
+	maxBody      int64
 	editors      []gen.RequestEditorFn
 	sleep        func(context.Context, time.Duration) error // tests only
 }
@@ -131,7 +149,10 @@ func WithScopes(scopes ...string) Option {
 func WithTokenSource(ts oauth2.TokenSource) Option { return func(c *config) { c.tokenSource = ts } }
 
 // WithHTTPClient sets the HTTP client used for API and token requests (default
-// http.DefaultClient). Retries wrap it.
+// http.DefaultClient). Retries wrap it. The client uses a copy of hc that never
+// follows redirects (the Billing API and its token endpoint have none, and a
+// redirect could re-send a usage report or carry credentials elsewhere); hc itself
+// is not changed.
 func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.httpClient = hc } }
 
 // WithSandbox makes every request of the client run in sandbox mode (the
@@ -144,6 +165,16 @@ func WithRetryPolicy(p RetryPolicy) Option { return func(c *config) { c.retry = 
 // WithRequestValidation turns the check of requests against the embedded spec on
 // (the default) or off. Off, invalid requests reach the server.
 func WithRequestValidation(on bool) Option { return func(c *config) { c.validate = on } }
+
+// DefaultMaxResponseBytes bounds the size of a 2xx answer read into memory. The
+// largest answers are invoice pages, about 1.5 KiB per invoice with a few line
+// items: 4 MiB leaves room for pages of well over a thousand invoices.
+const DefaultMaxResponseBytes = 4 << 20
+
+// WithMaxResponseBytes sets the largest 2xx answer the client reads (default
+// DefaultMaxResponseBytes). A larger one is not read: the call fails with an error
+// wrapping ErrUnexpectedResponse (and ErrOutcomeUnknown for a non-idempotent call).
+func WithMaxResponseBytes(n int64) Option { return func(c *config) { c.maxBody = n } }
 
 // WithPageSize sets how many invoices Invoices asks for per page (default DefaultPageSize).
 func WithPageSize(n int) Option { return func(c *config) { c.pageSize = int64(n) } }
@@ -181,12 +212,14 @@ func NewClient(opts ...Option) (*Client, error) {
 		validate: true,
 		retry:    DefaultRetryPolicy(),
 		pageSize: DefaultPageSize,
+		maxBody:  DefaultMaxResponseBytes,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.httpClient == nil {
-		cfg.httpClient = http.DefaultClient
+	cfg.httpClient = noRedirects(cfg.httpClient)
+	if cfg.maxBody < 1 {
+		return nil, fmt.Errorf("billing: max response bytes %d: must be at least 1", cfg.maxBody)
 	}
 	if cfg.pageSize < 1 {
 		return nil, fmt.Errorf("billing: page size %d: must be at least 1", cfg.pageSize)
@@ -221,38 +254,40 @@ func NewClient(opts ...Option) (*Client, error) {
 		validate: cfg.validate,
 		tokens:   tokens,
 		policy:   cfg.retry,
+		maxBody:  cfg.maxBody,
 		sleep:    cfg.sleep,
 	}
 	if d.sleep == nil {
 		d.sleep = sleepContext
 	}
-	editors := []gen.ClientOption{
-		gen.WithHTTPClient(d),
-		gen.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
-			req.Header.Set("User-Agent", userAgent)
-			req.Header.Set("Accept", "application/json")
-			return nil
-		}),
-	}
+	c := &Client{server: cfg.baseURL + "/", doer: d, tokens: tokens, pageSize: cfg.pageSize}
+	c.editors = append(c.editors, func(_ context.Context, req *http.Request) error {
+		req.Header.Set("User-Agent", userAgent)
+		req.Header.Set("Accept", "application/json")
+		return nil
+	})
 	if cfg.sandbox {
-		editors = append(editors, gen.WithRequestEditorFn(Sandbox(true)))
+		c.editors = append(c.editors, Sandbox(true))
 	}
-	for _, fn := range cfg.editors {
-		editors = append(editors, gen.WithRequestEditorFn(fn))
-	}
-	gc, err := gen.NewClientWithResponses(cfg.baseURL, editors...)
-	if err != nil {
-		return nil, fmt.Errorf("billing: %w", err)
-	}
-	return &Client{ClientWithResponses: gc, tokens: tokens, pageSize: cfg.pageSize}, nil
+	c.editors = append(c.editors, cfg.editors...)
+	return c, nil
 }
 
-// checkURL refuses URLs that would carry credentials or tokens in clear text: only
-// https, or http to a loopback host, are accepted.
+// checkURL refuses URLs that would carry credentials or tokens in clear text (only
+// https, or http to a loopback host, are accepted) and URLs with parts the client
+// would drop (user information, a query, a fragment).
 func checkURL(what, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("billing: %s %q: %w", what, raw, err)
+		return fmt.Errorf("billing: %s: %w", what, err)
+	}
+	switch {
+	case u.User != nil:
+		return fmt.Errorf("billing: %s %q: user information in a URL is not allowed; use WithClientCredentials", what, u.Redacted())
+	case u.RawQuery != "" || u.ForceQuery:
+		return fmt.Errorf("billing: %s %q: a query is not allowed", what, raw)
+	case u.Fragment != "":
+		return fmt.Errorf("billing: %s %q: a fragment is not allowed", what, raw)
 	}
 	switch {
 	case u.Scheme == "https" && u.Host != "":
@@ -266,7 +301,7 @@ func checkURL(what, raw string) error {
 }
 
 func isLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)

@@ -23,39 +23,39 @@ type call struct {
 
 var calls = []call{
 	{"getProductComponents", true, func(ctx context.Context, c *Client, e ...gen.RequestEditorFn) error {
-		_, err := c.GetProductComponentsWithResponse(ctx, "builtfor_example", nil, e...)
+		_, err := c.GetProductComponents(ctx, "builtfor_example", nil, e...)
 		return err
 	}},
 	{"addCustomer", false, func(ctx context.Context, c *Client, e ...gen.RequestEditorFn) error {
-		_, err := c.AddCustomerWithResponse(ctx, nil, gen.CustomerInput{Id: "u", Email: "a@b.co", Locale: gen.Fr, Type: gen.User}, e...)
+		_, err := c.AddCustomer(ctx, gen.CustomerInput{Id: "u", Email: "a@b.co", Locale: gen.Fr, Type: gen.User}, e...)
 		return err
 	}},
 	{"addSubscriptionEstimateForCustomer", true, func(ctx context.Context, c *Client, e ...gen.RequestEditorFn) error {
-		_, err := c.AddSubscriptionEstimateForCustomerWithResponse(ctx, nil, gen.EstimateInput{ComponentId: "c", CustomerId: "u", ProductId: "p"}, e...)
+		_, err := c.AddSubscriptionEstimateForCustomer(ctx, gen.EstimateInput{ComponentId: "c", CustomerId: "u", ProductId: "p"}, e...)
 		return err
 	}},
 	{"addSubscriptionChargeAtTerm", false, func(ctx context.Context, c *Client, e ...gen.RequestEditorFn) error {
-		_, err := c.AddSubscriptionChargeAtTermWithResponse(ctx, "s", nil, gen.ChargeAtTermInput{Amount: 100, Description: "x"}, e...)
+		_, err := c.AddSubscriptionChargeAtTerm(ctx, "s", gen.ChargeAtTermInput{Amount: 100, Description: "x"}, e...)
 		return err
 	}},
 	{"setSubscriptionItemQuantity", true, func(ctx context.Context, c *Client, e ...gen.RequestEditorFn) error {
-		_, err := c.SetSubscriptionItemQuantityWithResponse(ctx, "s", "i", nil, gen.QuantityInput{Quantity: 3}, e...)
+		_, err := c.SetSubscriptionItemQuantity(ctx, "s", "i", gen.QuantityInput{Quantity: 3}, e...)
 		return err
 	}},
 	{"setSubscriptionItemUsage", false, func(ctx context.Context, c *Client, e ...gen.RequestEditorFn) error {
-		_, err := c.SetSubscriptionItemUsageWithResponse(ctx, "s", "i", nil, gen.UsageInput{UsageQuantity: 5}, e...)
+		_, err := c.SetSubscriptionItemUsage(ctx, "s", "i", gen.UsageInput{UsageQuantity: 5}, e...)
 		return err
 	}},
 	{"updateSubscription", true, func(ctx context.Context, c *Client, e ...gen.RequestEditorFn) error {
-		_, err := c.UpdateSubscriptionWithResponse(ctx, "s", nil, gen.SubscriptionUpdateInput{SubscriptionItemId: "c"}, e...)
+		_, err := c.UpdateSubscription(ctx, "s", gen.SubscriptionUpdateInput{SubscriptionItemId: "c"}, e...)
 		return err
 	}},
 	{"getInvoices", true, func(ctx context.Context, c *Client, e ...gen.RequestEditorFn) error {
-		_, err := c.GetInvoicesWithResponse(ctx, &gen.GetInvoicesParams{Id: "s", Type: "subscription", Limit: 10}, e...)
+		_, err := c.GetInvoices(ctx, gen.GetInvoicesParams{Id: "s", Type: "subscription", Limit: 10}, e...)
 		return err
 	}},
 	{"getInvoiceDownload", true, func(ctx context.Context, c *Client, e ...gen.RequestEditorFn) error {
-		_, err := c.GetInvoiceDownloadWithResponse(ctx, "inv", nil, e...)
+		_, err := c.GetInvoiceDownload(ctx, "inv", e...)
 		return err
 	}},
 }

@@ -2,20 +2,19 @@
 // product's plans and addons, create customers, estimate and change subscriptions,
 // set quantities, report usage, add charges at term and fetch invoices.
 //
-// A Client embeds the client that oapi-codegen generates from the vendored spec
-// (package gen), so every operation is a method with the spec's types:
+// Every operation of the vendored spec is a method of Client, with the types that
+// oapi-codegen generates from the spec (package gen):
 //
 //	client, err := billing.NewClient(
 //		billing.WithClientCredentials(os.Getenv("BILLING_CLIENT_ID"), os.Getenv("BILLING_CLIENT_SECRET")),
 //		billing.WithSandbox(true),
 //	)
 //	...
-//	resp, err := client.SetSubscriptionItemQuantityWithResponse(ctx, subscriptionID, itemID, nil,
-//		gen.QuantityInput{Quantity: 12})
+//	resp, err := client.SetSubscriptionItemQuantity(ctx, subscriptionID, itemID, gen.QuantityInput{Quantity: 12})
 //	if err != nil {
 //		return err // *billing.APIError, *billing.InvalidRequestError, ErrOutcomeUnknown, ...
 //	}
-//	fmt.Println(resp.JSON200.Item.Quantity)
+//	fmt.Println(resp.Item.Quantity)
 //
 // On top of the generated client it adds:
 //
@@ -26,10 +25,13 @@
 //   - Sandbox mode for the whole client (WithSandbox) or one call (Sandbox).
 //   - Retries by RetryPolicy, with a guarantee for the non-idempotent operations
 //     (usage, charge at term, customer creation): they are sent again only when the
-//     server cannot have acted; otherwise the error wraps ErrOutcomeUnknown.
+//     server cannot have acted, by the SDK or by net/http under it (no transport
+//     replay, no redirect followed); any failure after which the server may have
+//     applied one wraps ErrOutcomeUnknown.
 //   - Errors: every non-2xx answer is an *APIError; a request that breaks the spec
 //     is refused before it is sent with an *InvalidRequestError naming the field.
 //   - Pagination: Client.Invoices iterates over all invoices of a subscription.
+//   - An interface, API, that *Client satisfies, for callers' test doubles.
 //
 // Package billing/billingtest runs an in-process fake of the API for tests.
 package billing

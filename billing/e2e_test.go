@@ -39,18 +39,14 @@ func TestEveryOperationAgainstBillingtest(t *testing.T) {
 		}
 	}
 
-	comps, err := client.GetProductComponentsWithResponse(ctx, billingtest.ProductID, nil)
+	comps, err := client.GetProductComponents(ctx, billingtest.ProductID, nil)
 	must(err)
 	var kinds []string
-	for _, item := range comps.JSON200.Items {
-		v, err := item.ValueByDiscriminator()
-		must(err)
-		switch c := v.(type) {
-		case gen.Plan:
-			kinds = append(kinds, "plan "+string(c.PricingModel))
-		case gen.Addon:
-			kinds = append(kinds, string(c.ComponentType)+" "+string(c.PricingModel))
-		}
+	for _, p := range comps.Plans {
+		kinds = append(kinds, "plan "+string(p.PricingModel))
+	}
+	for _, a := range comps.Addons {
+		kinds = append(kinds, string(a.ComponentType)+" "+string(a.PricingModel))
 	}
 	if diff := cmp.Diff([]string{"plan flat_fee", "plan flat_fee", "plan stairstep", "addon per_unit"}, kinds); diff != "" {
 		t.Errorf("components (-want +got):\n%s", diff)
@@ -58,28 +54,28 @@ func TestEveryOperationAgainstBillingtest(t *testing.T) {
 
 	// The customer id must be the token's subject: the client id.
 	cust := gen.CustomerInput{Id: srv.ClientID, Email: "partner@example.com", Locale: gen.Fr, Type: gen.User}
-	created, err := client.AddCustomerWithResponse(ctx, nil, cust)
+	created, err := client.AddCustomer(ctx, cust)
 	must(err)
-	if created.JSON201.Item.Id != srv.ClientID {
-		t.Errorf("customer id = %q", created.JSON201.Item.Id)
+	if created.Item.Id != srv.ClientID {
+		t.Errorf("customer id = %q", created.Item.Id)
 	}
-	_, err = client.AddCustomerWithResponse(ctx, nil, cust)
+	_, err = client.AddCustomer(ctx, cust)
 	var apiErr *billing.APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 403 || apiErr.ErrorCode != "CUSTOMER_ALREADY_EXISTS" {
 		t.Errorf("second addCustomer: error = %v, want 403 CUSTOMER_ALREADY_EXISTS", err)
 	}
 
-	est, err := client.AddSubscriptionEstimateForCustomerWithResponse(ctx, nil, gen.EstimateInput{
+	est, err := client.AddSubscriptionEstimateForCustomer(ctx, gen.EstimateInput{
 		ComponentId: billingtest.StandardYearlyPlanID, CustomerId: billingtest.CustomerID,
-		ProductId: billingtest.ProductID, SubscriptionId: ptr(sub),
+		ProductId: billingtest.ProductID, SubscriptionId: sub,
 	})
 	must(err)
-	if got := est.JSON201.Item.InvoiceEstimate.Total; got != 23988 {
+	if got := est.Item.InvoiceEstimate.Total; got != 23988 {
 		t.Errorf("estimate total = %v, want 23988 (19990 + 20%% tax)", got)
 	}
 
 	for _, q := range []float64{8, 8, 12} { // not cumulative: the last value wins
-		_, err = client.SetSubscriptionItemQuantityWithResponse(ctx, sub, users, nil, gen.QuantityInput{Quantity: q})
+		_, err = client.SetSubscriptionItemQuantity(ctx, sub, users, gen.QuantityInput{Quantity: q})
 		must(err)
 	}
 	s, _ := srv.Subscription(sub, true)
@@ -88,21 +84,21 @@ func TestEveryOperationAgainstBillingtest(t *testing.T) {
 	}
 
 	for _, u := range []float64{250, 120, 30} { // cumulative within the period
-		_, err = client.SetSubscriptionItemUsageWithResponse(ctx, sub, calls, nil, gen.UsageInput{UsageQuantity: u})
+		_, err = client.SetSubscriptionItemUsage(ctx, sub, calls, gen.UsageInput{UsageQuantity: u})
 		must(err)
 	}
 	if got := srv.Usage(sub, calls, true); got != 400 {
 		t.Errorf("usage = %v, want 400", got)
 	}
 
-	_, err = client.AddSubscriptionChargeAtTermWithResponse(ctx, sub, nil, gen.ChargeAtTermInput{Amount: 1500, Description: "Onboarding"})
+	_, err = client.AddSubscriptionChargeAtTerm(ctx, sub, gen.ChargeAtTermInput{Amount: 1500, Description: "Onboarding"})
 	must(err)
 	inv, err := srv.CloseBillingPeriod(sub, true)
 	must(err)
 	var lines []string
 	for _, li := range inv.LineItems {
 		if li.EntityType == "adhoc" || li.EntityType == "addon_item_price" {
-			lines = append(lines, li.EntityType+" "+deref(li.Description)+" "+fmtCents(deref(li.Amount)))
+			lines = append(lines, li.EntityType+" "+li.Description+" "+fmtCents(deref(li.Amount)))
 		}
 	}
 	want := []string{"addon_item_price " + calls + " × 400 800", "adhoc Onboarding 1500"}
@@ -125,16 +121,16 @@ func TestEveryOperationAgainstBillingtest(t *testing.T) {
 		t.Errorf("getInvoices pages = %d, want 3 (5 per page)", got)
 	}
 
-	upd, err := client.UpdateSubscriptionWithResponse(ctx, sub, nil, gen.SubscriptionUpdateInput{SubscriptionItemId: billingtest.StandardYearlyPlanID})
+	upd, err := client.UpdateSubscription(ctx, sub, gen.SubscriptionUpdateInput{SubscriptionItemId: billingtest.StandardYearlyPlanID})
 	must(err)
-	if upd.JSON200.Item.BillingPeriodUnit != string(gen.PeriodUnitYear) || itemOf(*upd.JSON200.Item, billingtest.StandardYearlyPlanID).Id == "" {
-		t.Errorf("updated subscription = %+v, want the yearly plan", upd.JSON200.Item)
+	if upd.Item.BillingPeriodUnit != string(gen.PeriodUnitYear) || itemOf(upd.Item, billingtest.StandardYearlyPlanID).Id == "" {
+		t.Errorf("updated subscription = %+v, want the yearly plan", upd.Item)
 	}
 
-	dl, err := client.GetInvoiceDownloadWithResponse(ctx, inv.InvoiceId, nil)
+	dl, err := client.GetInvoiceDownload(ctx, inv.InvoiceId)
 	must(err)
-	if !strings.HasPrefix(dl.JSON200.Item.DownloadUrl, srv.URL+"/invoices/") {
-		t.Errorf("download URL = %q", dl.JSON200.Item.DownloadUrl)
+	if !strings.HasPrefix(dl.Item.DownloadUrl, srv.URL+"/invoices/") {
+		t.Errorf("download URL = %q", dl.Item.DownloadUrl)
 	}
 
 	// All of it happened in sandbox: the live store is untouched.
@@ -149,7 +145,7 @@ func TestEveryOperationAgainstBillingtest(t *testing.T) {
 func TestAuthAgainstBillingtest(t *testing.T) {
 	ctx := context.Background()
 	usage := func(c *billing.Client) error {
-		_, err := c.SetSubscriptionItemUsageWithResponse(ctx, sub, calls, nil, gen.UsageInput{UsageQuantity: 1})
+		_, err := c.SetSubscriptionItemUsage(ctx, sub, calls, gen.UsageInput{UsageQuantity: 1})
 		return err
 	}
 	t.Run("missing scope is a 403", func(t *testing.T) {
@@ -199,12 +195,12 @@ func TestAuthAgainstBillingtest(t *testing.T) {
 		srv := billingtest.NewServer(billingtest.WithT(t))
 		c := srv.Client(billing.WithRequestValidation(false), billing.WithHTTPClient(
 			contracttest.Client(t, srv.HTTPClient(), contracttest.OffSpecRequests("client-side checks are off and the usage is 0"))))
-		_, err := c.SetSubscriptionItemUsageWithResponse(ctx, sub, calls, nil, gen.UsageInput{UsageQuantity: 0})
+		_, err := c.SetSubscriptionItemUsage(ctx, sub, calls, gen.UsageInput{UsageQuantity: 0})
 		var apiErr *billing.APIError
 		if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.Contains(apiErr.Message, "usageQuantity") {
 			t.Fatalf("error = %v, want the fake's 400 naming usageQuantity", err)
 		}
-		_, err = srv.Client().SetSubscriptionItemUsageWithResponse(ctx, sub, calls, nil, gen.UsageInput{UsageQuantity: 0})
+		_, err = srv.Client().SetSubscriptionItemUsage(ctx, sub, calls, gen.UsageInput{UsageQuantity: 0})
 		var invalid *billing.InvalidRequestError
 		if !errors.As(err, &invalid) || invalid.Field != "usageQuantity" {
 			t.Fatalf("error = %v, want InvalidRequestError on usageQuantity", err)
@@ -225,15 +221,15 @@ func TestFaultsAgainstBillingtest(t *testing.T) {
 		failed          // definite error, nothing applied
 	)
 	usage := func(ctx context.Context, c *billing.Client) error {
-		_, err := c.SetSubscriptionItemUsageWithResponse(ctx, sub, calls, nil, gen.UsageInput{UsageQuantity: 10})
+		_, err := c.SetSubscriptionItemUsage(ctx, sub, calls, gen.UsageInput{UsageQuantity: 10})
 		return err
 	}
 	charge := func(ctx context.Context, c *billing.Client) error {
-		_, err := c.AddSubscriptionChargeAtTermWithResponse(ctx, sub, nil, gen.ChargeAtTermInput{Amount: 500, Description: "x"})
+		_, err := c.AddSubscriptionChargeAtTerm(ctx, sub, gen.ChargeAtTermInput{Amount: 500, Description: "x"})
 		return err
 	}
 	quantity := func(ctx context.Context, c *billing.Client) error {
-		_, err := c.SetSubscriptionItemQuantityWithResponse(ctx, sub, users, nil, gen.QuantityInput{Quantity: 7})
+		_, err := c.SetSubscriptionItemQuantity(ctx, sub, users, gen.QuantityInput{Quantity: 7})
 		return err
 	}
 	tests := []struct {
@@ -324,7 +320,7 @@ func TestWithTokenSource(t *testing.T) {
 		return real.Token(context.Background())
 	})
 	c := srv.Client(billing.WithTokenSource(ts))
-	if _, err := c.GetInvoiceDownloadWithResponse(context.Background(), "INV-2025-00001", nil); err != nil {
+	if _, err := c.GetInvoiceDownload(context.Background(), "INV-2025-00001"); err != nil {
 		t.Fatal(err)
 	}
 	if served != 2 {

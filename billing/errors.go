@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -16,16 +17,42 @@ import (
 )
 
 // ErrOutcomeUnknown is wrapped by the error of a non-idempotent call (usage, charge at
-// term, customer creation) that failed after the request may have reached the
-// server: a 5xx answer, a connection lost after sending, a deadline while waiting.
-// The change may or may not have been applied, so the SDK did not send it again.
-// Check the subscription's state (or wait for its webhook) before sending it again.
-var ErrOutcomeUnknown = errors.New("outcome unknown: the request may have been applied")
+// term, customer creation) that failed after its request may have reached the
+// server: a 5xx or 3xx answer, a connection lost after the request was written, the
+// context ending while waiting for or reading the answer, a 2xx answer that cannot
+// be read. The change may or may not have been applied, so the SDK did not send it
+// again, and neither must the caller without checking first.
+//
+// No operation of the API reads usage or pending charges back. What tells whether
+// the call was applied: the next invoice's line items (a charge at term shows its
+// description there; usage shows in the metered item's line), and for a customer
+// creation a second addCustomer, which answers 403 CUSTOMER_ALREADY_EXISTS if the
+// first one was applied. Record the unknown outcome and reconcile it from those,
+// or with the partner who operates the subscription, before sending it again.
+var ErrOutcomeUnknown = errors.New("outcome unknown")
 
 // ErrUnexpectedResponse is wrapped by the error of a call that succeeded (2xx) with
-// an answer the spec does not describe (an undeclared status, a body that is not
-// JSON), so its typed result cannot be read. The call was carried out.
+// an answer that cannot be read: a status the spec does not declare, a body that is
+// not JSON, does not decode into the operation's type, is cut short or is larger
+// than WithMaxResponseBytes allows. The call was carried out; only its answer is
+// lost. For a non-idempotent call the error wraps ErrOutcomeUnknown too, so a
+// caller that checks only ErrOutcomeUnknown never sends it twice.
 var ErrUnexpectedResponse = errors.New("unexpected success response")
+
+// unknownError is the error of a non-idempotent call whose outcome is unknown. It
+// tells the operation once, then "outcome unknown, not retried", then the cause.
+type unknownError struct {
+	op    string
+	cause error
+}
+
+func (e *unknownError) Error() string {
+	return "billing: " + e.op + ": outcome unknown, not retried: " + strings.TrimPrefix(e.cause.Error(), "billing: "+e.op+": ")
+}
+
+// Unwrap returns ErrOutcomeUnknown and the cause (an *APIError, a network error,
+// context.DeadlineExceeded, ErrUnexpectedResponse, ...).
+func (e *unknownError) Unwrap() []error { return []error{ErrOutcomeUnknown, e.cause} }
 
 // APIError is a non-2xx answer of the Billing API. Use errors.As to get it:
 //
@@ -37,13 +64,17 @@ type APIError struct {
 	ErrorCode  string        // errorCode of the error body, if any
 	Message    string        // message of the error body, if any
 	RetryAfter time.Duration // the Retry-After header, if any
+	// Location is the Location header of a 3xx answer (redacted). The Billing API
+	// has no redirects: the SDK never follows one.
+	Location string
 	// Body is the start of the response body (at most 4 KiB), for answers that are
 	// not the spec's error body.
 	Body []byte
 }
 
 // Error tells the operation, the status and the error body's code and message (or
-// the start of a body that is not the spec's error body), on one line.
+// the start of a body that is not the spec's error body), and the Retry-After if
+// any, on one line.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "billing: %s: %d", e.Operation, e.StatusCode)
@@ -60,6 +91,12 @@ func (e *APIError) Error() string {
 		}
 	case len(e.Body) > 0:
 		fmt.Fprintf(&b, ": body %q", excerpt(e.Body, 200))
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (Retry-After %s)", e.RetryAfter)
+	}
+	if e.Location != "" {
+		fmt.Fprintf(&b, " (redirect to %s, not followed)", oneLine(e.Location))
 	}
 	return b.String()
 }
@@ -83,14 +120,15 @@ func newAPIError(op string, resp *http.Response) *APIError {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
 	_ = resp.Body.Close()
 	e := &APIError{Operation: op, StatusCode: resp.StatusCode, RetryAfter: retryAfter(resp.Header, time.Now())}
+	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		e.Location = loc
+		if u, err := url.Parse(loc); err == nil {
+			e.Location = u.Redacted()
+		}
+	}
 	var eb gen.Error
-	if json.Unmarshal(body, &eb) == nil && (eb.ErrorCode != nil || eb.Message != nil) {
-		if eb.ErrorCode != nil {
-			e.ErrorCode = *eb.ErrorCode
-		}
-		if eb.Message != nil {
-			e.Message = *eb.Message
-		}
+	if json.Unmarshal(body, &eb) == nil && (eb.ErrorCode != "" || eb.Message != "") {
+		e.ErrorCode, e.Message = eb.ErrorCode, eb.Message
 		return e
 	}
 	e.Body = body

@@ -28,21 +28,15 @@ func Example() {
 	}
 	ctx := context.Background()
 
-	res, err := client.GetProductComponentsWithResponse(ctx, "builtfor_example", nil)
+	res, err := client.GetProductComponents(ctx, "builtfor_example", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, item := range res.JSON200.Items {
-		v, err := item.ValueByDiscriminator()
-		if err != nil {
-			log.Fatal(err)
-		}
-		switch c := v.(type) {
-		case gen.Plan:
-			fmt.Printf("plan  %-40s %s, %s\n", c.Id, c.PricingModel, c.BillingPeriodUnit)
-		case gen.Addon:
-			fmt.Printf("%-5s %-40s %s\n", c.ComponentType, c.Id, c.PricingModel)
-		}
+	for _, plan := range res.Plans {
+		fmt.Printf("plan  %-40s %s, %s\n", plan.Id, plan.PricingModel, plan.BillingPeriodUnit)
+	}
+	for _, addon := range res.Addons {
+		fmt.Printf("%-5s %-40s %s\n", addon.ComponentType, addon.Id, addon.PricingModel)
 	}
 	// Output:
 	// plan  builtfor_example-standard-EUR-Monthly    flat_fee, month
@@ -60,8 +54,8 @@ func ExampleErrOutcomeUnknown() {
 	// The connection drops after the server counted the usage.
 	srv.Fault("setSubscriptionItemUsage", billingtest.Fault{Drop: billingtest.DropAfterApply})
 
-	_, err := client.SetSubscriptionItemUsageWithResponse(context.Background(),
-		billingtest.SubscriptionID, billingtest.APICallsAddonID, nil, gen.UsageInput{UsageQuantity: 250})
+	_, err := client.SetSubscriptionItemUsage(context.Background(),
+		billingtest.SubscriptionID, billingtest.APICallsAddonID, gen.UsageInput{UsageQuantity: 250})
 	if errors.Is(err, billing.ErrOutcomeUnknown) {
 		fmt.Println("outcome unknown: not sent again")
 	}
@@ -77,8 +71,8 @@ func ExampleAPIError() {
 	defer srv.Close()
 	client := srv.Client()
 
-	_, err := client.SetSubscriptionItemQuantityWithResponse(context.Background(),
-		"no-such-subscription", billingtest.UsersPlanID, nil, gen.QuantityInput{Quantity: 3})
+	_, err := client.SetSubscriptionItemQuantity(context.Background(),
+		"no-such-subscription", billingtest.UsersPlanID, gen.QuantityInput{Quantity: 3})
 	var apiErr *billing.APIError
 	if errors.As(err, &apiErr) {
 		fmt.Println(apiErr.StatusCode, apiErr.ErrorCode)
@@ -92,8 +86,8 @@ func ExampleInvalidRequestError() {
 	defer srv.Close()
 	client := srv.Client()
 
-	_, err := client.SetSubscriptionItemUsageWithResponse(context.Background(),
-		billingtest.SubscriptionID, billingtest.APICallsAddonID, nil, gen.UsageInput{UsageQuantity: 0})
+	_, err := client.SetSubscriptionItemUsage(context.Background(),
+		billingtest.SubscriptionID, billingtest.APICallsAddonID, gen.UsageInput{UsageQuantity: 0})
 	fmt.Println(err)
 	fmt.Println("requests sent:", srv.Requests("setSubscriptionItemUsage"))
 	// Output:
@@ -130,7 +124,7 @@ func ExampleSandbox() {
 
 	ctx := context.Background()
 	sub, item := billingtest.SubscriptionID, billingtest.APICallsAddonID
-	_, err := client.SetSubscriptionItemUsageWithResponse(ctx, sub, item, nil,
+	_, err := client.SetSubscriptionItemUsage(ctx, sub, item,
 		gen.UsageInput{UsageQuantity: 5}, billing.Sandbox(true)) // this call only
 	if err != nil {
 		log.Fatal(err)
@@ -138,4 +132,50 @@ func ExampleSandbox() {
 	fmt.Println("sandbox:", srv.Usage(sub, item, true), "live:", srv.Usage(sub, item, false))
 	// Output:
 	// sandbox: 5 live: 0
+}
+
+// reportAPICalls is partner code under test: it takes a billing.API, not a
+// *billing.Client, so that its tests can pass a stub.
+func reportAPICalls(ctx context.Context, api billing.API, subscriptionID, itemID string, calls int) error {
+	if calls == 0 {
+		return nil
+	}
+	_, err := api.SetSubscriptionItemUsage(ctx, subscriptionID, itemID, gen.UsageInput{UsageQuantity: float64(calls)})
+	if errors.Is(err, billing.ErrOutcomeUnknown) {
+		return fmt.Errorf("usage of %s may be counted: reconcile before sending it again: %w", subscriptionID, err)
+	}
+	return err
+}
+
+// usageStub stands in for the API in a test: it embeds billing.API (nil), so a
+// method it does not override panics if the code under test calls it.
+type usageStub struct {
+	billing.API
+	err  error
+	sent []float64
+}
+
+func (s *usageStub) SetSubscriptionItemUsage(_ context.Context, _, _ string, body gen.UsageInput, _ ...billing.RequestEditorFn) (*gen.UsageResponse, error) {
+	s.sent = append(s.sent, body.UsageQuantity)
+	if s.err != nil {
+		return nil, s.err
+	}
+	return &gen.UsageResponse{Item: gen.Usage{UsageQuantity: body.UsageQuantity}}, nil
+}
+
+// Code that takes a billing.API can be tested with a stub of the one method it
+// calls, with no server; billingtest.Server is the fake to use when the test
+// should go through the client (tokens, retries, errors).
+func ExampleAPI() {
+	ctx := context.Background()
+
+	ok := &usageStub{}
+	fmt.Println(reportAPICalls(ctx, ok, "sub", "item", 250), ok.sent)
+
+	unknown := &usageStub{err: fmt.Errorf("billing: setSubscriptionItemUsage: %w", billing.ErrOutcomeUnknown)}
+	err := reportAPICalls(ctx, unknown, "sub", "item", 250)
+	fmt.Println(errors.Is(err, billing.ErrOutcomeUnknown), unknown.sent)
+	// Output:
+	// <nil> [250]
+	// true [250]
 }

@@ -12,7 +12,10 @@ import (
 )
 
 // invoicePages serves n invoices of subscription "s" by limit and offset.
-func invoicePages(n int) http.HandlerFunc {
+func invoicePages(n int) http.HandlerFunc { return invoicePagesTotal(n, n) }
+
+// invoicePagesTotal serves n invoices but claims total of them.
+func invoicePagesTotal(n, total int) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		limit, _ := strconv.Atoi(q.Get("limit"))
@@ -25,7 +28,7 @@ func invoicePages(n int) http.HandlerFunc {
 				"taxIncluded": true, "lineItems": []any{},
 			})
 		}
-		writeJSON(w, 200, map[string]any{"items": items, "total": n})
+		writeJSON(w, 200, map[string]any{"items": items, "total": total})
 	}
 }
 
@@ -71,17 +74,57 @@ func TestInvoicesPagination(t *testing.T) {
 	}
 }
 
-func TestInvoicesStopsOnShortTotal(t *testing.T) {
-	// A server that claims more than it returns must not make the iterator loop.
-	api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]any{"items": []any{}, "total": 50})
-	})
-	c, _ := api.client(t)
-	for _, err := range c.Invoices(context.Background(), "s") {
-		t.Fatalf("unexpected item, err %v", err)
+func TestInvoicesNoProgress(t *testing.T) {
+	// A server that claims more than it returns, or ignores the offset, must not make
+	// the iterator loop: it ends with an error that says why.
+	tests := []struct {
+		name         string
+		handle       http.HandlerFunc
+		wantItems    int
+		wantErr      string
+		wantRequests int32
+	}{
+		{
+			name: "empty page before the total",
+			handle: func(w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, 200, map[string]any{"items": []any{}, "total": 50})
+			},
+			wantErr:      "billing: getInvoices: the page at offset 0 is empty, but the total is 50: the list ended early",
+			wantRequests: 1,
+		},
+		{
+			name: "offset ignored, huge total",
+			handle: func(w http.ResponseWriter, r *http.Request) {
+				q := r.URL.Query()
+				q.Set("offset", "0") // always the first page
+				r.URL.RawQuery = q.Encode()
+				invoicePagesTotal(10, 1_000_000)(w, r)
+			},
+			wantItems:    4,
+			wantErr:      `billing: getInvoices: the page at offset 4 repeats invoice "inv-0" of the previous page: the server ignored the offset`,
+			wantRequests: 2,
+		},
 	}
-	if n := api.apiRequests.Load(); n != 1 {
-		t.Errorf("requests = %d, want 1", n)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := newTestAPI(t, tt.handle)
+			c, _ := api.client(t, WithPageSize(4))
+			var items int
+			var last error
+			for _, err := range c.Invoices(context.Background(), "s") {
+				if err != nil {
+					last = err
+					break
+				}
+				items++
+			}
+			if items != tt.wantItems || last == nil || last.Error() != tt.wantErr {
+				t.Errorf("got %d invoices then %v; want %d then %q", items, last, tt.wantItems, tt.wantErr)
+			}
+			if n := api.apiRequests.Load(); n != tt.wantRequests {
+				t.Errorf("requests = %d, want %d", n, tt.wantRequests)
+			}
+		})
 	}
 }
 

@@ -17,17 +17,27 @@ const (
 // RetryPolicy says when and how often a failed call is sent again.
 //
 // Idempotent operations (GET, PUT, PATCH and POST /v1/estimates; the spec's
-// x-idempotent) are retried after a network error, a 429 or a 5xx. Non-idempotent
-// ones (usage, charge at term, customer creation) are retried only when the server
-// cannot have acted: the connection was refused or the request was not completely
-// sent, or a 429. Any other failure of those returns an error wrapping
-// ErrOutcomeUnknown, so usage is never counted twice and a charge never billed twice.
+// x-idempotent) are retried after a network error, a 429, a 5xx, or a 2xx answer
+// cut short. Non-idempotent ones (usage, charge at term, customer creation) are
+// retried only when the server cannot have acted on the request: no connection
+// could be made (DNS, dial, TLS), the request was not completely written, or a
+// 429 answer. For them:
+//   - a 5xx or 3xx answer, a connection lost after the request was written, the
+//     context ending after it was written, and a 2xx answer that cannot be read
+//     return an error wrapping ErrOutcomeUnknown;
+//   - any other 4xx answer (400, 401 after the one replay with a fresh token, 403,
+//     404, ...) is an *APIError that does not wrap it: the server refused the call;
+//   - failures before sending (invalid request, token request failed) do not wrap it.
+//
+// Whatever the operation, a 401 is replayed once with a fresh token, and no
+// redirect is ever followed.
 //
 // The delay before attempt n+1 is BaseDelay*2^(n-1), capped at MaxDelay, with
 // jitter (between half and all of it); a Retry-After header of at most MaxRetryAfter
 // replaces it. A longer Retry-After ends the retries: the *APIError carries it. Waits
 // stop at once when the context ends, and a wait that would outlast the context's
-// deadline is not started.
+// deadline is not started. Token requests are retried with the same policy after a
+// network error, a 429 or a 5xx.
 type RetryPolicy struct {
 	MaxAttempts   int           // attempts in all; 1 disables retries
 	BaseDelay     time.Duration // first backoff

@@ -68,7 +68,7 @@ func TestAuth(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := c.SetSubscriptionItemUsageWithResponse(t.Context(), billingtest.SubscriptionID, billingtest.APICallsAddonID, nil,
+			res, err := c.SetSubscriptionItemUsageWithResponse(t.Context(), billingtest.SubscriptionID, billingtest.APICallsAddonID,
 				gen.UsageInput{UsageQuantity: 1},
 				func(_ context.Context, req *http.Request) error {
 					if tt.auth != "" {

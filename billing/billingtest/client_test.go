@@ -24,12 +24,12 @@ func TestClient(t *testing.T) {
 		{sandbox, nil, 10},
 		{live, []gen.RequestEditorFn{billing.Sandbox(true)}, 20},
 	} {
-		res, err := c.client.SetSubscriptionItemUsageWithResponse(t.Context(), sub, addon, nil, gen.UsageInput{UsageQuantity: c.q}, c.editors...)
+		res, err := c.client.SetSubscriptionItemUsage(t.Context(), sub, addon, gen.UsageInput{UsageQuantity: c.q}, c.editors...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.JSON201 == nil {
-			t.Fatalf("status %d: %s", res.StatusCode(), res.Body)
+		if res.Item.UsageQuantity != c.q {
+			t.Fatalf("answer %+v, want the usage %v", res.Item, c.q)
 		}
 	}
 	if l, s := srv.Usage(sub, addon, false), srv.Usage(sub, addon, true); l != 3 || s != 30 {
@@ -43,7 +43,7 @@ func TestClient(t *testing.T) {
 func TestClientOptionsWin(t *testing.T) {
 	srv := newServer(t)
 	c := srv.Client(billing.WithClientCredentials(srv.ClientID, "wrong secret"))
-	if _, err := c.GetProductComponentsWithResponse(t.Context(), billingtest.ProductID, nil); err == nil {
+	if _, err := c.GetProductComponents(t.Context(), billingtest.ProductID, nil); err == nil {
 		t.Error("a wrong secret: no error")
 	}
 	if n := srv.Requests("getProductComponents"); n != 0 {

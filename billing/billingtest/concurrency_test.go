@@ -27,7 +27,7 @@ func TestConcurrentUsage(t *testing.T) {
 	// Readers and other writers at the same time, for the race detector.
 	wg.Go(func() {
 		for q := 1.0; q <= 20; q++ {
-			if _, err := c.SetSubscriptionItemQuantityWithResponse(t.Context(), billingtest.SubscriptionID, billingtest.UsersPlanID, nil, gen.QuantityInput{Quantity: q}); err != nil {
+			if _, err := c.SetSubscriptionItemQuantityWithResponse(t.Context(), billingtest.SubscriptionID, billingtest.UsersPlanID, gen.QuantityInput{Quantity: q}); err != nil {
 				t.Error(err)
 			}
 			srv.Subscription(billingtest.SubscriptionID, false)

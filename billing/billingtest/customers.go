@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
@@ -14,7 +15,7 @@ const (
 )
 
 // AddCustomer creates the customer of the token's subject.
-func (h handlers) AddCustomer(ctx context.Context, req gen.AddCustomerRequestObject) (gen.AddCustomerResponseObject, error) {
+func (h handlers) AddCustomer(ctx context.Context, req fakeapi.AddCustomerRequestObject) (fakeapi.AddCustomerResponseObject, error) {
 	c := callOf(ctx)
 	in := req.Body
 	if in.Id != c.claims.Subject {
@@ -31,11 +32,11 @@ func (h handlers) AddCustomer(ctx context.Context, req gen.AddCustomerRequestObj
 	}
 	cust := gen.Customer{Id: in.Id, Email: in.Email, Locale: in.Locale, Type: in.Type}
 	st.customers[in.Id] = cust
-	return gen.AddCustomer201JSONResponse{Item: &cust}, nil
+	return fakeapi.AddCustomer201JSONResponse{Item: cust}, nil
 }
 
 // AddSubscriptionEstimateForCustomer prices a plan for a customer.
-func (h handlers) AddSubscriptionEstimateForCustomer(ctx context.Context, req gen.AddSubscriptionEstimateForCustomerRequestObject) (gen.AddSubscriptionEstimateForCustomerResponseObject, error) {
+func (h handlers) AddSubscriptionEstimateForCustomer(ctx context.Context, req fakeapi.AddSubscriptionEstimateForCustomerRequestObject) (fakeapi.AddSubscriptionEstimateForCustomerResponseObject, error) {
 	c := callOf(ctx)
 	in := req.Body
 	h.s.mu.Lock()
@@ -51,9 +52,9 @@ func (h handlers) AddSubscriptionEstimateForCustomer(ctx context.Context, req ge
 	if !ok || comp.plan == nil {
 		return newError(http.StatusNotFound, "COMPONENT_NOT_FOUND", "plan %s not found in product %s", in.ComponentId, in.ProductId), nil
 	}
-	if in.SubscriptionId != nil {
-		if _, ok := st.subs[*in.SubscriptionId]; !ok {
-			return newError(http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "subscription %s not found", *in.SubscriptionId), nil
+	if in.SubscriptionId != "" {
+		if _, ok := st.subs[in.SubscriptionId]; !ok {
+			return newError(http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "subscription %s not found", in.SubscriptionId), nil
 		}
 	}
 	if in.Coupon != nil && in.Coupon.CouponCode != couponCode {
@@ -61,8 +62,8 @@ func (h handlers) AddSubscriptionEstimateForCustomer(ctx context.Context, req ge
 	}
 
 	q := 1.0
-	if in.Quantity != nil {
-		q = *in.Quantity
+	if in.Quantity != 0 {
+		q = in.Quantity
 	}
 	sub := cents(comp.amount(q))
 	est := gen.Estimate{InvoiceEstimate: gen.InvoiceEstimate{
@@ -75,7 +76,7 @@ func (h handlers) AddSubscriptionEstimateForCustomer(ctx context.Context, req ge
 	if in.Coupon != nil {
 		discount = cents(sub * couponPercent / 100)
 		est.InvoiceEstimate.Discounts = append(est.InvoiceEstimate.Discounts,
-			gen.EstimateDiscount{Amount: discount, DiscountType: gen.Percentage, EntityId: ptr(couponCode)})
+			gen.EstimateDiscount{Amount: discount, DiscountType: gen.Percentage, EntityId: couponCode})
 		est.Coupon = &gen.EstimateCoupon{
 			Id: couponCode, DiscountType: gen.Percentage, Status: gen.CouponStatusActive,
 			DiscountPercentage: ptr(float64(couponPercent)),
@@ -85,5 +86,5 @@ func (h handlers) AddSubscriptionEstimateForCustomer(ctx context.Context, req ge
 	est.InvoiceEstimate.Taxes = []gen.EstimateTax{{Amount: tax, Name: "TVA 20%"}}
 	est.InvoiceEstimate.Total = sub - discount + tax
 	est.InvoiceEstimate.AmountDue = est.InvoiceEstimate.Total
-	return gen.AddSubscriptionEstimateForCustomer201JSONResponse{Item: &est}, nil
+	return fakeapi.AddSubscriptionEstimateForCustomer201JSONResponse{Item: est}, nil
 }

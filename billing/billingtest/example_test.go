@@ -14,20 +14,15 @@ func Example() {
 	defer srv.Close()
 
 	client := srv.Client()
-	plans := gen.ComponentTypePlan
-	res, err := client.GetProductComponentsWithResponse(context.Background(), billingtest.ProductID,
-		&gen.GetProductComponentsParams{FilterComponentType: &plans})
+	res, err := client.GetProductComponents(context.Background(), billingtest.ProductID,
+		&gen.GetProductComponentsParams{FilterComponentType: gen.ComponentTypePlan})
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, item := range res.JSON200.Items {
-		plan, err := item.AsPlan()
-		if err != nil {
-			log.Fatal(err)
-		}
+	for _, plan := range res.Plans {
 		fmt.Println(plan.Id, plan.PricingModel, plan.BillingPeriodUnit)
 	}
-	fmt.Println("total:", res.JSON200.Total, "token requests:", srv.TokenRequests())
+	fmt.Println("total:", res.Total, "token requests:", srv.TokenRequests())
 	// Output:
 	// builtfor_example-standard-EUR-Monthly flat_fee month
 	// builtfor_example-standard-EUR-Yearly flat_fee year
@@ -42,7 +37,7 @@ func ExampleServer_CloseBillingPeriod() {
 
 	ctx := context.Background()
 	for _, calls := range []float64{120, 30} {
-		_, err := client.SetSubscriptionItemUsageWithResponse(ctx, billingtest.SubscriptionID, billingtest.APICallsAddonID, nil,
+		_, err := client.SetSubscriptionItemUsage(ctx, billingtest.SubscriptionID, billingtest.APICallsAddonID,
 			gen.UsageInput{UsageQuantity: calls})
 		if err != nil {
 			log.Fatal(err)
@@ -73,8 +68,8 @@ func ExampleServer_Fault() {
 	// The next usage call is carried out, but its answer is lost.
 	srv.Fault("setSubscriptionItemUsage", billingtest.Fault{Drop: billingtest.DropAfterApply})
 
-	_, err := srv.Client().SetSubscriptionItemUsageWithResponse(context.Background(), billingtest.SubscriptionID,
-		billingtest.APICallsAddonID, nil, gen.UsageInput{UsageQuantity: 5})
+	_, err := srv.Client().SetSubscriptionItemUsage(context.Background(), billingtest.SubscriptionID,
+		billingtest.APICallsAddonID, gen.UsageInput{UsageQuantity: 5})
 	fmt.Println("error:", err != nil)
 	fmt.Println("requests:", srv.Requests("setSubscriptionItemUsage"), "applied:", srv.Applied("setSubscriptionItemUsage"))
 	// Output:

@@ -57,6 +57,28 @@ func bearer(tok string) gen.RequestEditorFn {
 	}
 }
 
+// dropEmptyQuery removes empty query parameters, which the generated request
+// builders write for unset optional parameters (billing.Client does the same).
+func dropEmptyQuery(_ context.Context, req *http.Request) error {
+	q := req.URL.Query()
+	for k, vs := range q {
+		if len(vs) == 1 && vs[0] == "" {
+			delete(q, k)
+		}
+	}
+	req.URL.RawQuery = q.Encode()
+	return nil
+}
+
+// sandboxQuery asks for sandbox mode with the query parameter (the client uses the
+// header).
+func sandboxQuery(_ context.Context, req *http.Request) error {
+	q := req.URL.Query()
+	q.Set("sandbox", "true")
+	req.URL.RawQuery = q.Encode()
+	return nil
+}
+
 func sandboxHeader(_ context.Context, req *http.Request) error {
 	req.Header.Set("sandbox", "true")
 	return nil
@@ -65,7 +87,8 @@ func sandboxHeader(_ context.Context, req *http.Request) error {
 // apiClient returns a generated client that sends tok.
 func apiClient(t *testing.T, srv *billingtest.Server, tok string) *gen.ClientWithResponses {
 	t.Helper()
-	c, err := gen.NewClientWithResponses(srv.URL, gen.WithHTTPClient(srv.HTTPClient()), gen.WithRequestEditorFn(bearer(tok)))
+	c, err := gen.NewClientWithResponses(srv.URL, gen.WithHTTPClient(srv.HTTPClient()), gen.WithRequestEditorFn(bearer(tok)),
+		gen.WithRequestEditorFn(dropEmptyQuery))
 	if err != nil {
 		t.Fatal(err)
 	}

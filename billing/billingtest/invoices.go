@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
@@ -22,18 +23,18 @@ import (
 const downloadTTL = 5 * time.Minute
 
 // GetInvoices lists a subscription's invoices, a page at a time.
-func (h handlers) GetInvoices(ctx context.Context, req gen.GetInvoicesRequestObject) (gen.GetInvoicesResponseObject, error) {
+func (h handlers) GetInvoices(ctx context.Context, req fakeapi.GetInvoicesRequestObject) (fakeapi.GetInvoicesResponseObject, error) {
 	c := callOf(ctx)
 	p := req.Params
 	if p.Type != "subscription" {
 		return newError(http.StatusBadRequest, "BAD_REQUEST", "query parameter type: only subscription is supported, not %q", p.Type), nil
 	}
 	order := "desc"
-	if p.Order != nil && *p.Order != "" {
-		order = strings.ToLower(*p.Order)
+	if p.Order != "" {
+		order = strings.ToLower(p.Order)
 	}
 	if order != "asc" && order != "desc" {
-		return newError(http.StatusBadRequest, "BAD_REQUEST", "query parameter order: must be asc or desc, not %q", *p.Order), nil
+		return newError(http.StatusBadRequest, "BAD_REQUEST", "query parameter order: must be asc or desc, not %q", p.Order), nil
 	}
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
@@ -50,7 +51,7 @@ func (h handlers) GetInvoices(ctx context.Context, req gen.GetInvoicesRequestObj
 	for _, inv := range all[from:to] {
 		items = append(items, clone(*inv))
 	}
-	return gen.GetInvoices200JSONResponse{Items: items, Total: float64(len(all))}, nil
+	return fakeapi.GetInvoices200JSONResponse{Items: items, Total: float64(len(all))}, nil
 }
 
 // page returns the bounds of the page of n items that offset and limit select.
@@ -69,7 +70,7 @@ func page(offset, limit float64, n int) (from, to int) {
 
 // GetInvoiceDownload answers a signed link to the invoice's PDF, served by the
 // fake itself.
-func (h handlers) GetInvoiceDownload(ctx context.Context, req gen.GetInvoiceDownloadRequestObject) (gen.GetInvoiceDownloadResponseObject, error) {
+func (h handlers) GetInvoiceDownload(ctx context.Context, req fakeapi.GetInvoiceDownloadRequestObject) (fakeapi.GetInvoiceDownloadResponseObject, error) {
 	c := callOf(ctx)
 	h.s.mu.Lock()
 	_, ok := h.s.store(c.sandbox).invoice(req.InvoiceId)
@@ -83,7 +84,7 @@ func (h handlers) GetInvoiceDownload(ctx context.Context, req gen.GetInvoiceDown
 		"signature": {h.s.sign(req.InvoiceId, till)},
 	}
 	link := h.s.base() + "/invoices/" + url.PathEscape(req.InvoiceId) + ".pdf?" + q.Encode()
-	return gen.GetInvoiceDownload200JSONResponse{Item: &gen.InvoiceDownload{DownloadUrl: link, ValidTill: float64(till)}}, nil
+	return fakeapi.GetInvoiceDownload200JSONResponse{Item: gen.InvoiceDownload{DownloadUrl: link, ValidTill: float64(till)}}, nil
 }
 
 // sign is the signature of a download link.

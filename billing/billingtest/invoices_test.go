@@ -29,23 +29,23 @@ func TestGetInvoicesPagination(t *testing.T) {
 	tests := []struct {
 		name          string
 		limit, offset float64
-		order         *string
+		order         string
 		want          []string
 	}{
-		{"first page, newest first", 5, 0, nil, invoiceIDs(12, 11, 10, 9, 8)},
-		{"second page", 5, 5, nil, invoiceIDs(7, 6, 5, 4, 3)},
-		{"last page", 5, 10, nil, invoiceIDs(2, 1)},
-		{"past the end", 5, 12, nil, nil},
-		{"asc", 3, 0, ptr("asc"), invoiceIDs(1, 2, 3)},
-		{"DESC", 2, 1, ptr("DESC"), invoiceIDs(11, 10)},
-		{"all", 100, 0, ptr("asc"), invoiceIDs(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)},
+		{"first page, newest first", 5, 0, "", invoiceIDs(12, 11, 10, 9, 8)},
+		{"second page", 5, 5, "", invoiceIDs(7, 6, 5, 4, 3)},
+		{"last page", 5, 10, "", invoiceIDs(2, 1)},
+		{"past the end", 5, 12, "", nil},
+		{"asc", 3, 0, "asc", invoiceIDs(1, 2, 3)},
+		{"DESC", 2, 1, "DESC", invoiceIDs(11, 10)},
+		{"all", 100, 0, "asc", invoiceIDs(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)},
 		// limit and offset are JSON numbers with no minimum (Floats in the source
 		// schema): the fake accepts any, truncating fractions.
-		{"fractions", 2.5, 1.9, nil, invoiceIDs(11, 10)},
-		{"exponent", 2e0, 1e1, nil, invoiceIDs(2, 1)},
-		{"negative offset", 2, -3, nil, invoiceIDs(12, 11)},
-		{"zero limit", 0, 0, nil, nil},
-		{"negative limit", -1, 0, nil, nil},
+		{"fractions", 2.5, 1.9, "", invoiceIDs(11, 10)},
+		{"exponent", 2e0, 1e1, "", invoiceIDs(2, 1)},
+		{"negative offset", 2, -3, "", invoiceIDs(12, 11)},
+		{"zero limit", 0, 0, "", nil},
+		{"negative limit", -1, 0, "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,7 +81,7 @@ func TestGetInvoicesRefusals(t *testing.T) {
 		wantStatus int
 	}{
 		{"type shop", gen.GetInvoicesParams{Id: billingtest.SubscriptionID, Type: "shop", Limit: 1}, 400},
-		{"order sideways", gen.GetInvoicesParams{Id: billingtest.SubscriptionID, Type: "subscription", Limit: 1, Order: ptr("sideways")}, 400},
+		{"order sideways", gen.GetInvoicesParams{Id: billingtest.SubscriptionID, Type: "subscription", Limit: 1, Order: "sideways"}, 400},
 		{"unknown subscription", gen.GetInvoicesParams{Id: "nope", Type: "subscription", Limit: 1}, 404},
 	} {
 		res, err := c.GetInvoicesWithResponse(t.Context(), &tt.params)
@@ -100,7 +100,7 @@ func TestGetInvoiceDownload(t *testing.T) {
 	clk := newClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	srv := newServer(t, billingtest.WithClock(clk.Now))
 	c := fullClient(t, srv)
-	res, err := c.GetInvoiceDownloadWithResponse(t.Context(), "INV-2025-00003", nil)
+	res, err := c.GetInvoiceDownloadWithResponse(t.Context(), "INV-2025-00003")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,11 +135,11 @@ func TestGetInvoiceDownload(t *testing.T) {
 		t.Errorf("GET expired link: %d, want 403", status)
 	}
 
-	res, err = c.GetInvoiceDownloadWithResponse(t.Context(), "INV-1999-00001", nil)
+	res, err = c.GetInvoiceDownloadWithResponse(t.Context(), "INV-1999-00001")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.JSON404 == nil || *res.JSON404.ErrorCode != "INVOICE_NOT_FOUND" {
+	if res.JSON404 == nil || res.JSON404.ErrorCode != "INVOICE_NOT_FOUND" {
 		t.Errorf("unknown invoice: status %d: %s", res.StatusCode(), res.Body)
 	}
 }
@@ -147,13 +147,13 @@ func TestGetInvoiceDownload(t *testing.T) {
 func TestCloseBillingPeriod(t *testing.T) {
 	srv := newServer(t)
 	c := fullClient(t, srv)
-	if _, err := c.SetSubscriptionItemQuantityWithResponse(t.Context(), billingtest.SubscriptionID, billingtest.UsersPlanID, nil, gen.QuantityInput{Quantity: 7}); err != nil {
+	if _, err := c.SetSubscriptionItemQuantityWithResponse(t.Context(), billingtest.SubscriptionID, billingtest.UsersPlanID, gen.QuantityInput{Quantity: 7}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.SetSubscriptionItemUsageWithResponse(t.Context(), billingtest.SubscriptionID, billingtest.APICallsAddonID, nil, gen.UsageInput{UsageQuantity: 150}); err != nil {
+	if _, err := c.SetSubscriptionItemUsageWithResponse(t.Context(), billingtest.SubscriptionID, billingtest.APICallsAddonID, gen.UsageInput{UsageQuantity: 150}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.AddSubscriptionChargeAtTermWithResponse(t.Context(), billingtest.SubscriptionID, nil, gen.ChargeAtTermInput{Amount: 1500, Description: "Onboarding"}); err != nil {
+	if _, err := c.AddSubscriptionChargeAtTermWithResponse(t.Context(), billingtest.SubscriptionID, gen.ChargeAtTermInput{Amount: 1500, Description: "Onboarding"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -166,15 +166,15 @@ func TestCloseBillingPeriod(t *testing.T) {
 	li := func(n int, entity, component, desc string, amount, tax float64) gen.InvoiceLineItem {
 		l := gen.InvoiceLineItem{
 			InvoiceLineItemId: fmt.Sprintf("li_%s_%d", id, n), InvoiceId: id, SubscriptionId: billingtest.SubscriptionID,
-			EntityType: entity, Description: ptr(desc), Amount: ptr(amount), TaxAmount: ptr(tax), TaxRate: ptr(20.0),
+			EntityType: entity, Description: desc, Amount: ptr(amount), TaxAmount: ptr(tax), TaxRate: ptr(20.0),
 		}
 		if component != "" {
-			l.ComponentId = ptr(component)
+			l.ComponentId = component
 		}
 		return l
 	}
 	want := gen.Invoice{
-		InvoiceId: id, CustomerId: billingtest.ShopID, SubscriptionId: billingtest.SubscriptionID, ProductId: ptr(billingtest.ProductID),
+		InvoiceId: id, CustomerId: billingtest.ShopID, SubscriptionId: billingtest.SubscriptionID, ProductId: billingtest.ProductID,
 		Status: "paid", CurrencyCode: "EUR", InvoiceDate: ptr(renewal), PaymentDate: ptr(renewal),
 		LineItems: []gen.InvoiceLineItem{
 			li(1, "plan_item_price", billingtest.StandardMonthlyPlanID, "Standard (month)", 1999, 400),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
@@ -12,10 +13,10 @@ import (
 // call; callOf(ctx) tells what it learnt.
 type handlers struct{ s *Server }
 
-var _ gen.StrictServerInterface = handlers{}
+var _ fakeapi.StrictServerInterface = handlers{}
 
 // GetProductComponents lists a product's components, filtered.
-func (h handlers) GetProductComponents(ctx context.Context, req gen.GetProductComponentsRequestObject) (gen.GetProductComponentsResponseObject, error) {
+func (h handlers) GetProductComponents(ctx context.Context, req fakeapi.GetProductComponentsRequestObject) (fakeapi.GetProductComponentsResponseObject, error) {
 	c := callOf(ctx)
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
@@ -27,16 +28,16 @@ func (h handlers) GetProductComponents(ctx context.Context, req gen.GetProductCo
 	items := []gen.Component{}
 	for _, comp := range comps {
 		switch {
-		case p.FilterStatus != nil && comp.status != *p.FilterStatus,
-			p.FilterComponentType != nil && comp.kind != *p.FilterComponentType,
-			p.FilterPeriodUnit != nil && (comp.plan == nil || comp.period != *p.FilterPeriodUnit):
+		case p.FilterStatus != "" && comp.status != p.FilterStatus,
+			p.FilterComponentType != "" && comp.kind != p.FilterComponentType,
+			p.FilterPeriodUnit != "" && (comp.plan == nil || comp.period != p.FilterPeriodUnit):
 			continue
 		}
 		var item gen.Component
 		var err error
 		if comp.plan != nil {
 			plan := clone(*comp.plan)
-			if p.LangIsoCode == nil {
+			if p.LangIsoCode == "" {
 				plan.Details = nil
 			}
 			err = item.FromPlan(plan)
@@ -48,5 +49,5 @@ func (h handlers) GetProductComponents(ctx context.Context, req gen.GetProductCo
 		}
 		items = append(items, item)
 	}
-	return gen.GetProductComponents200JSONResponse{Items: items, Total: float64(len(items))}, nil
+	return fakeapi.GetProductComponents200JSONResponse{Items: items, Total: float64(len(items))}, nil
 }

@@ -21,14 +21,14 @@ func TestGetProductComponents(t *testing.T) {
 		wantDetails bool
 	}{
 		{"all", nil, all, false},
-		{"with details", &gen.GetProductComponentsParams{LangIsoCode: ptr(gen.Fr)}, all, true},
-		{"plans", &gen.GetProductComponentsParams{FilterComponentType: ptr(gen.ComponentTypePlan)}, all[:3], false},
-		{"addons", &gen.GetProductComponentsParams{FilterComponentType: ptr(gen.ComponentTypeAddon)}, all[3:], false},
-		{"charges", &gen.GetProductComponentsParams{FilterComponentType: ptr(gen.ComponentTypeCharge)}, nil, false},
-		{"monthly: plans only", &gen.GetProductComponentsParams{FilterPeriodUnit: ptr(gen.PeriodUnitMonth)}, []string{all[0], all[2]}, false},
-		{"yearly", &gen.GetProductComponentsParams{FilterPeriodUnit: ptr(gen.PeriodUnitYear)}, all[1:2], false},
-		{"active", &gen.GetProductComponentsParams{FilterStatus: ptr(gen.ComponentStatusActive)}, all, false},
-		{"archived", &gen.GetProductComponentsParams{FilterStatus: ptr(gen.ComponentStatusArchived)}, nil, false},
+		{"with details", &gen.GetProductComponentsParams{LangIsoCode: gen.Fr}, all, true},
+		{"plans", &gen.GetProductComponentsParams{FilterComponentType: gen.ComponentTypePlan}, all[:3], false},
+		{"addons", &gen.GetProductComponentsParams{FilterComponentType: gen.ComponentTypeAddon}, all[3:], false},
+		{"charges", &gen.GetProductComponentsParams{FilterComponentType: gen.ComponentTypeCharge}, nil, false},
+		{"monthly: plans only", &gen.GetProductComponentsParams{FilterPeriodUnit: gen.PeriodUnitMonth}, []string{all[0], all[2]}, false},
+		{"yearly", &gen.GetProductComponentsParams{FilterPeriodUnit: gen.PeriodUnitYear}, all[1:2], false},
+		{"active", &gen.GetProductComponentsParams{FilterStatus: gen.ComponentStatusActive}, all, false},
+		{"archived", &gen.GetProductComponentsParams{FilterStatus: gen.ComponentStatusArchived}, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,7 +68,7 @@ func TestGetProductComponents(t *testing.T) {
 func TestGetProductComponentsPlanFields(t *testing.T) {
 	srv := newServer(t)
 	res, err := fullClient(t, srv).GetProductComponentsWithResponse(t.Context(), billingtest.ProductID,
-		&gen.GetProductComponentsParams{LangIsoCode: ptr(gen.En)})
+		&gen.GetProductComponentsParams{LangIsoCode: gen.En})
 	if err != nil || res.JSON200 == nil {
 		t.Fatalf("%v %s", err, res.Body)
 	}
@@ -80,12 +80,12 @@ func TestGetProductComponentsPlanFields(t *testing.T) {
 		Id: billingtest.UsersPlanID, ProductId: billingtest.ProductID, ComponentGroupId: "builtfor_example-users",
 		ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.Stairstep, Status: gen.ComponentStatusActive,
 		BillingPeriodUnit: gen.PeriodUnitMonth,
-		Tiers: &[]gen.Tier{
+		Tiers: []gen.Tier{
 			{StartingUnit: 1, EndingUnit: ptr(5.0), Price: 4900},
 			{StartingUnit: 6, EndingUnit: ptr(10.0), Price: 8900},
 			{StartingUnit: 11, Price: 14900},
 		},
-		Details: &gen.PlanDetails{Title: "Users", Features: &[]string{"Back-office accounts"}},
+		Details: &gen.PlanDetails{Title: "Users", Features: []string{"Back-office accounts"}},
 	}
 	if diff := cmp.Diff(want, users); diff != "" {
 		t.Errorf("users plan (-want +got):\n%s", diff)
@@ -98,7 +98,7 @@ func TestGetProductComponentsUnknownProduct(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.JSON404 == nil || *res.JSON404.ErrorCode != "PRODUCT_NOT_FOUND" {
+	if res.JSON404 == nil || res.JSON404.ErrorCode != "PRODUCT_NOT_FOUND" {
 		t.Errorf("status %d: %s, want 404 PRODUCT_NOT_FOUND", res.StatusCode(), res.Body)
 	}
 }

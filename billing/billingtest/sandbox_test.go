@@ -15,19 +15,19 @@ func TestSandboxIsolation(t *testing.T) {
 	sub, addon := billingtest.SubscriptionID, billingtest.APICallsAddonID
 
 	// Sandbox by header, then by query parameter.
-	if _, err := c.SetSubscriptionItemUsageWithResponse(t.Context(), sub, addon, nil, gen.UsageInput{UsageQuantity: 10}, sandboxHeader); err != nil {
+	if _, err := c.SetSubscriptionItemUsageWithResponse(t.Context(), sub, addon, gen.UsageInput{UsageQuantity: 10}, sandboxHeader); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.SetSubscriptionItemUsageWithResponse(t.Context(), sub, addon, &gen.SetSubscriptionItemUsageParams{SandboxQuery: ptr(true)}, gen.UsageInput{UsageQuantity: 5}); err != nil {
+	if _, err := c.SetSubscriptionItemUsageWithResponse(t.Context(), sub, addon, gen.UsageInput{UsageQuantity: 5}, sandboxQuery); err != nil {
 		t.Fatal(err)
 	}
 	// Live.
-	if _, err := c.SetSubscriptionItemUsageWithResponse(t.Context(), sub, addon, nil, gen.UsageInput{UsageQuantity: 1}); err != nil {
+	if _, err := c.SetSubscriptionItemUsageWithResponse(t.Context(), sub, addon, gen.UsageInput{UsageQuantity: 1}); err != nil {
 		t.Fatal(err)
 	}
 	// sandbox: false is live.
 	falseHeader := func(_ context.Context, req *http.Request) error { req.Header.Set("sandbox", "false"); return nil }
-	if _, err := c.SetSubscriptionItemUsageWithResponse(t.Context(), sub, addon, nil, gen.UsageInput{UsageQuantity: 1}, falseHeader); err != nil {
+	if _, err := c.SetSubscriptionItemUsageWithResponse(t.Context(), sub, addon, gen.UsageInput{UsageQuantity: 1}, falseHeader); err != nil {
 		t.Fatal(err)
 	}
 	if got := srv.Usage(sub, addon, true); got != 15 {
@@ -45,14 +45,14 @@ func TestSandboxIsolation(t *testing.T) {
 	if n, m := len(srv.Invoices(sub, true)), len(srv.Invoices(sub, false)); n != 13 || m != 12 {
 		t.Errorf("invoices: %d sandbox, %d live, want 13 and 12", n, m)
 	}
-	res, err := c.GetInvoiceDownloadWithResponse(t.Context(), inv.InvoiceId, nil)
+	res, err := c.GetInvoiceDownloadWithResponse(t.Context(), inv.InvoiceId)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.JSON404 == nil {
 		t.Errorf("live download of a sandbox invoice: status %d, want 404", res.StatusCode())
 	}
-	res, err = c.GetInvoiceDownloadWithResponse(t.Context(), inv.InvoiceId, nil, sandboxHeader)
+	res, err = c.GetInvoiceDownloadWithResponse(t.Context(), inv.InvoiceId, sandboxHeader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,8 +61,8 @@ func TestSandboxIsolation(t *testing.T) {
 	}
 
 	// A customer created in sandbox exists only there.
-	cres, err := c.AddCustomerWithResponse(t.Context(), &gen.AddCustomerParams{SandboxQuery: ptr(true)},
-		gen.CustomerInput{Id: srv.ClientID, Email: "owner@example.com", Locale: gen.En, Type: gen.User})
+	cres, err := c.AddCustomerWithResponse(t.Context(),
+		gen.CustomerInput{Id: srv.ClientID, Email: "owner@example.com", Locale: gen.En, Type: gen.User}, sandboxQuery)
 	if err != nil || cres.JSON201 == nil {
 		t.Fatalf("%v %s", err, cres.Body)
 	}

@@ -56,25 +56,25 @@ func DefaultSeed() Seed {
 				ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.FlatFee, Status: gen.ComponentStatusActive,
 				BillingPeriodUnit: gen.PeriodUnitMonth, Price: ptr(1999.0),
 				TrialPeriodUnit: ptr(gen.TrialPeriodUnitDay), TrialPeriodValue: ptr(30.0),
-				Details: &gen.PlanDetails{Title: "Standard", Features: &standardFeatures},
+				Details: &gen.PlanDetails{Title: "Standard", Features: standardFeatures},
 			},
 			{
 				Id: StandardYearlyPlanID, ProductId: ProductID, ComponentGroupId: "builtfor_example-standard",
 				ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.FlatFee, Status: gen.ComponentStatusActive,
 				BillingPeriodUnit: gen.PeriodUnitYear, Price: ptr(19990.0),
 				TrialPeriodUnit: ptr(gen.TrialPeriodUnitDay), TrialPeriodValue: ptr(30.0),
-				Details: &gen.PlanDetails{Title: "Standard", Features: &standardFeatures},
+				Details: &gen.PlanDetails{Title: "Standard", Features: standardFeatures},
 			},
 			{
 				Id: UsersPlanID, ProductId: ProductID, ComponentGroupId: "builtfor_example-users",
 				ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.Stairstep, Status: gen.ComponentStatusActive,
 				BillingPeriodUnit: gen.PeriodUnitMonth,
-				Tiers: &[]gen.Tier{
+				Tiers: []gen.Tier{
 					{StartingUnit: 1, EndingUnit: ptr(5.0), Price: 4900},
 					{StartingUnit: 6, EndingUnit: ptr(10.0), Price: 8900},
 					{StartingUnit: 11, Price: 14900},
 				},
-				Details: &gen.PlanDetails{Title: "Users", Features: &[]string{"Back-office accounts"}},
+				Details: &gen.PlanDetails{Title: "Users", Features: []string{"Back-office accounts"}},
 			},
 		},
 		Addons: []gen.Addon{
@@ -87,8 +87,8 @@ func DefaultSeed() Seed {
 		Customers: []gen.Customer{{
 			Id: CustomerID, Email: CustomerEmail, Locale: gen.Fr, Type: gen.User,
 			BillingAddress: &gen.BillingAddress{
-				FirstName: ptr("Camille"), LastName: ptr("Martin"), CompanyName: ptr("Example SAS"),
-				Line1: ptr("12 rue d'Amsterdam"), City: ptr("Paris"), Zip: ptr("75009"), Country: ptr("FR"),
+				FirstName: "Camille", LastName: "Martin", CompanyName: "Example SAS",
+				Line1: "12 rue d'Amsterdam", City: "Paris", Zip: "75009", Country: "FR",
 			},
 		}},
 		Subscriptions: []gen.Subscription{{

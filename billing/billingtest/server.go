@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
 	"github.com/prestashopcorp/billing-sdk-go/internal/spec"
 )
 
@@ -76,11 +76,11 @@ func NewServer(opts ...Option) *Server {
 	if s.sandbox, err = newStore(cfg.seed); err != nil {
 		panic(err.Error())
 	}
-	strict := gen.NewStrictHandlerWithOptions(handlers{s}, nil, gen.StrictHTTPServerOptions{
+	strict := fakeapi.NewStrictHandlerWithOptions(handlers{s}, nil, fakeapi.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  badRequest,
 		ResponseErrorHandlerFunc: internalError,
 	})
-	s.api = gen.HandlerWithOptions(strict, gen.StdHTTPServerOptions{ErrorHandlerFunc: badRequest})
+	s.api = fakeapi.HandlerWithOptions(strict, fakeapi.StdHTTPServerOptions{ErrorHandlerFunc: badRequest})
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.URL = s.ts.URL
 	if cfg.t != nil {

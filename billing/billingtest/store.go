@@ -71,7 +71,7 @@ func newStore(seed Seed) (*store, error) {
 			price: deref(p.Price), plan: p,
 		}
 		if p.Tiers != nil {
-			c.tiers = *p.Tiers
+			c.tiers = p.Tiers
 		}
 		if p.Details != nil {
 			c.title = p.Details.Title
@@ -90,7 +90,7 @@ func newStore(seed Seed) (*store, error) {
 			pricing: a.PricingModel, status: a.Status, metered: a.IsUsageBased, price: deref(a.Price), addon: a,
 		}
 		if a.Tiers != nil {
-			c.tiers = *a.Tiers
+			c.tiers = a.Tiers
 		}
 		if err := add(c); err != nil {
 			return nil, err
@@ -216,7 +216,7 @@ type line struct {
 // newInvoice builds a paid EUR invoice of lines, each taxed at taxRate.
 func newInvoice(id, customerID, subID, productID string, at time.Time, lines []line) gen.Invoice {
 	inv := gen.Invoice{
-		InvoiceId: id, CustomerId: customerID, SubscriptionId: subID, ProductId: ptr(productID),
+		InvoiceId: id, CustomerId: customerID, SubscriptionId: subID, ProductId: productID,
 		Status: "paid", CurrencyCode: "EUR", InvoiceDate: ptr(float64(at.Unix())), PaymentDate: ptr(float64(at.Unix())),
 		LineItems: []gen.InvoiceLineItem{},
 	}
@@ -225,11 +225,11 @@ func newInvoice(id, customerID, subID, productID string, at time.Time, lines []l
 		t := cents(l.amount * taxRate / 100)
 		li := gen.InvoiceLineItem{
 			InvoiceLineItemId: fmt.Sprintf("li_%s_%d", id, i+1), InvoiceId: id, SubscriptionId: subID,
-			EntityType: l.entityType, Description: ptr(l.description),
+			EntityType: l.entityType, Description: l.description,
 			Amount: ptr(l.amount), TaxAmount: ptr(t), TaxRate: ptr(float64(taxRate)),
 		}
 		if l.componentID != "" {
-			li.ComponentId = ptr(l.componentID)
+			li.ComponentId = l.componentID
 		}
 		inv.LineItems = append(inv.LineItems, li)
 		sum += l.amount

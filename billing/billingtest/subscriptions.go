@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
@@ -32,7 +33,7 @@ func (st *store) subscriptionItem(subID, itemID string) (*subscription, int, *ap
 }
 
 // AddSubscriptionChargeAtTerm records a charge for the next invoice.
-func (h handlers) AddSubscriptionChargeAtTerm(ctx context.Context, req gen.AddSubscriptionChargeAtTermRequestObject) (gen.AddSubscriptionChargeAtTermResponseObject, error) {
+func (h handlers) AddSubscriptionChargeAtTerm(ctx context.Context, req fakeapi.AddSubscriptionChargeAtTermRequestObject) (fakeapi.AddSubscriptionChargeAtTermResponseObject, error) {
 	c := callOf(ctx)
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
@@ -45,11 +46,11 @@ func (h handlers) AddSubscriptionChargeAtTerm(ctx context.Context, req gen.AddSu
 	}
 	ch := gen.ChargeAtTerm{Amount: req.Body.Amount, Description: req.Body.Description}
 	sub.charges = append(sub.charges, ch)
-	return gen.AddSubscriptionChargeAtTerm201JSONResponse{Item: &ch}, nil
+	return fakeapi.AddSubscriptionChargeAtTerm201JSONResponse{Item: ch}, nil
 }
 
 // SetSubscriptionItemQuantity sets the quantity of a per_unit or stairstep item.
-func (h handlers) SetSubscriptionItemQuantity(ctx context.Context, req gen.SetSubscriptionItemQuantityRequestObject) (gen.SetSubscriptionItemQuantityResponseObject, error) {
+func (h handlers) SetSubscriptionItemQuantity(ctx context.Context, req fakeapi.SetSubscriptionItemQuantityRequestObject) (fakeapi.SetSubscriptionItemQuantityResponseObject, error) {
 	c := callOf(ctx)
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
@@ -71,11 +72,11 @@ func (h handlers) SetSubscriptionItemQuantity(ctx context.Context, req gen.SetSu
 		it.Amount = ptr(cents(comp.amount(q)))
 	}
 	it.Quantity = ptr(q)
-	return gen.SetSubscriptionItemQuantity200JSONResponse{Item: &gen.Quantity{Quantity: q}}, nil
+	return fakeapi.SetSubscriptionItemQuantity200JSONResponse{Item: gen.Quantity{Quantity: q}}, nil
 }
 
 // SetSubscriptionItemUsage adds usage to a metered item.
-func (h handlers) SetSubscriptionItemUsage(ctx context.Context, req gen.SetSubscriptionItemUsageRequestObject) (gen.SetSubscriptionItemUsageResponseObject, error) {
+func (h handlers) SetSubscriptionItemUsage(ctx context.Context, req fakeapi.SetSubscriptionItemUsageRequestObject) (fakeapi.SetSubscriptionItemUsageResponseObject, error) {
 	c := callOf(ctx)
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
@@ -89,11 +90,11 @@ func (h handlers) SetSubscriptionItemUsage(ctx context.Context, req gen.SetSubsc
 	}
 	it := &sub.SubscriptionItems[i]
 	it.Usage = ptr(deref(it.Usage) + req.Body.UsageQuantity)
-	return gen.SetSubscriptionItemUsage201JSONResponse{Item: &gen.Usage{UsageQuantity: req.Body.UsageQuantity}}, nil
+	return fakeapi.SetSubscriptionItemUsage201JSONResponse{Item: gen.Usage{UsageQuantity: req.Body.UsageQuantity}}, nil
 }
 
 // UpdateSubscription changes the subscription's plan item.
-func (h handlers) UpdateSubscription(ctx context.Context, req gen.UpdateSubscriptionRequestObject) (gen.UpdateSubscriptionResponseObject, error) {
+func (h handlers) UpdateSubscription(ctx context.Context, req fakeapi.UpdateSubscriptionRequestObject) (fakeapi.UpdateSubscriptionResponseObject, error) {
 	c := callOf(ctx)
 	in := req.Body
 	h.s.mu.Lock()
@@ -103,8 +104,8 @@ func (h handlers) UpdateSubscription(ctx context.Context, req gen.UpdateSubscrip
 	if !ok {
 		return subscriptionNotFound(req.SubscriptionId), nil
 	}
-	if in.CouponCode != nil && *in.CouponCode != couponCode {
-		return newError(http.StatusNotFound, "COUPON_NOT_FOUND", "coupon %s not found", *in.CouponCode), nil
+	if in.CouponCode != "" && in.CouponCode != couponCode {
+		return newError(http.StatusNotFound, "COUPON_NOT_FOUND", "coupon %s not found", in.CouponCode), nil
 	}
 	comp, ok := st.component(sub.ProductId, in.SubscriptionItemId)
 	if !ok {
@@ -146,5 +147,5 @@ func (h handlers) UpdateSubscription(ctx context.Context, req gen.UpdateSubscrip
 		sub.BillingPeriodUnit = string(comp.period)
 		sub.bump(h.s.cfg.now())
 	}
-	return gen.UpdateSubscription200JSONResponse{Item: ptr(clone(sub.Subscription))}, nil
+	return fakeapi.UpdateSubscription200JSONResponse{Item: clone(sub.Subscription)}, nil
 }

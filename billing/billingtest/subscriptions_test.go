@@ -29,7 +29,7 @@ func TestSetSubscriptionItemQuantity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := c.SetSubscriptionItemQuantityWithResponse(t.Context(), tt.sub, tt.item, nil, gen.QuantityInput{Quantity: tt.quantity})
+			res, err := c.SetSubscriptionItemQuantityWithResponse(t.Context(), tt.sub, tt.item, gen.QuantityInput{Quantity: tt.quantity})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,7 +69,7 @@ func TestSetSubscriptionItemUsage(t *testing.T) {
 	srv := newServer(t)
 	c := fullClient(t, srv)
 	for _, q := range []float64{100, 50, 0.5} {
-		res, err := c.SetSubscriptionItemUsageWithResponse(t.Context(), billingtest.SubscriptionID, billingtest.APICallsAddonID, nil, gen.UsageInput{UsageQuantity: q})
+		res, err := c.SetSubscriptionItemUsageWithResponse(t.Context(), billingtest.SubscriptionID, billingtest.APICallsAddonID, gen.UsageInput{UsageQuantity: q})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +93,7 @@ func TestSetSubscriptionItemUsage(t *testing.T) {
 		{"unknown item", billingtest.SubscriptionID, "nope", 404},
 		{"unknown subscription", "nope", billingtest.APICallsAddonID, 404},
 	} {
-		res, err := c.SetSubscriptionItemUsageWithResponse(t.Context(), tt.sub, tt.item, nil, gen.UsageInput{UsageQuantity: 1})
+		res, err := c.SetSubscriptionItemUsageWithResponse(t.Context(), tt.sub, tt.item, gen.UsageInput{UsageQuantity: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +124,7 @@ func TestSetSubscriptionItemUsage(t *testing.T) {
 func line(t *testing.T, inv gen.Invoice, componentID string) gen.InvoiceLineItem {
 	t.Helper()
 	for _, l := range inv.LineItems {
-		if l.ComponentId != nil && *l.ComponentId == componentID {
+		if l.ComponentId != "" && l.ComponentId == componentID {
 			return l
 		}
 	}
@@ -137,11 +137,11 @@ func TestChargeAtTerm(t *testing.T) {
 	c := fullClient(t, srv)
 	charges := []gen.ChargeAtTermInput{{Amount: 1500, Description: "Onboarding session (1 h)"}, {Amount: 990, Description: "Extra storage"}}
 	for _, ch := range charges {
-		res, err := c.AddSubscriptionChargeAtTermWithResponse(t.Context(), billingtest.SubscriptionID, nil, ch)
+		res, err := c.AddSubscriptionChargeAtTermWithResponse(t.Context(), billingtest.SubscriptionID, ch)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.JSON201 == nil || res.JSON201.Item == nil || *res.JSON201.Item != gen.ChargeAtTerm(ch) {
+		if res.JSON201 == nil || res.JSON201.Item != gen.ChargeAtTerm(ch) {
 			t.Fatalf("status %d: %s", res.StatusCode(), res.Body)
 		}
 	}
@@ -160,7 +160,7 @@ func TestChargeAtTerm(t *testing.T) {
 	var got []gen.ChargeAtTerm
 	for _, l := range inv.LineItems {
 		if l.EntityType == "adhoc" {
-			got = append(got, gen.ChargeAtTerm{Amount: *l.Amount, Description: *l.Description})
+			got = append(got, gen.ChargeAtTerm{Amount: *l.Amount, Description: l.Description})
 		}
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -169,7 +169,7 @@ func TestChargeAtTerm(t *testing.T) {
 	if p := srv.PendingCharges(billingtest.SubscriptionID, false); len(p) != 0 {
 		t.Errorf("pending charges after the invoice: %v", p)
 	}
-	res, err := c.AddSubscriptionChargeAtTermWithResponse(t.Context(), "nope", nil, charges[0])
+	res, err := c.AddSubscriptionChargeAtTermWithResponse(t.Context(), "nope", charges[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestChargeAtTermNeedsActiveSubscription(t *testing.T) {
 		seed := billingtest.DefaultSeed()
 		seed.Subscriptions[0].Status = status
 		srv := newServer(t, billingtest.WithSeed(seed))
-		res, err := fullClient(t, srv).AddSubscriptionChargeAtTermWithResponse(t.Context(), billingtest.SubscriptionID, nil,
+		res, err := fullClient(t, srv).AddSubscriptionChargeAtTermWithResponse(t.Context(), billingtest.SubscriptionID,
 			gen.ChargeAtTermInput{Amount: 100, Description: "x"})
 		if err != nil {
 			t.Fatal(err)
@@ -195,7 +195,7 @@ func TestChargeAtTermNeedsActiveSubscription(t *testing.T) {
 	seed := billingtest.DefaultSeed()
 	seed.Subscriptions[0].Status = "non_renewing"
 	srv := newServer(t, billingtest.WithSeed(seed))
-	res, err := fullClient(t, srv).AddSubscriptionChargeAtTermWithResponse(t.Context(), billingtest.SubscriptionID, nil,
+	res, err := fullClient(t, srv).AddSubscriptionChargeAtTermWithResponse(t.Context(), billingtest.SubscriptionID,
 		gen.ChargeAtTermInput{Amount: 100, Description: "x"})
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +210,7 @@ func TestUpdateSubscription(t *testing.T) {
 	c := fullClient(t, srv)
 	before, _ := srv.Subscription(billingtest.SubscriptionID, false)
 
-	res, err := c.UpdateSubscriptionWithResponse(t.Context(), billingtest.SubscriptionID, nil,
+	res, err := c.UpdateSubscriptionWithResponse(t.Context(), billingtest.SubscriptionID,
 		gen.SubscriptionUpdateInput{SubscriptionItemId: billingtest.StandardYearlyPlanID})
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +218,7 @@ func TestUpdateSubscription(t *testing.T) {
 	if res.JSON200 == nil {
 		t.Fatalf("status %d: %s", res.StatusCode(), res.Body)
 	}
-	got := *res.JSON200.Item
+	got := res.JSON200.Item
 	want := before
 	want.BillingPeriodUnit = string(gen.PeriodUnitYear)
 	want.SubscriptionItems[0] = gen.SubscriptionItem{
@@ -237,27 +237,26 @@ func TestUpdateSubscription(t *testing.T) {
 	}
 
 	// The same change again changes nothing.
-	res, err = c.UpdateSubscriptionWithResponse(t.Context(), billingtest.SubscriptionID, nil,
+	res, err = c.UpdateSubscriptionWithResponse(t.Context(), billingtest.SubscriptionID,
 		gen.SubscriptionUpdateInput{SubscriptionItemId: billingtest.StandardYearlyPlanID})
 	if err != nil || res.JSON200 == nil {
 		t.Fatalf("again: %v %s", err, res.Body)
 	}
-	if diff := cmp.Diff(&got, res.JSON200.Item); diff != "" {
+	if diff := cmp.Diff(got, res.JSON200.Item); diff != "" {
 		t.Errorf("again (-first +second):\n%s", diff)
 	}
 
 	for _, tt := range []struct {
-		name, sub, component string
-		coupon               *string
-		wantStatus           int
+		name, sub, component, coupon string
+		wantStatus                   int
 	}{
-		{"unknown component", billingtest.SubscriptionID, "nope", nil, 404},
-		{"addon", billingtest.SubscriptionID, billingtest.APICallsAddonID, nil, 400},
-		{"unknown subscription", "nope", billingtest.StandardMonthlyPlanID, nil, 404},
-		{"unknown coupon", billingtest.SubscriptionID, billingtest.StandardMonthlyPlanID, ptr("FREE"), 404},
-		{"back to monthly with the coupon", billingtest.SubscriptionID, billingtest.StandardMonthlyPlanID, ptr("WELCOME10"), 200},
+		{"unknown component", billingtest.SubscriptionID, "nope", "", 404},
+		{"addon", billingtest.SubscriptionID, billingtest.APICallsAddonID, "", 400},
+		{"unknown subscription", "nope", billingtest.StandardMonthlyPlanID, "", 404},
+		{"unknown coupon", billingtest.SubscriptionID, billingtest.StandardMonthlyPlanID, "FREE", 404},
+		{"back to monthly with the coupon", billingtest.SubscriptionID, billingtest.StandardMonthlyPlanID, "WELCOME10", 200},
 	} {
-		res, err := c.UpdateSubscriptionWithResponse(t.Context(), tt.sub, nil,
+		res, err := c.UpdateSubscriptionWithResponse(t.Context(), tt.sub,
 			gen.SubscriptionUpdateInput{SubscriptionItemId: tt.component, CouponCode: tt.coupon})
 		if err != nil {
 			t.Fatal(err)
@@ -280,7 +279,7 @@ func TestUpdateSubscriptionPlanAndPeriodAtOnce(t *testing.T) {
 	})
 	seed.Subscriptions[0].SubscriptionItems = seed.Subscriptions[0].SubscriptionItems[:1]
 	srv := newServer(t, billingtest.WithSeed(seed))
-	res, err := fullClient(t, srv).UpdateSubscriptionWithResponse(t.Context(), billingtest.SubscriptionID, nil,
+	res, err := fullClient(t, srv).UpdateSubscriptionWithResponse(t.Context(), billingtest.SubscriptionID,
 		gen.SubscriptionUpdateInput{SubscriptionItemId: "builtfor_example-premium-EUR-Yearly"})
 	if err != nil {
 		t.Fatal(err)

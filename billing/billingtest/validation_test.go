@@ -78,7 +78,7 @@ func TestInvalidRequests(t *testing.T) {
 func TestInvalidUsageWithGeneratedClient(t *testing.T) {
 	srv := newServer(t)
 	c := fullClient(t, srv)
-	res, err := c.SetSubscriptionItemUsageWithBodyWithResponse(t.Context(), billingtest.SubscriptionID, billingtest.APICallsAddonID, nil,
+	res, err := c.SetSubscriptionItemUsageWithBodyWithResponse(t.Context(), billingtest.SubscriptionID, billingtest.APICallsAddonID,
 		"application/json", strings.NewReader(`{"usageQuantity":0}`))
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func TestInvalidUsageWithGeneratedClient(t *testing.T) {
 	if res.JSON400 == nil {
 		t.Fatalf("status %d, want 400: %s", res.StatusCode(), res.Body)
 	}
-	if got, want := *res.JSON400.Message, "usageQuantity: number must be more than 0"; got != want {
+	if got, want := res.JSON400.Message, "usageQuantity: number must be more than 0"; got != want {
 		t.Errorf("message = %q, want %q", got, want)
 	}
 	if u := srv.Usage(billingtest.SubscriptionID, billingtest.APICallsAddonID, false); u != 0 {

@@ -111,16 +111,16 @@ func runFake(ctx context.Context, w io.Writer) error {
 	}
 
 	r.section("Estimate: switch subscription %s to %s", subscription, billingtest.StandardYearlyPlanID)
-	est, err := client.AddSubscriptionEstimateForCustomerWithResponse(ctx, nil, gen.EstimateInput{
+	est, err := client.AddSubscriptionEstimateForCustomer(ctx, gen.EstimateInput{
 		ComponentId:    billingtest.StandardYearlyPlanID,
 		CustomerId:     billingtest.CustomerID,
 		ProductId:      product,
-		SubscriptionId: ptr(subscription),
+		SubscriptionId: subscription,
 	})
 	if err != nil {
 		return err
 	}
-	e := est.JSON201.Item.InvoiceEstimate
+	e := est.Item.InvoiceEstimate
 	var tax float64
 	for _, t := range e.Taxes {
 		tax += t.Amount
@@ -129,16 +129,16 @@ func runFake(ctx context.Context, w io.Writer) error {
 		[]string{euros(e.SubTotal), euros(tax), euros(e.Total), euros(e.AmountDue)})
 
 	r.section("Set the quantity of %s (stairstep) for the next cycle", billingtest.UsersPlanID)
-	qty, err := client.SetSubscriptionItemQuantityWithResponse(ctx, subscription, billingtest.UsersPlanID, nil,
+	qty, err := client.SetSubscriptionItemQuantity(ctx, subscription, billingtest.UsersPlanID,
 		gen.QuantityInput{Quantity: 8})
 	if err != nil {
 		return err
 	}
-	r.line("quantity is now %g (step 6-10)", qty.JSON200.Item.Quantity)
+	r.line("quantity is now %g (step 6-10)", qty.Item.Quantity)
 
 	r.section("Report usage of %s (metered)", billingtest.APICallsAddonID)
 	for _, calls := range []float64{250, 120} {
-		u, err := client.SetSubscriptionItemUsageWithResponse(ctx, subscription, billingtest.APICallsAddonID, nil,
+		u, err := client.SetSubscriptionItemUsage(ctx, subscription, billingtest.APICallsAddonID,
 			gen.UsageInput{UsageQuantity: calls})
 		if err != nil {
 			if errors.Is(err, billing.ErrOutcomeUnknown) {
@@ -146,17 +146,17 @@ func runFake(ctx context.Context, w io.Writer) error {
 			}
 			return err
 		}
-		r.line("+%g API calls", u.JSON201.Item.UsageQuantity)
+		r.line("+%g API calls", u.Item.UsageQuantity)
 	}
 
 	r.section("Add a charge at term to subscription %s", subscription)
-	charge, err := client.AddSubscriptionChargeAtTermWithResponse(ctx, subscription, nil, gen.ChargeAtTermInput{
+	charge, err := client.AddSubscriptionChargeAtTerm(ctx, subscription, gen.ChargeAtTermInput{
 		Amount: 1500, Description: "Onboarding session (1 h)",
 	})
 	if err != nil {
 		return err
 	}
-	r.line("%s %q, on the next invoice", euros(charge.JSON201.Item.Amount), charge.JSON201.Item.Description)
+	r.line("%s %q, on the next invoice", euros(charge.Item.Amount), charge.Item.Description)
 
 	// Only the fake can end a billing period on demand: the real one ends on its date.
 	inv, err := srv.CloseBillingPeriod(subscription, true)
@@ -166,7 +166,7 @@ func runFake(ctx context.Context, w io.Writer) error {
 	r.section("The billing period ends (fake only): invoice %s is issued", inv.InvoiceId)
 	var rows [][]string
 	for _, li := range inv.LineItems {
-		rows = append(rows, []string{li.EntityType, deref(li.Description), euros(deref(li.Amount))})
+		rows = append(rows, []string{li.EntityType, li.Description, price(li.Amount, nil, "")})
 	}
 	r.table([]string{"LINE", "DESCRIPTION", "AMOUNT"}, rows...)
 
@@ -175,12 +175,12 @@ func runFake(ctx context.Context, w io.Writer) error {
 	}
 
 	r.section("Download link of invoice %s", inv.InvoiceId)
-	dl, err := client.GetInvoiceDownloadWithResponse(ctx, inv.InvoiceId, nil)
+	dl, err := client.GetInvoiceDownload(ctx, inv.InvoiceId)
 	if err != nil {
 		return err
 	}
-	r.line("%s", dl.JSON200.Item.DownloadUrl)
-	r.line("valid until %s", billing.Time(dl.JSON200.Item.ValidTill).Format(time.RFC3339))
+	r.line("%s", dl.Item.DownloadUrl)
+	r.line("valid until %s", billing.Time(dl.Item.ValidTill).Format(time.RFC3339))
 	r.printf("\nDone. The fake served %d token request(s) and %d getInvoices pages.\n",
 		srv.TokenRequests(), srv.Requests("getInvoices"))
 	return r.err
@@ -235,29 +235,22 @@ func (r *report) token(ctx context.Context, c *billing.Client) error {
 
 func (r *report) components(ctx context.Context, c *billing.Client, product string) error {
 	r.section("Plans and addons of %s", product)
-	lang := gen.En
-	resp, err := c.GetProductComponentsWithResponse(ctx, product, &gen.GetProductComponentsParams{LangIsoCode: &lang})
+	comps, err := c.GetProductComponents(ctx, product, &gen.GetProductComponentsParams{LangIsoCode: gen.En})
 	if err != nil {
 		return err
 	}
 	var rows [][]string
-	for _, item := range resp.JSON200.Items {
-		v, err := item.ValueByDiscriminator()
-		if err != nil {
-			return err
+	for _, plan := range comps.Plans {
+		rows = append(rows, []string{plan.Id, "plan", string(plan.PricingModel), string(plan.BillingPeriodUnit),
+			price(plan.Price, plan.Tiers, "")})
+	}
+	for _, addon := range comps.Addons {
+		unit := ""
+		if addon.IsUsageBased {
+			unit = " per unit used"
 		}
-		switch comp := v.(type) {
-		case gen.Plan:
-			rows = append(rows, []string{comp.Id, "plan", string(comp.PricingModel), string(comp.BillingPeriodUnit),
-				price(comp.Price, comp.Tiers, "")})
-		case gen.Addon:
-			unit := ""
-			if comp.IsUsageBased {
-				unit = " per unit used"
-			}
-			rows = append(rows, []string{comp.Id, string(comp.ComponentType), string(comp.PricingModel), "-",
-				price(comp.Price, comp.Tiers, unit)})
-		}
+		rows = append(rows, []string{addon.Id, string(addon.ComponentType), string(addon.PricingModel), "-",
+			price(addon.Price, addon.Tiers, unit)})
 	}
 	r.table([]string{"COMPONENT", "TYPE", "PRICING", "PERIOD", "PRICE"}, rows...)
 	return nil
@@ -289,10 +282,10 @@ func (r *report) invoices(ctx context.Context, c *billing.Client, subscription s
 // euros formats an amount in cents ("EUR/2").
 func euros(cents float64) string { return fmt.Sprintf("%.2f EUR", cents/100) }
 
-func price(p *float64, tiers *[]gen.Tier, unit string) string {
-	if tiers != nil && len(*tiers) > 0 {
+func price(p *float64, tiers []gen.Tier, unit string) string {
+	if len(tiers) > 0 {
 		var steps []string
-		for _, t := range *tiers {
+		for _, t := range tiers {
 			span := fmt.Sprintf("%g+", t.StartingUnit)
 			if t.EndingUnit != nil {
 				span = fmt.Sprintf("%g-%g", t.StartingUnit, *t.EndingUnit)
@@ -305,14 +298,4 @@ func price(p *float64, tiers *[]gen.Tier, unit string) string {
 		return "-"
 	}
 	return euros(*p) + unit
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }

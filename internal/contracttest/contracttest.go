@@ -15,7 +15,13 @@
 // So do answers with a non-2xx status the operation does not declare (a 429, a
 // 503 from a gateway): OpenAPI does not require a spec to list every status, and
 // the SDK turns them into errors whatever their body. An answer whose body cannot
-// be read whole (a dropped connection) is passed on as it came, unchecked.
+// be read whole (a dropped connection), or is larger than MaxCheckedBody, is
+// passed on as it came, unchecked.
+//
+// The transport changes nothing the layers around it rely on: the base transport
+// gets the request as sent (a request without GetBody still has none, so net/http
+// cannot replay it), and the caller reads the same bytes, and the same error at the
+// same place, as without it.
 //
 // A test that breaks the spec on purpose says so with a named Exemption, which
 // then must be needed: an exemption that no request or answer used is a test error
@@ -39,6 +45,10 @@ import (
 
 	"github.com/prestashopcorp/billing-sdk-go/internal/spec"
 )
+
+// MaxCheckedBody is the largest answer body the transport reads to check it
+// (billing.DefaultMaxResponseBytes); a larger one streams through unchecked.
+const MaxCheckedBody = 4 << 20
 
 // Exemption lets a test break the spec on purpose in one direction. Build it with
 // OffSpecRequests or OffSpecAnswers.
@@ -199,10 +209,15 @@ func (tr *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return resp, err
 	}
-	if resp.StatusCode/100 != 2 && !op.Declares(resp.StatusCode) {
+	if resp.StatusCode/100 != 2 && !op.Declares(resp.StatusCode) || resp.ContentLength > MaxCheckedBody {
 		return resp, nil
 	}
-	body, readErr := io.ReadAll(resp.Body)
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, MaxCheckedBody+1))
+	if readErr == nil && len(body) > MaxCheckedBody {
+		// Too large to check: the caller reads what was read, then the rest.
+		resp.Body = &prefixBody{Reader: io.MultiReader(bytes.NewReader(body), resp.Body), Closer: resp.Body}
+		return resp, nil
+	}
 	_ = resp.Body.Close()
 	resp.Body = &replayBody{Reader: bytes.NewReader(body), err: readErr}
 	if readErr != nil {
@@ -240,9 +255,10 @@ func (tr *Transport) checkRequest(req *http.Request, op *spec.Operation, params 
 			if err != nil {
 				return nil, fmt.Errorf("contracttest: %s: reading the request body: %w", op.ID, err)
 			}
+			// The same body again, and still no GetBody: what net/http may replay
+			// must not change.
 			out = req.Clone(req.Context())
 			out.Body = io.NopCloser(bytes.NewReader(body))
-			out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 		}
 		check.Body = io.NopCloser(bytes.NewReader(body))
 	}
@@ -288,3 +304,9 @@ func (b *replayBody) Read(p []byte) (int, error) {
 }
 
 func (b *replayBody) Close() error { return nil }
+
+// prefixBody gives back the bytes read so far, then the rest of the body.
+type prefixBody struct {
+	io.Reader
+	io.Closer
+}

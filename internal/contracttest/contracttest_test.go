@@ -188,6 +188,75 @@ func TestRequestBodyReachesServer(t *testing.T) {
 	}
 }
 
+// roundTripFunc is an http.RoundTripper of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// The base transport sees whether the request can be replayed (GetBody) as the
+// caller made it: the SDK leaves GetBody nil on non-idempotent calls so that
+// net/http never re-sends them, and the check must not undo that.
+func TestGetBodyUnchanged(t *testing.T) {
+	srv := serve(t, answer{201, "application/json", usageOK})
+	for _, replayable := range []bool{true, false} {
+		var sawGetBody bool
+		base := srv.Client().Transport
+		rec := &recorder{TB: t}
+		hc := Client(rec, &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			sawGetBody = r.GetBody != nil
+			return base.RoundTrip(r)
+		})})
+		req, _ := http.NewRequest("POST", srv.URL+"/v1/subscriptions/s/items/i/usage", strings.NewReader(`{"usageQuantity":3}`))
+		if !replayable {
+			req.GetBody = nil
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if sawGetBody != replayable {
+			t.Errorf("caller's GetBody set %v: the base transport saw it set %v", replayable, sawGetBody)
+		}
+		if errs := rec.finish(); len(errs) > 0 {
+			t.Errorf("%v", errs)
+		}
+	}
+}
+
+// An answer larger than MaxCheckedBody streams through whole and unchecked, even
+// without a Content-Length.
+func TestLargeAnswerStreamsThrough(t *testing.T) {
+	big := `{"total":1,"pad":"` + strings.Repeat("x", MaxCheckedBody) + `"}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain") // breaks the spec: would be reported if checked
+		w.WriteHeader(200)
+		for i := 0; i < len(big); i += 1 << 16 {
+			_, _ = io.WriteString(w, big[i:min(i+1<<16, len(big))])
+			w.(http.Flusher).Flush()
+		}
+	}))
+	defer srv.Close()
+	rec := &recorder{TB: t}
+	hc := Client(rec, srv.Client())
+	req, _ := http.NewRequest("GET", srv.URL+"/v1/invoices?id=s&type=subscription&limit=1&offset=0", nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil || string(got) != big {
+		t.Errorf("read %d bytes (%v), want the %d sent", len(got), err, len(big))
+	}
+	if errs := rec.finish(); len(errs) > 0 {
+		t.Errorf("reported: %v", errs)
+	}
+}
+
 // An answer cut off mid-body reaches the caller with the same read error, and is
 // not reported: it is a transport fault, not a spec matter.
 func TestCutAnswerPassesThrough(t *testing.T) {

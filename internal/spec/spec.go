@@ -21,7 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 
-	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/specdoc"
 )
 
 // Operation is one operation of the spec, ready to match and validate requests.
@@ -44,7 +44,7 @@ type Router struct {
 }
 
 var load = sync.OnceValues(func() (*Router, error) {
-	doc, err := gen.GetSpec()
+	doc, err := specdoc.GetSwagger()
 	if err != nil {
 		return nil, fmt.Errorf("spec: loading embedded spec: %w", err)
 	}

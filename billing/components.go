@@ -1,0 +1,45 @@
+package billing
+
+import (
+	"github.com/prestashopcorp/billing-sdk-go/gen"
+)
+
+// Components is a product's components as GetProductComponents returns them: its
+// plans, and its addons (componentType addon or charge), each in the order of the
+// answer, decoded in one pass with no type switch.
+type Components struct {
+	Plans  []gen.Plan
+	Addons []gen.Addon
+	Total  float64 // the answer's total, the number of components that matched
+}
+
+// componentList is a getProductComponents answer decoded in one pass: every item
+// into a gen.Plan, whose fields are a superset of gen.Addon's (a test checks it).
+type componentList struct {
+	Items []gen.Plan `json:"items"`
+	Total float64    `json:"total"`
+}
+
+// split sorts the items into plans and addons, as the spec's discriminator on
+// componentType does (plan: Plan; addon and charge: Addon).
+func (l *componentList) split() *Components {
+	c := &Components{Total: l.Total}
+	for _, p := range l.Items {
+		if p.ComponentType == gen.PlanComponentTypePlan {
+			c.Plans = append(c.Plans, p)
+			continue
+		}
+		c.Addons = append(c.Addons, gen.Addon{
+			Id:               p.Id,
+			ProductId:        p.ProductId,
+			ComponentGroupId: p.ComponentGroupId,
+			ComponentType:    gen.AddonComponentType(p.ComponentType),
+			PricingModel:     p.PricingModel,
+			Status:           p.Status,
+			IsUsageBased:     p.IsUsageBased,
+			Price:            p.Price,
+			Tiers:            p.Tiers,
+		})
+	}
+	return c
+}
