@@ -1,4 +1,9 @@
 # Targets run the same way locally, in .ci/run and in GitHub CI.
+
+# Every target uses CI's Go toolchain, fetched from the Go module proxy when the
+# machine has another one: the embedded spec is gzip-compressed, and its bytes (so
+# `make check-generated`) depend on the Go version that generates it.
+export GOTOOLCHAIN := go1.27.3
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(CURDIR)/.cache/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 

@@ -337,8 +337,6 @@ func itemOf(s gen.Subscription, id string) gen.SubscriptionItem {
 	return gen.SubscriptionItem{}
 }
 
-func ptr[T any](v T) *T { return &v }
-
 func deref[T any](p *T) T {
 	var zero T
 	if p == nil {
