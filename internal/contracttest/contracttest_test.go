@@ -279,6 +279,7 @@ func TestCutAnswerPassesThrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
 	if err == nil || string(got) != `{"item":{"downloadUrl":` {
 		t.Errorf("read %q, %v; want the partial body and an error", got, err)
 	}
