@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -67,7 +68,6 @@ func requirePrism(t *testing.T) []string {
 // prism is a running Prism server.
 type prism struct {
 	URL string // http://127.0.0.1:port
-	out *syncBuffer
 }
 
 // startPrism starts Prism with args (its subcommand first: mock or proxy) on a
@@ -109,14 +109,18 @@ func launch(t *testing.T, base, args []string) (*prism, error) {
 		_ = cmd.Process.Kill() // only the process this test started
 		<-exited
 	}
+	// Ready when this Prism says it listens on the port (so that a server another
+	// process started on it meanwhile is not taken for it) and the port answers.
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	deadline := time.Now().Add(prismStartTimeout)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			_ = c.Close()
-			break
+		if strings.Contains(out.String(), "listening on http://"+addr) {
+			if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+				_ = c.Close()
+				break
+			}
 		}
 		select {
 		case <-exited:
@@ -134,7 +138,7 @@ func launch(t *testing.T, base, args []string) (*prism, error) {
 			t.Logf("Prism %s output:\n%s", strings.Join(args, " "), tail(out.String(), 4000))
 		}
 	})
-	return &prism{URL: "http://" + addr, out: out}, nil
+	return &prism{URL: "http://" + addr}, nil
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.
@@ -194,7 +198,7 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return resp, err
 	}
-	body, readErr := readAll(resp)
+	body := readAll(resp)
 	w.mu.Lock()
 	op, api := opOf(req)
 	w.log = append(w.log, exchange{
@@ -205,7 +209,7 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 		body:       body,
 	})
 	w.mu.Unlock()
-	return resp, readErr
+	return resp, nil
 }
 
 // take returns the exchanges recorded so far, and forgets them.
@@ -217,21 +221,30 @@ func (w *wire) take() []exchange {
 	return l
 }
 
-// readAll reads resp's body and puts it back.
-func readAll(resp *http.Response) ([]byte, error) {
+// readAll reads resp's body and puts it back: the same bytes, then the error
+// that ended the read, if any.
+func readAll(resp *http.Response) []byte {
 	var b bytes.Buffer
 	_, err := b.ReadFrom(resp.Body)
 	_ = resp.Body.Close()
-	resp.Body = http.NoBody
-	if b.Len() > 0 {
-		resp.Body = readCloser{bytes.NewReader(b.Bytes())}
-	}
-	return b.Bytes(), err
+	resp.Body = &readCloser{Reader: bytes.NewReader(b.Bytes()), err: err}
+	return b.Bytes()
 }
 
-type readCloser struct{ *bytes.Reader }
+type readCloser struct {
+	*bytes.Reader
+	err error
+}
 
-func (readCloser) Close() error { return nil }
+func (r *readCloser) Read(p []byte) (int, error) {
+	n, err := r.Reader.Read(p)
+	if err == io.EOF && r.err != nil {
+		return n, r.err
+	}
+	return n, err
+}
+
+func (*readCloser) Close() error { return nil }
 
 // opOf names the operation of a request, and says whether it is one.
 func opOf(req *http.Request) (string, bool) {
