@@ -47,7 +47,7 @@ func TestNoGetBodyOnNonIdempotentRequests(t *testing.T) {
 	for _, tc := range calls {
 		t.Run(tc.op, func(t *testing.T) {
 			rec := &recordingTransport{rt: api.Client().Transport}
-			c, _ := api.client(t, WithHTTPClient(&http.Client{Transport: rec}))
+			c, _ := api.client(t, WithHTTPClient(contracttest.Client(t, &http.Client{Transport: rec})))
 			if err := tc.do(context.Background(), c); err != nil {
 				t.Fatal(err)
 			}
