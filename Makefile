@@ -46,11 +46,14 @@ $(GOLANGCI_LINT):
 bench:
 	go test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./billing/
 
-## fuzz: each fuzz target of billing/ for FUZZTIME (default 20s); failures land in billing/testdata/fuzz/
+## fuzz: each fuzz target of billing/ and billing/webhook/ for FUZZTIME (default 20s); failures land in <package>/testdata/fuzz/
 FUZZTIME ?= 20s
 fuzz:
 	for t in FuzzAPIError FuzzRetryAfter FuzzComponentUnion FuzzComponents; do \
 		go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./billing/ || exit 1; \
+	done
+	for t in FuzzDecode FuzzSignatureHeader FuzzVerify; do \
+		go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./billing/webhook/ || exit 1; \
 	done
 
 ## quickstart: the main job, against the embedded fake Billing API

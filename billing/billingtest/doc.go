@@ -60,7 +60,7 @@
 //     WELCOME10 (10% off the subtotal); any other answers 404 COUPON_NOT_FOUND.
 //   - setSubscriptionItemQuantity: only per_unit and stairstep items that are
 //     not metered have a quantity (400 otherwise). It sets the quantity (not
-//     cumulative) and the item's amount.
+//     cumulative) and the item's amount; a new quantity bumps resourceVersion.
 //   - setSubscriptionItemUsage: only metered (isUsageBased) items (400
 //     otherwise); the quantity is added to the current period's usage.
 //   - addSubscriptionChargeAtTerm: the subscription must be active or
@@ -85,6 +85,13 @@
 // pending charges at term as adhoc lines, 20% tax), then resets the usage and
 // the pending charges. Accessors (Server.Subscription, Server.Usage,
 // Server.PendingCharges, Server.Invoices, Server.Customer) read the stores.
+//
+// WithWebhook sends Billing's webhooks, signed, to the endpoint under test when
+// the state changes (customer.created, subscription.created and .updated,
+// payment.succeeded), from a queue that API calls never wait for; a failed
+// delivery is retried on Billing's schedule, compressed. FlushWebhooks waits
+// for them, WebhookFault scripts duplicates and reordering, and
+// CreateSubscription is the fake-only step of a merchant subscribing.
 //
 // A Server is safe for concurrent use.
 package billingtest

@@ -40,6 +40,7 @@ type config struct {
 	now          func() time.Time
 	seed         Seed
 	t            testing.TB
+	webhook      *webhookConfig // WithWebhook
 }
 
 func newConfig(opts []Option) config {

@@ -31,6 +31,7 @@ type Server struct {
 	pdfSecret []byte
 	closed    chan struct{} // closed by Close: releases stalled calls
 	closeOnce sync.Once
+	hooks     *hooks // WithWebhook; nil without
 
 	mu            sync.Mutex
 	live, sandbox *store
@@ -76,6 +77,7 @@ func NewServer(opts ...Option) *Server {
 	if s.sandbox, err = newStore(cfg.seed); err != nil {
 		panic(err.Error())
 	}
+	s.hooks = newHooks(cfg.webhook, cfg.now)
 	strict := fakeapi.NewStrictHandlerWithOptions(handlers{s}, nil, fakeapi.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  badRequest,
 		ResponseErrorHandlerFunc: internalError,
@@ -93,11 +95,13 @@ func NewServer(opts ...Option) *Server {
 func (s *Server) TokenURL() string { return s.URL + "/oauth2/token" }
 
 // Close releases the calls stalled by a Fault, shuts the server down and waits
-// for the calls in flight to end. It may be called more than once.
+// for the calls in flight to end, then stops sending webhooks (see
+// FlushWebhooks). It may be called more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.closed)
 		s.ts.Close()
+		s.hooks.close() // after the API: no more changes
 	})
 }
 
