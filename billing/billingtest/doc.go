@@ -75,7 +75,9 @@
 //     change bumps resourceVersion (milliseconds, always increasing).
 //   - getInvoices: type must be "subscription" and order "asc" or "desc", in
 //     any case (default "desc", by invoice date), else 400; an unknown subscription
-//     answers 404. total counts all matches.
+//     answers 404. total counts all matches. limit and offset may be any
+//     number, as in the API's schema: fractions are truncated, and a negative
+//     value counts as 0.
 //   - getInvoiceDownload: the link points at the fake itself
 //     (URL/invoices/ID.pdf), is signed, valid five minutes by the server's
 //     clock, and serves a tiny PDF without a token.
