@@ -336,4 +336,9 @@ func TestReviewClientTimeoutDoubleApply(t *testing.T) {
 
 type staticToken string
 
-func (s staticToken) Token() (*oauth2.Token, error) { return &oauth2.Token{AccessToken: string(s)}, nil }
+func (s staticToken) Token() (*oauth2.Token, error) {
+	return &oauth2.Token{AccessToken: string(s)}, nil
+}
+
+// reviewTimeout bounds calls that might hang.
+const reviewTimeout = 3 * time.Second
