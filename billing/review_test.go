@@ -342,3 +342,30 @@ func (s staticToken) Token() (*oauth2.Token, error) {
 
 // reviewTimeout bounds calls that might hang.
 const reviewTimeout = 3 * time.Second
+
+// The server shuts down (GOAWAY) or drops every connection right after applying.
+func TestReviewH2ShutdownAfterApply(t *testing.T) {
+	for _, mode := range []string{"Shutdown (graceful GOAWAY), then answer", "CloseClientConnections, no answer"} {
+		t.Run(mode, func(t *testing.T) {
+			var applied atomic.Int32
+			var api *testAPI
+			api = newH2API(t, func(w http.ResponseWriter, r *http.Request) {
+				if !applyUsage(&applied, r) {
+					return
+				}
+				if strings.HasPrefix(mode, "Shutdown") {
+					go api.Config.Shutdown(context.Background())
+					time.Sleep(10 * time.Millisecond) // let the GOAWAY go out first
+					ok(w, r)
+					return
+				}
+				api.CloseClientConnections()
+				<-r.Context().Done()
+			})
+			c, _ := api.client(t)
+			err := usage(context.Background(), c)
+			t.Logf("err = %v", err)
+			checkOutcome(t, err, applied.Load())
+		})
+	}
+}
