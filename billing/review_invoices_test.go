@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"testing"
+
+	"github.com/prestashopcorp/billing-sdk-go/internal/contracttest"
 )
 
 func invoiceItems(ids ...string) []any {
@@ -71,17 +73,21 @@ func TestReviewInvoicesEndlessFreshIDs(t *testing.T) {
 	}
 }
 
-// Odd totals and items end the iteration (they held when tried).
+// Odd totals and items end the iteration after one page, with an error when the
+// page claims invoices it does not hold or a total that is not a count.
 func TestReviewInvoicesOddPages(t *testing.T) {
 	tests := []struct {
-		name string
-		body string
+		name    string
+		body    string
+		offSpec bool // the answer breaks the spec
+		wantErr string
 	}{
-		{"items null, total 5", `{"items":null,"total":5}`},
-		{"no items, total 5", `{"total":5}`},
-		{"negative total", `{"items":[],"total":-1}`},
-		{"total 1e308", `{"items":[],"total":1e308}`},
-		{"total missing", `{"items":[]}`},
+		{"items null, total 5", `{"items":null,"total":5}`, true, "billing: getInvoices: the page at offset 0 is empty, but the total is 5: the list ended early"},
+		{"no items, total 5", `{"total":5}`, false, "billing: getInvoices: the page at offset 0 is empty, but the total is 5: the list ended early"},
+		{"negative total", `{"items":[],"total":-1}`, false, "billing: getInvoices: the page at offset 0 claims a total of -1 invoices: not a count of invoices"},
+		{"total 1e308", `{"items":[],"total":1e308}`, false, "billing: getInvoices: the page at offset 0 claims a total of 1e+308 invoices: not a count of invoices"},
+		{"fractional total", `{"items":[],"total":2.5}`, false, "billing: getInvoices: the page at offset 0 claims a total of 2.5 invoices: not a count of invoices"},
+		{"total missing", `{"items":[]}`, true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,6 +97,9 @@ func TestReviewInvoicesOddPages(t *testing.T) {
 				w.Header().Set("Content-Type", "application/json")
 				fmt.Fprint(w, tt.body)
 			})
+			if tt.offSpec {
+				api.allowOffSpec(contracttest.OffSpecAnswers("odd invoice pages are what this test is about"))
+			}
 			c, _ := api.client(t)
 			var last error
 			for _, err := range c.Invoices(context.Background(), "s") {
@@ -99,7 +108,13 @@ func TestReviewInvoicesOddPages(t *testing.T) {
 					t.Fatal("loops")
 				}
 			}
-			t.Logf("%d calls, last error %v", calls, last)
+			got := ""
+			if last != nil {
+				got = last.Error()
+			}
+			if calls != 1 || got != tt.wantErr {
+				t.Errorf("%d calls, last error %q; want 1 call and %q", calls, got, tt.wantErr)
+			}
 		})
 	}
 }
