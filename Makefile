@@ -1,8 +1,17 @@
 # Targets run the same way locally, in .ci/run and in GitHub CI.
+
+# Every target uses CI's Go toolchain, fetched from the Go module proxy when the
+# machine has another one: the embedded spec is gzip-compressed, and its bytes (so
+# `make check-generated`) depend on the Go version that generates it.
+export GOTOOLCHAIN := go1.27.3
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(CURDIR)/.cache/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
-.PHONY: help generate check-generated test lint bench fuzz quickstart
+# npm tools of the contract checks (Spectral, Prism), pinned by tools/npm/package-lock.json.
+NPM_TOOLS := $(CURDIR)/.cache/npm
+SPECTRAL := $(NPM_TOOLS)/node_modules/.bin/spectral
+
+.PHONY: help generate check-generated test lint bench fuzz faults quickstart contract-tools lint-spec contract live
 
 ## help: list the targets and what they do
 help:
@@ -38,13 +47,43 @@ $(GOLANGCI_LINT):
 bench:
 	go test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./billing/
 
-## fuzz: each fuzz target of billing/ for FUZZTIME (default 20s); failures land in billing/testdata/fuzz/
+## fuzz: each fuzz target of billing/ and billing/webhook/ for FUZZTIME (default 20s); failures land in <package>/testdata/fuzz/
 FUZZTIME ?= 20s
 fuzz:
 	for t in FuzzAPIError FuzzRetryAfter FuzzComponentUnion FuzzComponents; do \
 		go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./billing/ || exit 1; \
 	done
+	for t in FuzzDecode FuzzSignatureHeader FuzzVerify; do \
+		go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./billing/webhook/ || exit 1; \
+	done
+
+## faults: the fault matrix: every operation x every fault family, FAULTRUNS runs per cell (default 50)
+# FAULTFLAGS passes more to it: -workers=N, -seed=N, -only=TEXT, -table=FILE.md.
+FAULTRUNS ?= 50
+faults:
+	go test -count=1 -timeout 30m -run '^TestFaultMatrix$$' -v ./internal/faultmatrix/ -args -runs=$(FAULTRUNS) $(FAULTFLAGS)
 
 ## quickstart: the main job, against the embedded fake Billing API
 quickstart:
 	go run ./examples/quickstart
+
+## contract-tools: Spectral and Prism as tools/npm/package-lock.json pins them, into .cache/npm (npm ci, no install scripts); skipped when current
+contract-tools:
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "contract-tools: node and npm are needed (Node.js 20 or later) to install Spectral and Prism"; exit 1; }
+	@want="$$(cat tools/npm/package.json tools/npm/package-lock.json | sha256sum | cut -d' ' -f1)"; \
+	if [ -x "$(SPECTRAL)" ] && [ "$$(cat $(NPM_TOOLS)/.installed 2>/dev/null)" = "$$want" ]; then echo "contract-tools: .cache/npm is current"; exit 0; fi; \
+	mkdir -p $(NPM_TOOLS) && cp tools/npm/package.json tools/npm/package-lock.json $(NPM_TOOLS)/ && \
+	cd $(NPM_TOOLS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error --cache $(CURDIR)/.cache/npm-cache && \
+	echo "$$want" > $(NPM_TOOLS)/.installed
+
+## lint-spec: Spectral's OpenAPI rules (.spectral.yaml) on openapi/billing.yaml; any warning fails
+lint-spec: contract-tools
+	$(SPECTRAL) lint --ruleset .spectral.yaml --fail-severity warn openapi/billing.yaml
+
+## contract: the spec lint and the Prism contract tests (static, dynamic, failure side, proxy in front of billingtest)
+contract: lint-spec
+	BILLING_CONTRACT=1 go test -race -count=1 -v ./contract/
+
+## live: the read-only operations against the real API in sandbox mode, checked against the spec (needs BILLING_CLIENT_ID, BILLING_CLIENT_SECRET, BILLING_PRODUCT_ID)
+live:
+	BILLING_LIVE=1 go test -count=1 -v -run '^TestLive$$' ./contract/

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,6 +47,10 @@ func clientCredentials(cfg *config) func(context.Context) (*oauth2.Token, error)
 		for attempt := 1; ; attempt++ {
 			tok, err := cc.Token(ctx)
 			if err == nil || attempt >= policy.MaxAttempts || ctx.Err() != nil || !retryableTokenError(err) {
+				if err != nil {
+					// The endpoint may echo the secret (in error_description): never print it.
+					err = &tokenError{err: err, secret: cfg.clientSecret}
+				}
 				return tok, err
 			}
 			if err := sleep(ctx, policy.backoff(attempt)); err != nil {
@@ -136,7 +141,10 @@ func (c *tokenCache) run(ctx context.Context, call *tokenCall) {
 	tok, err := c.fetch(ctx)
 	switch {
 	case err != nil:
-		err = &tokenError{err}
+		var te *tokenError
+		if !errors.As(err, &te) {
+			err = &tokenError{err: err}
+		}
 	case tok == nil || tok.AccessToken == "":
 		err = errors.New("getting an access token: the token endpoint returned no access_token")
 	}
@@ -176,11 +184,22 @@ func (c *tokenCache) invalidate(tok *oauth2.Token) {
 // tokenError is a failed token request, told on one line without the "billing:"
 // prefix (the caller adds it with the operation). It wraps the cause, an
 // *oauth2.RetrieveError when the token endpoint answered.
-type tokenError struct{ err error }
+type tokenError struct {
+	err    error
+	secret string // the client secret, never shown
+}
 
 func (e *tokenError) Unwrap() error { return e.err }
 
 func (e *tokenError) Error() string {
+	msg := e.text()
+	if e.secret != "" {
+		msg = strings.ReplaceAll(msg, e.secret, "[redacted]")
+	}
+	return msg
+}
+
+func (e *tokenError) text() string {
 	var re *oauth2.RetrieveError
 	if !errors.As(e.err, &re) || re.Response == nil || re.Response.Request == nil {
 		return "getting an access token: " + e.err.Error()

@@ -150,7 +150,9 @@ func WithScopes(scopes ...string) Option {
 func WithTokenSource(ts oauth2.TokenSource) Option { return func(c *config) { c.tokenSource = ts } }
 
 // WithHTTPClient sets the HTTP client used for API and token requests (default
-// http.DefaultClient). Retries wrap it. The client uses a copy of hc that never
+// http.DefaultClient). Retries wrap it: its Transport must not re-send a request on
+// its own unless the request has a GetBody (as net/http's does), since the SDK
+// leaves GetBody nil on the requests that must never be sent twice. The client uses a copy of hc that never
 // follows redirects (the Billing API and its token endpoint have none, and a
 // redirect could re-send a usage report or carry credentials elsewhere); hc itself
 // is not changed.
@@ -243,6 +245,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	if cfg.retry.MaxAttempts < 1 {
 		return nil, fmt.Errorf("billing: retry policy: MaxAttempts %d: must be at least 1", cfg.retry.MaxAttempts)
 	}
+	cfg.retry = cfg.retry.withDefaults()
 	if err := checkURL("base URL", cfg.baseURL); err != nil {
 		return nil, err
 	}

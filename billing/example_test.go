@@ -160,7 +160,7 @@ func (s *usageStub) SetSubscriptionItemUsage(_ context.Context, _, _ string, bod
 	if s.err != nil {
 		return nil, s.err
 	}
-	return &gen.UsageResponse{Item: gen.Usage{UsageQuantity: body.UsageQuantity}}, nil
+	return &gen.UsageResponse{Item: gen.Usage(body)}, nil
 }
 
 // Code that takes a billing.API can be tested with a stub of the one method it

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prestashopcorp/billing-sdk-go/internal/contracttest"
 )
 
 // testAPI is an httptest server with a token endpoint at /oauth2/token (issuing
@@ -27,6 +29,8 @@ type testAPI struct {
 	lastPass string
 	requests []*http.Request // API requests received, bodies read into bodies
 	bodies   []string
+
+	offSpec []contracttest.Exemption // see allowOffSpec
 }
 
 func newTestAPI(t *testing.T, handle http.HandlerFunc) *testAPI {
@@ -57,8 +61,17 @@ func newTestAPI(t *testing.T, handle http.HandlerFunc) *testAPI {
 	return a
 }
 
+// allowOffSpec lets the clients of a test API break the spec in the ways named,
+// for tests that do so on purpose. Without it, every request a client sends and
+// every answer it gets is checked against the spec (contracttest), and a
+// violation fails the test.
+func (a *testAPI) allowOffSpec(e ...contracttest.Exemption) *testAPI {
+	a.offSpec = append(a.offSpec, e...)
+	return a
+}
+
 // client returns a Client of the test API that records its backoff waits in waits
-// instead of sleeping.
+// instead of sleeping. Its traffic is checked against the spec (see allowOffSpec).
 func (a *testAPI) client(t *testing.T, opts ...Option) (*Client, *[]time.Duration) {
 	t.Helper()
 	var mu sync.Mutex
@@ -67,7 +80,7 @@ func (a *testAPI) client(t *testing.T, opts ...Option) (*Client, *[]time.Duratio
 		WithBaseURL(a.URL),
 		WithTokenURL(a.URL + "/oauth2/token"),
 		WithClientCredentials("client-1", "s3cret"),
-		WithHTTPClient(a.Client()),
+		WithHTTPClient(contracttest.Client(t, a.Client(), a.offSpec...)),
 		withSleep(func(ctx context.Context, d time.Duration) error {
 			mu.Lock()
 			*waits = append(*waits, d)

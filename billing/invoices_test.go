@@ -101,7 +101,7 @@ func TestInvoicesNoProgress(t *testing.T) {
 				invoicePagesTotal(10, 1_000_000)(w, r)
 			},
 			wantItems:    4,
-			wantErr:      `billing: getInvoices: the page at offset 4 repeats invoice "inv-0" of the previous page: the server ignored the offset`,
+			wantErr:      `billing: getInvoices: the page at offset 4 starts with invoice "inv-0", as an earlier page did: the server ignored the offset`,
 			wantRequests: 2,
 		},
 	}

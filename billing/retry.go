@@ -30,7 +30,8 @@ const (
 //   - failures before sending (invalid request, token request failed) do not wrap it.
 //
 // Whatever the operation, a 401 is replayed once with a fresh token, and no
-// redirect is ever followed.
+// redirect is ever followed: a 3xx is an *APIError (with its Location), never
+// retried.
 //
 // The delay before attempt n+1 is BaseDelay*2^(n-1), capped at MaxDelay, with
 // jitter (between half and all of it); a Retry-After header of at most MaxRetryAfter
@@ -38,11 +39,26 @@ const (
 // stop at once when the context ends, and a wait that would outlast the context's
 // deadline is not started. Token requests are retried with the same policy after a
 // network error, a 429 or a 5xx.
+//
+// A zero MaxDelay or MaxRetryAfter takes the default (DefaultMaxDelay,
+// DefaultMaxRetryAfter), so that a policy that sets only some fields still backs
+// off; a zero BaseDelay means no wait.
 type RetryPolicy struct {
-	MaxAttempts   int           // attempts in all; 1 disables retries
+	MaxAttempts   int           // attempts in all, at least 1; 1 disables retries
 	BaseDelay     time.Duration // first backoff
-	MaxDelay      time.Duration // backoff cap
-	MaxRetryAfter time.Duration // longest Retry-After waited for
+	MaxDelay      time.Duration // backoff cap; 0: DefaultMaxDelay
+	MaxRetryAfter time.Duration // longest Retry-After waited for; 0: DefaultMaxRetryAfter
+}
+
+// withDefaults returns p with its zero MaxDelay and MaxRetryAfter set to the defaults.
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxDelay <= 0 {
+		p.MaxDelay = DefaultMaxDelay
+	}
+	if p.MaxRetryAfter <= 0 {
+		p.MaxRetryAfter = DefaultMaxRetryAfter
+	}
+	return p
 }
 
 // DefaultRetryPolicy returns the policy clients use unless WithRetryPolicy is given.
@@ -57,6 +73,7 @@ func DefaultRetryPolicy() RetryPolicy {
 
 // backoff returns the jittered delay after the given failed attempt (1-based).
 func (p RetryPolicy) backoff(attempt int) time.Duration {
+	p = p.withDefaults()
 	d := p.BaseDelay
 	for i := 1; i < attempt && d < p.MaxDelay; i++ {
 		d *= 2

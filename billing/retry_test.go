@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prestashopcorp/billing-sdk-go/internal/contracttest"
 )
 
 // fault answers the first `times` API requests with a failure, then succeeds.
@@ -218,7 +220,7 @@ func TestContextEndsRetries(t *testing.T) {
 		})}
 		p := DefaultRetryPolicy()
 		p.BaseDelay, p.MaxDelay = time.Hour, time.Hour // a real wait would hang the test
-		c, _ := api.client(t, WithRetryPolicy(p), withSleep(sleepContext), WithHTTPClient(hc))
+		c, _ := api.client(t, WithRetryPolicy(p), withSleep(sleepContext), WithHTTPClient(contracttest.Client(t, hc)))
 		err := calls[0].do(ctx, c)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("error = %v, want context.Canceled", err)

@@ -433,7 +433,7 @@ type ChargeAtTermInput struct {
 	Description string `json:"description"`
 }
 
-// ChargeAtTermResponse `item` is optional in the source schema (a nil pointer in Go when absent).
+// ChargeAtTermResponse `item` is optional in the source schema (only a list's `total` is required).
 type ChargeAtTermResponse struct {
 	Item ChargeAtTerm `json:"item,omitempty"`
 }
@@ -525,7 +525,7 @@ type CustomerInput struct {
 	Type CustomerType `json:"type"`
 }
 
-// CustomerResponse `item` is optional in the source schema (a nil pointer in Go when absent).
+// CustomerResponse `item` is optional in the source schema (only a list's `total` is required).
 type CustomerResponse struct {
 	Item Customer `json:"item,omitempty"`
 }
@@ -643,7 +643,7 @@ type EstimateLineItemTax struct {
 	TaxRate float64 `json:"taxRate"`
 }
 
-// EstimateResponse `item` is optional in the source schema (a nil pointer in Go when absent).
+// EstimateResponse `item` is optional in the source schema (only a list's `total` is required).
 type EstimateResponse struct {
 	Item Estimate `json:"item,omitempty"`
 }
@@ -723,7 +723,7 @@ type InvoiceDownload struct {
 	ValidTill float64 `json:"validTill"`
 }
 
-// InvoiceDownloadResponse `item` is optional in the source schema (a nil pointer in Go when absent).
+// InvoiceDownloadResponse `item` is optional in the source schema (only a list's `total` is required).
 type InvoiceDownloadResponse struct {
 	Item InvoiceDownload `json:"item,omitempty"`
 }
@@ -912,7 +912,7 @@ type QuantityInput struct {
 	Quantity float64 `json:"quantity"`
 }
 
-// QuantityResponse `item` is optional in the source schema (a nil pointer in Go when absent).
+// QuantityResponse `item` is optional in the source schema (only a list's `total` is required).
 type QuantityResponse struct {
 	Item Quantity `json:"item,omitempty"`
 }
@@ -1046,7 +1046,7 @@ type SubscriptionItem struct {
 	Usage *float64 `json:"usage,omitempty"`
 }
 
-// SubscriptionResponse `item` is optional in the source schema (a nil pointer in Go when absent).
+// SubscriptionResponse `item` is optional in the source schema (only a list's `total` is required).
 type SubscriptionResponse struct {
 	Item Subscription `json:"item,omitempty"`
 }
@@ -1097,7 +1097,7 @@ type UsageInput struct {
 	UsageQuantity float64 `json:"usageQuantity"`
 }
 
-// UsageResponse `item` is optional in the source schema (a nil pointer in Go when absent).
+// UsageResponse `item` is optional in the source schema (only a list's `total` is required).
 type UsageResponse struct {
 	Item Usage `json:"item,omitempty"`
 }

@@ -47,12 +47,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			rec.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		}
 		writeJSON(rec, e.status, e.body)
-		s.reply(w, r, c, rec)
+		s.reply(w, r, c, rec, Fault{})
 		return
 	}
 	if err := op.ValidateRequest(r.Context(), r, params); err != nil {
 		writeError(rec, http.StatusBadRequest, "BAD_REQUEST", "%v", err)
-		s.reply(w, r, c, rec)
+		s.reply(w, r, c, rec, Fault{})
 		return
 	}
 	c.sandbox = isTrue(r.Header.Get("sandbox")) || isTrue(r.URL.Query().Get("sandbox"))
@@ -62,7 +62,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	f, faulted := popFault(&q)
 	s.faults[op.ID] = q
 	s.mu.Unlock()
-	if faulted && f.Drop != DropAfterApply {
+	if faulted && !f.applies() {
 		s.inject(w, r, f, writeFault)
 		return
 	}
@@ -73,18 +73,18 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.applied[op.ID]++
 		s.mu.Unlock()
 	}
-	if faulted {
-		abort(w)
+	if faulted && (f.Apply || f.Drop != DropNone) {
+		s.inject(w, r, f, writeFault)
 		return
 	}
-	s.reply(w, r, c, rec)
+	s.reply(w, r, c, rec, f) // f is the zero Fault, or Truncate or Pad
 }
 
-// reply validates the recorded answer against the spec and sends it. An invalid
-// answer is a violation: a test error with WithT, else a 500. A 400 or 401 the
-// operation does not declare is sent unchecked: the fake refuses invalid and
-// unauthenticated calls on every operation.
-func (s *Server) reply(w http.ResponseWriter, r *http.Request, c *call, rec *httptest.ResponseRecorder) {
+// reply validates the recorded answer against the spec and sends it, cut short or
+// padded if f says so. An invalid answer is a violation: a test error with WithT,
+// else a 500. A 400 or 401 the operation does not declare is sent unchecked: the
+// fake refuses invalid and unauthenticated calls on every operation.
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, c *call, rec *httptest.ResponseRecorder, f Fault) {
 	res := rec.Result()
 	body := rec.Body.Bytes()
 	lenient := (res.StatusCode == http.StatusBadRequest || res.StatusCode == http.StatusUnauthorized) &&
@@ -102,11 +102,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, c *call, rec *htt
 			s.cfg.t.Errorf("%v", v)
 		}
 	}
-	for k, v := range res.Header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(res.StatusCode)
-	_, _ = w.Write(body) // the client left if it fails
+	send(w, res.StatusCode, res.Header, body, f)
 }
 
 // authenticate checks the call's bearer token and the operation's scopes, and

@@ -32,6 +32,7 @@ func (h handlers) AddCustomer(ctx context.Context, req fakeapi.AddCustomerReques
 	}
 	cust := gen.Customer{Id: in.Id, Email: in.Email, Locale: in.Locale, Type: in.Type}
 	st.customers[in.Id] = cust
+	h.s.emitCustomerCreated(st, cust)
 	return fakeapi.AddCustomer201JSONResponse{Item: cust}, nil
 }
 

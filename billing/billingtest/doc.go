@@ -32,8 +32,10 @@
 //     (no 400 for getInvoices, addCustomer, addSubscriptionEstimateForCustomer
 //     and getInvoiceDownload; no 401 for getProductComponents), as a gateway
 //     in front of the real service would.
-//  5. Fault injection (Server.Fault): a scripted status, stall or dropped
-//     connection replaces the rest of the steps, or follows the state change.
+//  5. Fault injection (Server.Fault): a scripted status, redirect, stall or
+//     dropped connection replaces the rest of the steps, or follows the state
+//     change (Fault.Apply, DropAfterApply); or the answer is cut short
+//     (Fault.Truncate) or padded beyond reason (Fault.Pad).
 //  6. The operation itself, on the store; Server.Applied counts the calls that
 //     succeeded (2xx), that is the changes actually made.
 //  7. Response validation: an answer of the fake that breaks the spec is a bug
@@ -60,7 +62,7 @@
 //     WELCOME10 (10% off the subtotal); any other answers 404 COUPON_NOT_FOUND.
 //   - setSubscriptionItemQuantity: only per_unit and stairstep items that are
 //     not metered have a quantity (400 otherwise). It sets the quantity (not
-//     cumulative) and the item's amount.
+//     cumulative) and the item's amount; a new quantity bumps resourceVersion.
 //   - setSubscriptionItemUsage: only metered (isUsageBased) items (400
 //     otherwise); the quantity is added to the current period's usage.
 //   - addSubscriptionChargeAtTerm: the subscription must be active or
@@ -73,7 +75,9 @@
 //     change bumps resourceVersion (milliseconds, always increasing).
 //   - getInvoices: type must be "subscription" and order "asc" or "desc", in
 //     any case (default "desc", by invoice date), else 400; an unknown subscription
-//     answers 404. total counts all matches.
+//     answers 404. total counts all matches. limit and offset may be any
+//     number, as in the API's schema: fractions are truncated, and a negative
+//     value counts as 0.
 //   - getInvoiceDownload: the link points at the fake itself
 //     (URL/invoices/ID.pdf), is signed, valid five minutes by the server's
 //     clock, and serves a tiny PDF without a token.
@@ -83,6 +87,19 @@
 // pending charges at term as adhoc lines, 20% tax), then resets the usage and
 // the pending charges. Accessors (Server.Subscription, Server.Usage,
 // Server.PendingCharges, Server.Invoices, Server.Customer) read the stores.
+//
+// WithTLS serves the API over HTTPS and HTTP/2, as the real one is; NewOrigin
+// adds a listener on another port (plain HTTP or HTTPS) that serves the same
+// fake and records what it receives: the target of a scripted redirect, to
+// prove that a client never follows one, nor sends its credentials to another
+// origin.
+//
+// WithWebhook sends Billing's webhooks, signed, to the endpoint under test when
+// the state changes (customer.created, subscription.created and .updated,
+// payment.succeeded), from a queue that API calls never wait for; a failed
+// delivery is retried on Billing's schedule, compressed. FlushWebhooks waits
+// for them, WebhookFault scripts duplicates and reordering, and
+// CreateSubscription is the fake-only step of a merchant subscribing.
 //
 // A Server is safe for concurrent use.
 package billingtest

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
+	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
@@ -184,6 +185,8 @@ func (s *Server) CloseBillingPeriod(subscriptionID string, sandbox bool) (gen.In
 		sub.NextRenewalAt = ptr(float64(next.Unix()))
 	}
 	sub.bump(s.cfg.now())
+	s.emitSubscription(st, sub, webhook.SubscriptionUpdated)
+	s.emitPayment(st, sub, &inv)
 	return clone(inv), nil
 }
 

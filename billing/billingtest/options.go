@@ -40,6 +40,8 @@ type config struct {
 	now          func() time.Time
 	seed         Seed
 	t            testing.TB
+	tls          bool
+	webhook      *webhookConfig // WithWebhook
 }
 
 func newConfig(opts []Option) config {
@@ -92,7 +94,9 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithT reports every answer of the fake that breaks the spec as a test error
-// (t.Errorf) instead of answering 500, and closes the server in t.Cleanup.
+// (t.Errorf) instead of answering 500, and closes the server in t.Cleanup. The
+// clients of Server.Client then check their requests and answers against the
+// spec too (see Client).
 func WithT(t testing.TB) Option {
 	return func(c *config) { c.t = t }
 }

@@ -2,6 +2,8 @@ package billingtest
 
 import (
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -15,8 +17,8 @@ import (
 // A Server is a fake Billing API and OAuth2 token server listening on a loopback
 // address. Create it with NewServer and Close it when done.
 type Server struct {
-	// URL is the base URL of the API, of the form http://127.0.0.1:port, with no
-	// trailing slash. The API's paths (/v1/...) follow it.
+	// URL is the base URL of the API, of the form http://127.0.0.1:port (or
+	// https:// with WithTLS), with no trailing slash. The API's paths (/v1/...) follow it.
 	URL string
 
 	// ClientID and ClientSecret are the credentials the token endpoint accepts.
@@ -25,12 +27,14 @@ type Server struct {
 
 	cfg       config
 	ts        *httptest.Server
+	cert      tls.Certificate
 	router    *spec.Router
 	api       http.Handler // the generated strict handler
 	key       *signingKey
 	pdfSecret []byte
 	closed    chan struct{} // closed by Close: releases stalled calls
 	closeOnce sync.Once
+	hooks     *hooks // WithWebhook; nil without
 
 	mu            sync.Mutex
 	live, sandbox *store
@@ -40,6 +44,7 @@ type Server struct {
 	faults        map[string][]Fault
 	tokenFaults   []Fault
 	violations    []error
+	origins       []*Origin
 }
 
 // NewServer starts and returns a new Server configured by opts. The caller
@@ -58,12 +63,17 @@ func NewServer(opts ...Option) *Server {
 	if err != nil {
 		panic("billingtest: generating the signing key: " + err.Error())
 	}
+	cert, err := processCert()
+	if err != nil {
+		panic("billingtest: generating the TLS certificate: " + err.Error())
+	}
 	s := &Server{
 		ClientID:     cfg.clientID,
 		ClientSecret: cfg.clientSecret,
 		cfg:          cfg,
 		router:       router,
 		key:          key,
+		cert:         cert,
 		pdfSecret:    []byte(rand.Text()),
 		closed:       make(chan struct{}),
 		requests:     map[string]int{},
@@ -76,13 +86,22 @@ func NewServer(opts ...Option) *Server {
 	if s.sandbox, err = newStore(cfg.seed); err != nil {
 		panic(err.Error())
 	}
+	s.hooks = newHooks(cfg.webhook, cfg.now)
 	strict := fakeapi.NewStrictHandlerWithOptions(handlers{s}, nil, fakeapi.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  badRequest,
 		ResponseErrorHandlerFunc: internalError,
 	})
 	s.api = fakeapi.HandlerWithOptions(strict, fakeapi.StdHTTPServerOptions{ErrorHandlerFunc: badRequest})
-	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	start(s.ts, cert, cfg.tls)
 	s.URL = s.ts.URL
+	// The client trusts the TLS listeners (WithTLS, NewOrigin) and speaks HTTP/2
+	// to them, as http.DefaultTransport does.
+	tr := s.ts.Client().Transport.(*http.Transport)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert.Leaf)
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	tr.ForceAttemptHTTP2 = true
 	if cfg.t != nil {
 		cfg.t.Cleanup(s.Close)
 	}
@@ -92,12 +111,20 @@ func NewServer(opts ...Option) *Server {
 // TokenURL returns the URL of the OAuth2 token endpoint: URL + "/oauth2/token".
 func (s *Server) TokenURL() string { return s.URL + "/oauth2/token" }
 
-// Close releases the calls stalled by a Fault, shuts the server down and waits
-// for the calls in flight to end. It may be called more than once.
+// Close releases the calls stalled by a Fault, shuts the server and its Origins
+// down and waits for the calls in flight to end, then stops sending webhooks (see
+// FlushWebhooks). It may be called more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.closed)
+		s.mu.Lock()
+		origins := s.origins
+		s.mu.Unlock()
+		for _, o := range origins {
+			o.ts.Close()
+		}
 		s.ts.Close()
+		s.hooks.close() // after the API: no more changes
 	})
 }
 
@@ -131,9 +158,11 @@ func (s *Server) Requests(operationID string) int {
 	return s.requests[operationID]
 }
 
-// Applied returns how many calls of the operation the server carried out: the
-// calls answered with a 2xx status, and those dropped by DropAfterApply.
-// Rejected calls and calls answered by a Fault before applying are not counted.
+// Applied returns how many calls of the operation the server carried out with
+// success, whatever the client then got: the calls answered with a 2xx status,
+// and those a Fault answered after carrying them out (Apply, DropAfterApply,
+// Truncate, Pad). Rejected calls and calls answered by a Fault before applying
+// are not counted.
 func (s *Server) Applied(operationID string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

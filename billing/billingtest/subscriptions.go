@@ -6,6 +6,7 @@ import (
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
+	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
@@ -71,7 +72,11 @@ func (h handlers) SetSubscriptionItemQuantity(ctx context.Context, req fakeapi.S
 		it.UnitPrice = ptr(comp.unitPrice(q))
 		it.Amount = ptr(cents(comp.amount(q)))
 	}
-	it.Quantity = ptr(q)
+	if deref(it.Quantity) != q {
+		it.Quantity = ptr(q)
+		sub.bump(h.s.cfg.now())
+		h.s.emitSubscription(st, sub, webhook.SubscriptionUpdated)
+	}
 	return fakeapi.SetSubscriptionItemQuantity200JSONResponse{Item: gen.Quantity{Quantity: q}}, nil
 }
 
@@ -146,6 +151,7 @@ func (h handlers) UpdateSubscription(ctx context.Context, req fakeapi.UpdateSubs
 		}
 		sub.BillingPeriodUnit = string(comp.period)
 		sub.bump(h.s.cfg.now())
+		h.s.emitSubscription(st, sub, webhook.SubscriptionUpdated)
 	}
 	return fakeapi.UpdateSubscription200JSONResponse{Item: clone(sub.Subscription)}, nil
 }

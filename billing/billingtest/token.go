@@ -11,6 +11,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -67,11 +68,21 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.tokenRequests++
 	f, faulted := popFault(&s.tokenFaults)
 	s.mu.Unlock()
-	if faulted && f.Drop != DropAfterApply {
+	if faulted && !f.applies() {
 		s.inject(w, r, f, writeOAuthFault)
 		return
 	}
+	rec := httptest.NewRecorder()
+	s.answerToken(rec, r)
+	if faulted && (f.Apply || f.Drop != DropNone) {
+		s.inject(w, r, f, writeOAuthFault)
+		return
+	}
+	send(w, rec.Code, rec.Header(), rec.Body.Bytes(), f) // f is the zero Fault, or Truncate or Pad
+}
 
+// answerToken writes the token endpoint's answer to a request.
+func (s *Server) answerToken(w http.ResponseWriter, r *http.Request) {
 	status, code, desc := s.checkTokenRequest(r)
 	if status != 0 {
 		writeOAuthError(w, status, code, desc)
@@ -88,10 +99,6 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	tok, err := s.issue(scopes, aud)
 	if err != nil {
 		writeOAuthError(w, http.StatusInternalServerError, "server_error", err.Error())
-		return
-	}
-	if faulted {
-		abort(w)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")

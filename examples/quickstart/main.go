@@ -93,7 +93,9 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
 
 // runFake runs the whole flow against the embedded fake Billing API.
 func runFake(ctx context.Context, w io.Writer) error {
-	srv := billingtest.NewServer()
+	rx := startReceiver() // the partner's webhook endpoint (webhooks.go)
+	defer rx.close()
+	srv := billingtest.NewServer(rx.option())
 	defer srv.Close()
 	client := srv.Client(billing.WithSandbox(true), billing.WithPageSize(5))
 	const (
@@ -181,6 +183,9 @@ func runFake(ctx context.Context, w io.Writer) error {
 	}
 	r.line("%s", dl.Item.DownloadUrl)
 	r.line("valid until %s", billing.Time(dl.Item.ValidTill).Format(time.RFC3339))
+	if err := rx.report(ctx, r, srv); err != nil {
+		return err
+	}
 	r.printf("\nDone. The fake served %d token request(s) and %d getInvoices pages.\n",
 		srv.TokenRequests(), srv.Requests("getInvoices"))
 	return r.err

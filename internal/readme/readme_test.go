@@ -19,19 +19,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
+	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
 var (
 	_ = errors.Is
 	_ = fmt.Println
+	_ = http.Handle
 	_ = os.Getenv
 	_ = billingtest.NewServer
 	_ = gen.UsageInput{}
+	_ = webhook.Verify
 )
 
 var client *billing.Client

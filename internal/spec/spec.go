@@ -44,7 +44,7 @@ type Router struct {
 }
 
 var load = sync.OnceValues(func() (*Router, error) {
-	doc, err := specdoc.GetSwagger()
+	doc, err := specdoc.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("spec: loading embedded spec: %w", err)
 	}

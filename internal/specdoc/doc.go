@@ -1,4 +1,4 @@
-// Package specdoc embeds openapi/billing.yaml as it is vendored (GetSwagger), for
+// Package specdoc embeds openapi/billing.yaml as it is vendored (GetSpec), for
 // the request and response checks of package billing and of billingtest.
 //
 // Do not edit specdoc.gen.go by hand: run `make generate`.

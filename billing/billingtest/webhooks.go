@@ -1,0 +1,543 @@
+package billingtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
+	"github.com/prestashopcorp/billing-sdk-go/gen"
+)
+
+// BillingRetrySchedule returns the waits of Billing's webhook system before each
+// new delivery of a message whose delivery failed (any non-2xx answer or no
+// answer): immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h, about
+// 28 hours in all.
+func BillingRetrySchedule() []time.Duration {
+	return []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute,
+		2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
+}
+
+// webhookTimeout bounds each delivery attempt.
+const webhookTimeout = 15 * time.Second
+
+type webhookConfig struct {
+	url     string
+	signer  *webhook.Signer
+	retries []time.Duration
+}
+
+// WithWebhook makes the server send Billing's webhooks, signed with secret
+// (whsec_ and base64, as webhook.NewSecret makes), to url: the endpoint of the
+// code under test, typically an httptest.Server around a webhook.Handler. It
+// panics if secret is invalid.
+//
+// The server sends, as its state changes, whatever the API call or the
+// fake-only step:
+//
+//   - customer.created when addCustomer creates a customer;
+//   - subscription.created when CreateSubscription adds a subscription;
+//   - subscription.updated when updateSubscription changes the plan, when
+//     setSubscriptionItemQuantity changes a quantity (our inference: a
+//     quantity is a change of the subscription), and when CloseBillingPeriod
+//     renews it (its next_billing_at moved on);
+//   - payment.succeeded when CloseBillingPeriod issues the period's invoice,
+//     paid.
+//
+// Bodies are the documented Chargebee objects (webhook.SubscriptionData, ...),
+// built from the store at the change; resource_version is the subscription's
+// resourceVersion. Each message has an id msg_000001, msg_000002... and is
+// signed at each attempt with the server's clock (WithClock: give the
+// verifier the same clock, webhook.WithClock).
+//
+// Deliveries run on their own goroutine, one at a time, in the order of the
+// changes, so that API calls never wait for them. A failed attempt is
+// retried on Billing's schedule, compressed (see WithWebhookRetries), while
+// the next messages go on: a retried message arrives after later ones, as
+// with Billing. FlushWebhooks waits until every queued message is delivered
+// or given up, WebhookFault scripts duplicates and reordering,
+// WebhookDeliveries lists the attempts. Close drops what is left.
+func WithWebhook(url, secret string) Option {
+	s, err := webhook.NewSigner(secret)
+	if err != nil {
+		panic("billingtest: WithWebhook: " + err.Error())
+	}
+	return func(c *config) {
+		retries := BillingRetrySchedule()
+		if c.webhook != nil {
+			retries = c.webhook.retries
+		} else {
+			for i := range retries {
+				retries[i] /= time.Second / time.Microsecond
+			}
+		}
+		c.webhook = &webhookConfig{url: url, signer: s, retries: retries}
+	}
+}
+
+// WithWebhookRetries sets the waits before each new delivery of a message
+// whose delivery failed; their number is the number of retries. The default is
+// BillingRetrySchedule with every second turned into a microsecond (8 retries
+// within 0.1 s). No argument disables retries. It applies with WithWebhook, in
+// either order.
+func WithWebhookRetries(waits ...time.Duration) Option {
+	return func(c *config) {
+		if c.webhook == nil {
+			c.webhook = &webhookConfig{}
+		}
+		c.webhook.retries = slices.Clone(waits)
+	}
+}
+
+// A WebhookFault scripts the delivery of the next webhook message queued.
+type WebhookFault int
+
+const (
+	// WebhookDuplicate delivers the message a second time, with the same id,
+	// once its first delivery succeeded: as Billing does when it did not get
+	// the answer.
+	WebhookDuplicate WebhookFault = iota + 1
+	// WebhookSwap holds the message until the next one is queued, then
+	// delivers that one first. FlushWebhooks releases a message held alone.
+	WebhookSwap
+)
+
+// WebhookFault queues f for the next message queued after the faults queued
+// before it, one fault per message. It panics on an unknown fault, or if the
+// server sends no webhooks.
+func (s *Server) WebhookFault(f WebhookFault) {
+	if f != WebhookDuplicate && f != WebhookSwap {
+		panic("billingtest: unknown WebhookFault")
+	}
+	if s.hooks == nil {
+		panic("billingtest: WebhookFault without WithWebhook")
+	}
+	s.hooks.mu.Lock()
+	defer s.hooks.mu.Unlock()
+	s.hooks.faults = append(s.hooks.faults, f)
+}
+
+// A WebhookDelivery is one attempt to deliver a webhook message.
+type WebhookDelivery struct {
+	MessageID string
+	Type      webhook.Type
+	Attempt   int    // 1 for the first
+	Status    int    // the answer's status; 0 without an answer
+	Err       string // why there was no answer
+}
+
+// WebhookDeliveries returns the delivery attempts made so far, in order.
+func (s *Server) WebhookDeliveries() []WebhookDelivery {
+	if s.hooks == nil {
+		return nil
+	}
+	s.hooks.mu.Lock()
+	defer s.hooks.mu.Unlock()
+	return slices.Clone(s.hooks.log)
+}
+
+// FlushWebhooks waits until every message queued so far, and its retries, are
+// delivered or given up (a message a WebhookSwap holds is released). It returns
+// ctx's error if ctx ends first, and an error once the server is closed (Close
+// drops the messages left). Without WithWebhook it returns nil at once.
+func (s *Server) FlushWebhooks(ctx context.Context) error {
+	h := s.hooks
+	if h == nil {
+		return nil
+	}
+	for {
+		select {
+		case <-h.done:
+			return errors.New("billingtest: FlushWebhooks: the server is closed")
+		default:
+		}
+		h.mu.Lock()
+		if h.held != nil {
+			h.insert(h.held)
+			h.held = nil
+		}
+		idle := len(h.queue) == 0 && h.inflight == 0
+		changed := h.changed
+		h.mu.Unlock()
+		if idle {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-h.done:
+			return errors.New("billingtest: FlushWebhooks: the server is closed")
+		}
+	}
+}
+
+// CreateSubscription adds a subscription to the sandbox or live store, as a
+// merchant subscribing in the shop does (a fake-only step: the API has no such
+// operation), and sends subscription.created. Its items name components by id,
+// as in a Seed; an empty resourceVersion is set by the server's clock. It
+// fails if the id is empty or taken.
+func (s *Server) CreateSubscription(sub gen.Subscription, sandbox bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.store(sandbox)
+	switch _, taken := st.subs[sub.Id]; {
+	case sub.Id == "":
+		return errors.New("billingtest: CreateSubscription: empty id")
+	case taken:
+		return fmt.Errorf("billingtest: CreateSubscription: subscription %s exists", sub.Id)
+	}
+	ns := &subscription{Subscription: clone(sub)}
+	if ns.ResourceVersion == "" {
+		ns.bump(s.cfg.now())
+	}
+	st.subs[sub.Id] = ns
+	s.emitSubscription(st, ns, webhook.SubscriptionCreated)
+	return nil
+}
+
+// hooks queues and delivers the webhooks of a Server.
+type hooks struct {
+	webhookConfig
+	now    func() time.Time
+	client *http.Client
+	ctx    context.Context // ended by close
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the sender returns
+
+	mu        sync.Mutex
+	seq       int         // messages queued
+	order     int         // insertions, to order equal due times
+	queue     []*delivery // by due time, then order
+	held      *delivery   // held by WebhookSwap
+	inflight  int         // 0 or 1
+	faults    []WebhookFault
+	log       []WebhookDelivery
+	customers map[customerKey]webhook.Version // resource_version of the customers created
+	wake      chan struct{}                   // a message was queued
+	changed   chan struct{}                   // closed when an attempt ends
+}
+
+type customerKey struct {
+	sandbox bool
+	id      string
+}
+
+type delivery struct {
+	id       string
+	typ      webhook.Type
+	body     []byte
+	due      time.Time
+	order    int
+	attempts int
+	dup      bool
+}
+
+// newHooks starts the sender of cfg, or returns nil without WithWebhook.
+func newHooks(cfg *webhookConfig, now func() time.Time) *hooks {
+	if cfg == nil {
+		return nil
+	}
+	if cfg.signer == nil {
+		panic("billingtest: WithWebhookRetries without WithWebhook")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &hooks{
+		webhookConfig: *cfg,
+		now:           now,
+		client: &http.Client{
+			Timeout: webhookTimeout,
+			// Billing counts a redirect as a failure, like any non-2xx answer.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+			Transport:     &http.Transport{},
+		},
+		ctx:       ctx,
+		cancel:    cancel,
+		done:      make(chan struct{}),
+		customers: map[customerKey]webhook.Version{},
+		wake:      make(chan struct{}, 1),
+		changed:   make(chan struct{}),
+	}
+	go h.run()
+	return h
+}
+
+// close stops the sender, ending the attempt in flight, and waits for it.
+func (h *hooks) close() {
+	if h == nil {
+		return
+	}
+	h.cancel()
+	<-h.done
+	h.client.CloseIdleConnections()
+}
+
+// send queues a message. The caller may hold the Server's mutex (never the
+// other way round).
+func (h *hooks) send(typ webhook.Type, data any) {
+	body, err := json.Marshal(map[string]any{"eventType": typ, "data": data})
+	if err != nil {
+		panic("billingtest: encoding a webhook: " + err.Error())
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seq++
+	d := &delivery{id: fmt.Sprintf("msg_%06d", h.seq), typ: typ, body: body, due: time.Now()}
+	if held := h.held; held != nil { // d is the partner of a swap: it goes first
+		h.held = nil
+		h.insert(d)
+		held.due = d.due
+		h.insert(held)
+		return
+	}
+	if len(h.faults) > 0 {
+		f := h.faults[0]
+		h.faults = h.faults[1:]
+		switch f {
+		case WebhookSwap:
+			h.held = d
+			return
+		case WebhookDuplicate:
+			d.dup = true
+		}
+	}
+	h.insert(d)
+}
+
+// insert queues d by due time. The caller holds the mutex.
+func (h *hooks) insert(d *delivery) {
+	h.order++
+	d.order = h.order
+	i, _ := slices.BinarySearchFunc(h.queue, d, func(a, b *delivery) int {
+		if c := a.due.Compare(b.due); c != 0 {
+			return c
+		}
+		return a.order - b.order
+	})
+	h.queue = slices.Insert(h.queue, i, d)
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run delivers the queued messages until close.
+func (h *hooks) run() {
+	defer close(h.done)
+	for {
+		d, ok := h.next()
+		if !ok {
+			return
+		}
+		status, err := h.deliver(d)
+		h.finish(d, status, err)
+	}
+}
+
+// next waits for the first message due, or close.
+func (h *hooks) next() (*delivery, bool) {
+	for {
+		h.mu.Lock()
+		wait := time.Duration(-1)
+		if len(h.queue) > 0 {
+			if wait = time.Until(h.queue[0].due); wait <= 0 {
+				d := h.queue[0]
+				h.queue = h.queue[1:]
+				h.inflight++
+				h.mu.Unlock()
+				return d, true
+			}
+		}
+		h.mu.Unlock()
+		var timer *time.Timer
+		var fire <-chan time.Time
+		if wait > 0 {
+			timer = time.NewTimer(wait)
+			fire = timer.C
+		}
+		select {
+		case <-h.wake:
+		case <-fire:
+		case <-h.ctx.Done():
+			return nil, false
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+}
+
+// deliver makes one attempt: a signed POST.
+func (h *hooks) deliver(d *delivery) (int, error) {
+	req, err := http.NewRequestWithContext(h.ctx, http.MethodPost, h.url, bytes.NewReader(d.body))
+	if err != nil {
+		return 0, err
+	}
+	for k, v := range h.signer.Headers(d.id, h.now(), d.body) {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "billingtest-webhooks")
+	res, err := h.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<16))
+	_ = res.Body.Close()
+	return res.StatusCode, nil
+}
+
+// finish records an attempt and queues the next one, if any.
+func (h *hooks) finish(d *delivery, status int, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.inflight--
+	d.attempts++
+	rec := WebhookDelivery{MessageID: d.id, Type: d.typ, Attempt: d.attempts, Status: status}
+	if err != nil {
+		rec.Err = err.Error()
+	}
+	h.log = append(h.log, rec)
+	ok := err == nil && status >= 200 && status < 300
+	switch {
+	case h.ctx.Err() != nil: // closed: nothing more
+	case ok && d.dup:
+		d.dup = false
+		d.due = time.Now()
+		h.insert(d)
+	case !ok && d.attempts <= len(h.retries):
+		d.due = time.Now().Add(h.retries[d.attempts-1])
+		h.insert(d)
+	}
+	close(h.changed)
+	h.changed = make(chan struct{})
+}
+
+// emitSubscription sends a subscription event for sub of store st. The caller
+// holds the Server's mutex.
+func (s *Server) emitSubscription(st *store, sub *subscription, typ webhook.Type) {
+	if s.hooks == nil {
+		return
+	}
+	s.hooks.send(typ, webhook.SubscriptionData{
+		ShopID:              sub.ShopId,
+		ChargebeeCustomerID: sub.ShopId,
+		Customer:            s.hooks.customer(st, st == s.sandbox, sub.ShopId),
+		Subscription:        s.hooks.subscription(sub, s.cfg.now()),
+	})
+}
+
+// emitCustomerCreated sends customer.created for c of store st. The caller
+// holds the Server's mutex.
+func (s *Server) emitCustomerCreated(st *store, c gen.Customer) {
+	if s.hooks == nil {
+		return
+	}
+	k := customerKey{st == s.sandbox, c.Id}
+	s.hooks.mu.Lock()
+	s.hooks.customers[k] = webhook.Version(s.cfg.now().UnixMilli())
+	s.hooks.mu.Unlock()
+	s.hooks.send(webhook.CustomerCreated, webhook.CustomerData{
+		Customer: s.hooks.customer(st, k.sandbox, c.Id), ChargebeeCustomerID: c.Id, ShopID: c.Id,
+	})
+}
+
+// emitPayment sends payment.succeeded for the invoice inv of sub, paid in full.
+// The caller holds the Server's mutex.
+func (s *Server) emitPayment(st *store, sub *subscription, inv *gen.Invoice) {
+	if s.hooks == nil {
+		return
+	}
+	now := s.cfg.now()
+	at := webhook.Timestamp(deref(inv.InvoiceDate))
+	s.hooks.send(webhook.PaymentSucceeded, webhook.PaymentData{
+		ModuleID:     sub.ProductId,
+		Customer:     s.hooks.customer(st, st == s.sandbox, sub.ShopId),
+		Subscription: s.hooks.subscription(sub, now),
+		Transaction: webhook.Transaction{
+			ID: "txn_" + inv.InvoiceId, CustomerID: sub.ShopId, SubscriptionID: sub.Id,
+			PaymentMethod: "card", Type: "payment", Date: at, Amount: inv.AmountTotal,
+			Status: webhook.TransactionSuccess, UpdatedAt: webhook.TimestampOf(now),
+			ResourceVersion: webhook.Version(now.UnixMilli()), Object: "transaction",
+			CurrencyCode: inv.CurrencyCode, BaseCurrencyCode: inv.CurrencyCode,
+			LinkedInvoices: []webhook.LinkedInvoice{{
+				InvoiceID: inv.InvoiceId, AppliedAmount: inv.AmountTotal, AppliedAt: at,
+				InvoiceDate: at, InvoiceTotal: inv.AmountTotal, InvoiceStatus: inv.Status,
+			}},
+		},
+	})
+}
+
+// customer is the webhook customer id of store st (the sandbox store or not).
+func (h *hooks) customer(st *store, sandbox bool, id string) webhook.Customer {
+	h.mu.Lock()
+	v := h.customers[customerKey{sandbox, id}]
+	h.mu.Unlock()
+	out := webhook.Customer{ID: id, ShopID: id, Object: "customer", ResourceVersion: v}
+	c, ok := st.customers[id]
+	if !ok {
+		return out
+	}
+	out.Email = string(c.Email)
+	out.VATNumber = c.VatNumber
+	out.AutoCollection, out.Taxability, out.PreferredCurrencyCode = "on", "taxable", "EUR"
+	if a := c.BillingAddress; a != nil {
+		out.BillingAddress = &webhook.BillingAddress{
+			FirstName: a.FirstName, LastName: a.LastName, Company: a.CompanyName,
+			Line1: a.Line1, Line2: a.Line2, City: a.City, Country: a.Country,
+			Zip: a.Zip, Object: "billing_address",
+		}
+	}
+	return out
+}
+
+// subscription is the webhook subscription of sub, updated at now.
+func (h *hooks) subscription(sub *subscription, now time.Time) webhook.Subscription {
+	rv, _ := strconv.ParseInt(sub.ResourceVersion, 10, 64)
+	out := webhook.Subscription{
+		ID: sub.Id, BillingPeriod: 1, BillingPeriodUnit: sub.BillingPeriodUnit,
+		CustomerID: sub.ShopId, Status: webhook.Status(sub.Status),
+		NextBillingAt:       webhook.Timestamp(deref(sub.NextRenewalAt)),
+		ActivatedAt:         webhook.Timestamp(deref(sub.ActivatedAt)),
+		StartedAt:           webhook.Timestamp(deref(sub.ActivatedAt)),
+		CreatedAt:           webhook.Timestamp(deref(sub.ActivatedAt)),
+		CancelledAt:         webhook.Timestamp(deref(sub.CancelledAt)),
+		TrialEnd:            webhook.Timestamp(deref(sub.TrialEndAt)),
+		UpdatedAt:           webhook.TimestampOf(now),
+		HasScheduledChanges: deref(sub.HasScheduledChanges),
+		ResourceVersion:     webhook.Version(rv),
+		Object:              "subscription", CurrencyCode: sub.CurrencyCode, BaseCurrencyCode: sub.CurrencyCode,
+		MetaData: webhook.SubscriptionMeta{Module: sub.ProductId},
+	}
+	if sub.NextRenewalAt != nil {
+		end := webhook.Timestamp(*sub.NextRenewalAt).Time()
+		start := end.AddDate(0, -1, 0)
+		switch sub.BillingPeriodUnit {
+		case string(gen.PeriodUnitYear):
+			start = end.AddDate(-1, 0, 0)
+		case string(gen.PeriodUnitDay):
+			start = end.AddDate(0, 0, -1)
+		}
+		out.CurrentTermStart, out.CurrentTermEnd = webhook.TimestampOf(start), webhook.TimestampOf(end.Add(-time.Second))
+	}
+	for _, it := range sub.SubscriptionItems {
+		item := webhook.SubscriptionItem{
+			ItemPriceID: it.Id, ItemType: it.ItemType,
+			Quantity: deref(it.Quantity), UnitPrice: deref(it.UnitPrice), Amount: deref(it.Amount),
+		}
+		out.SubscriptionItems = append(out.SubscriptionItems, item)
+		if it.ItemType == webhook.ItemPlan && out.PlanID == "" {
+			out.PlanID, out.PlanQuantity, out.PlanUnitPrice, out.PlanAmount = item.ItemPriceID, item.Quantity, item.UnitPrice, item.Amount
+			out.PlanFreeQuantity = deref(it.FreeQuantity)
+		}
+	}
+	return out
+}

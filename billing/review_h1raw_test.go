@@ -1,0 +1,157 @@
+package billing
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// rawH1 is a TCP server that reads HTTP/1.1 requests, "applies" every complete one
+// and answers with raw bytes (whatever act writes), then keeps or closes the
+// connection.
+type rawH1 struct {
+	ln      net.Listener
+	applied atomic.Int32
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	conns   []net.Conn
+}
+
+func newRawH1(t *testing.T, act func(c net.Conn, req *http.Request)) *rawH1 {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &rawH1{ln: ln}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.conns = append(s.conns, nc)
+			s.mu.Unlock()
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer nc.Close()
+				br := bufio.NewReader(nc)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					if _, err := io.ReadAll(req.Body); err != nil {
+						return
+					}
+					s.applied.Add(1)
+					act(nc, req)
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		s.mu.Lock()
+		for _, c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	})
+	return s
+}
+
+func TestReviewRawH1AfterApply(t *testing.T) {
+	hold := func(c net.Conn) { _, _ = io.Copy(io.Discard, c) } // keep the connection open
+	tests := map[string]func(c net.Conn, req *http.Request){
+		"Connection: close, body shorter than Content-Length": func(c net.Conn, _ *http.Request) {
+			io.WriteString(c, "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 100\r\n\r\n{\"item\":")
+			c.Close()
+		},
+		"chunked body cut": func(c net.Conn, _ *http.Request) {
+			io.WriteString(c, "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n{\"item\":\r\n")
+			c.Close()
+		},
+		"chunked body, bad chunk size": func(c net.Conn, _ *http.Request) {
+			io.WriteString(c, "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+			hold(c)
+		},
+		"gzip garbage": func(c net.Conn, _ *http.Request) {
+			io.WriteString(c, "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: 5\r\n\r\nhello")
+			hold(c)
+		},
+		"garbage status line": func(c net.Conn, _ *http.Request) {
+			io.WriteString(c, "HTTQ/9 oops\r\n\r\n")
+			c.Close()
+		},
+		"6 x 103 then 201": func(c net.Conn, _ *http.Request) {
+			for range 6 {
+				io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n")
+			}
+			io.WriteString(c, "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 28\r\n\r\n{\"item\":{\"usageQuantity\":1}}")
+			hold(c)
+		},
+		"101 Switching Protocols, connection kept open": func(c net.Conn, _ *http.Request) {
+			io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+			hold(c)
+		},
+		"101 without Upgrade header": func(c net.Conn, _ *http.Request) {
+			io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\n\r\n")
+			hold(c)
+		},
+		"201 then stall past the deadline": func(c net.Conn, _ *http.Request) {
+			io.WriteString(c, "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"item\":")
+			hold(c)
+		},
+		"close without answer": func(c net.Conn, _ *http.Request) { c.Close() },
+		"huge header": func(c net.Conn, _ *http.Request) {
+			io.WriteString(c, "HTTP/1.1 201 Created\r\nX-Pad: "+strings.Repeat("a", 2<<20)+"\r\n\r\n")
+			hold(c)
+		},
+	}
+	for name, act := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := newRawH1(t, act)
+			api := newTestAPI(t, ok)
+			c, _ := api.client(t, WithBaseURL("http://"+s.ln.Addr().String()), WithHTTPClient(&http.Client{}),
+				WithTokenSource(staticToken("tok")))
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			var err error
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				err = usage(ctx, c)
+			}()
+			select {
+			case <-done:
+			case <-time.After(3 * time.Second):
+				t.Errorf("call still running 3s after a 500ms deadline: the context is ignored")
+				s.ln.Close()
+				s.mu.Lock()
+				for _, c := range s.conns {
+					c.Close() // unblock the client
+				}
+				s.mu.Unlock()
+				<-done
+			}
+			t.Logf("applied %d, err = %.300v", s.applied.Load(), err)
+			checkOutcome(t, err, s.applied.Load())
+			if err != nil && errors.Is(err, context.DeadlineExceeded) {
+				t.Logf("(ended by the deadline)")
+			}
+		})
+	}
+}

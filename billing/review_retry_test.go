@@ -1,0 +1,199 @@
+package billing
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// A caller's transport that retries on its own (as many "resilient" HTTP client
+// wrappers do: buffer the body, re-send after a 5xx or a network error). The doc
+// promises "never sent twice, by any layer" and WithHTTPClient says "Retries wrap
+// it": nothing warns that such a transport double-applies usage.
+type retryingTransport struct{ rt http.RoundTripper }
+
+func (t retryingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		body, _ = io.ReadAll(req.Body)
+		req.Body.Close()
+	}
+	for attempt := 1; ; attempt++ {
+		r := req.Clone(req.Context())
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		resp, err := t.rt.RoundTrip(r)
+		if attempt == 2 || (err == nil && resp.StatusCode < 500) {
+			return resp, err
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
+	}
+}
+
+func TestReviewCallerTransportRetries(t *testing.T) {
+	var applied atomic.Int32
+	api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		if applied.Add(1) == 1 {
+			writeError(w, 502, "BAD_GATEWAY", "upstream answered late") // applied, answer lost
+			return
+		}
+		ok(w, r)
+	})
+	c, _ := api.client(t, WithHTTPClient(&http.Client{Transport: retryingTransport{api.Client().Transport}}))
+	err := usage(context.Background(), c)
+	if n := applied.Load(); n != 1 {
+		t.Errorf("usage applied %d times with a caller transport that retries (error %v); "+
+			"the README promises \"never sent twice, by any layer\"", n, err)
+	}
+}
+
+// A server (or a gateway in front of it) that applies and then answers 401 or 429.
+// The SDK replays after 401 and retries after 429 for every operation. It cannot
+// tell: these tests document the assumption (they pass when the SDK does what its
+// doc says, and log the double application).
+func TestReviewReplayAfterApplied4xx(t *testing.T) {
+	for _, code := range []int{401, 429} {
+		t.Run(http.StatusText(code), func(t *testing.T) {
+			var applied atomic.Int32
+			api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) {
+				if applied.Add(1) == 1 {
+					writeError(w, code, "X", "applied, then refused")
+					return
+				}
+				ok(w, r)
+			})
+			c, _ := api.client(t)
+			err := usage(context.Background(), c)
+			t.Logf("%d after applying: applied %d times, error %v (by design: the SDK trusts that a %d applied nothing)", code, applied.Load(), err, code)
+		})
+	}
+}
+
+func TestReviewRetryAfterValues(t *testing.T) {
+	tests := []struct {
+		header   string
+		wantWait func(d time.Duration) bool // nil: no retry
+		what     string
+	}{
+		{"99999999999999999999", nil, "huge: ends retries"},
+		{"-5", func(d time.Duration) bool { return d <= DefaultBaseDelay }, "negative: backoff"},
+		{"garbage", func(d time.Duration) bool { return d <= DefaultBaseDelay }, "garbage: backoff"},
+		{"1.5", func(d time.Duration) bool { return d <= DefaultBaseDelay }, "fraction: backoff"},
+		{"0", func(d time.Duration) bool { return d <= DefaultBaseDelay }, "zero: backoff"},
+		{"61", nil, "over MaxRetryAfter: ends retries"},
+		{"Wed, 21 Oct 2015 07:28:00 GMT", func(d time.Duration) bool { return d <= DefaultBaseDelay }, "past date: backoff"},
+		{"Fri, 31 Dec 9999 23:59:59 GMT", nil, "far date: ends"},
+		{"3", func(d time.Duration) bool { return d == 3*time.Second }, "3 s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.what, func(t *testing.T) {
+			var n atomic.Int32
+			api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) == 1 {
+					w.Header().Set("Retry-After", tt.header)
+					writeError(w, 429, "TOO_MANY", "slow down")
+					return
+				}
+				ok(w, r)
+			})
+			c, waits := api.client(t)
+			err := usage(context.Background(), c)
+			t.Logf("Retry-After %q: waits %v, err %v", tt.header, *waits, err)
+			if tt.wantWait == nil {
+				if err == nil || len(*waits) != 0 {
+					t.Errorf("want no retry, got waits %v err %v", *waits, err)
+				}
+				if err != nil && (strings.Count(err.Error(), "billing:") != 1) {
+					t.Errorf("error text %q", err)
+				}
+				return
+			}
+			if err != nil || len(*waits) != 1 || !tt.wantWait((*waits)[0]) {
+				t.Errorf("waits %v err %v", *waits, err)
+			}
+		})
+	}
+}
+
+// A partly filled RetryPolicy (MaxAttempts and BaseDelay, MaxDelay left zero)
+// silently disables the backoff: every retry is sent at once.
+func TestReviewPartialRetryPolicy(t *testing.T) {
+	p := RetryPolicy{MaxAttempts: 5, BaseDelay: time.Second}
+	for attempt := 1; attempt < 5; attempt++ {
+		if d := p.backoff(attempt); d == 0 {
+			t.Errorf("RetryPolicy{MaxAttempts: 5, BaseDelay: 1s}: backoff(%d) = 0: MaxDelay 0 caps every wait to nothing", attempt)
+			break
+		}
+	}
+}
+
+// The token endpoint is slow; the API call's context has a short deadline: the
+// call ends at its deadline, not wrapped in ErrOutcomeUnknown (nothing was sent),
+// and the fetch keeps going for the next caller.
+func TestReviewSlowTokenEndpoint(t *testing.T) {
+	release := make(chan struct{})
+	var tokenReqs atomic.Int32
+	api := newTestAPI(t, ok)
+	tokSrv := newTestAPI(t, ok)
+	tokSrv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tokenReqs.Add(1)
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"slow","expires_in":3600,"token_type":"bearer"}`)
+	})
+	c, _ := api.client(t, WithTokenURL(tokSrv.URL+"/oauth2/token"))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := usage(ctx, c)
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrOutcomeUnknown) || !strings.HasPrefix(err.Error(), "billing: setSubscriptionItemUsage: ") {
+		t.Errorf("err = %v, want DeadlineExceeded, not unknown", err)
+	}
+	close(release)
+	if err := usage(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if n := tokenReqs.Load(); n != 1 {
+		t.Errorf("token requests = %d, want 1", n)
+	}
+}
+
+// Many concurrent callers whose token the API starts refusing: one refresh, each
+// call replayed once, nobody fails.
+func TestReviewConcurrent401Refresh(t *testing.T) {
+	api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "Bearer tok-1" {
+			writeError(w, 401, "UNAUTHORIZED", "expired")
+			return
+		}
+		ok(w, r)
+	})
+	c, _ := api.client(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.GetProductComponents(context.Background(), "p", nil)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := api.tokenRequests.Load(); n != 2 {
+		t.Errorf("token requests = %d, want 2 (tok-1, then one refresh)", n)
+	}
+}

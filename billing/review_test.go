@@ -1,0 +1,371 @@
+package billing
+
+// Hostile review: each test below tries to break one of the promises of README.md
+// "Retries and ErrOutcomeUnknown" and of RetryPolicy's doc. Tests named
+// TestReview* that FAIL are findings; the ones that pass document what held.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/prestashopcorp/billing-sdk-go/gen"
+)
+
+// newH2API is newTestAPI over TLS with HTTP/2, as production runs.
+func newH2API(t *testing.T, handle http.HandlerFunc) *testAPI {
+	t.Helper()
+	a := &testAPI{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oauth2/token" {
+			n := a.tokenRequests.Add(1)
+			_ = r.ParseForm()
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"access_token":"tok-%d","expires_in":3599,"token_type":"bearer"}`, n)
+			return
+		}
+		a.apiRequests.Add(1)
+		handle(w, r)
+	}))
+	srv.EnableHTTP2 = true
+	srv.Config.ErrorLog = discardLog()
+	srv.StartTLS()
+	a.Server = srv
+	t.Cleanup(srv.Close)
+	return a
+}
+
+// usageOK reads the whole request body (the server "applies" only a complete
+// request), counts it, and answers a valid 201.
+func applyUsage(applied *atomic.Int32, r *http.Request) bool {
+	if _, err := io.ReadAll(r.Body); err != nil {
+		return false
+	}
+	applied.Add(1)
+	return true
+}
+
+func usage(ctx context.Context, c *Client, e ...RequestEditorFn) error {
+	_, err := c.SetSubscriptionItemUsage(ctx, "s", "i", gen.UsageInput{UsageQuantity: 1}, e...)
+	return err
+}
+
+// checkUnknownIfApplied fails unless: nil error <=> applied exactly once; applied
+// and failed => ErrOutcomeUnknown.
+func checkOutcome(t *testing.T, err error, applied int32) {
+	t.Helper()
+	switch {
+	case applied > 1:
+		t.Errorf("applied %d times (double billing); error = %v", applied, err)
+	case err == nil && applied != 1:
+		t.Errorf("nil error but applied %d times", applied)
+	case err != nil && applied == 1 && !errors.Is(err, ErrOutcomeUnknown):
+		t.Errorf("applied once but error does not wrap ErrOutcomeUnknown: %v", err)
+	}
+	if err != nil && (strings.Count(err.Error(), "billing:") != 1 || !strings.HasPrefix(err.Error(), "billing: setSubscriptionItemUsage: ")) {
+		t.Errorf("error text %q: want exactly one billing: prefix, operation first", err)
+	}
+}
+
+func TestReviewH2Faults(t *testing.T) {
+	tests := []struct {
+		name   string
+		handle func(w http.ResponseWriter, r *http.Request)
+	}{
+		{"panic after apply (RST_STREAM INTERNAL_ERROR)", func(w http.ResponseWriter, r *http.Request) { panic("boom") }},
+		{"ErrAbortHandler after apply", func(w http.ResponseWriter, r *http.Request) { panic(http.ErrAbortHandler) }},
+		{"headers then abort", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(201)
+			_, _ = io.WriteString(w, `{"item":`)
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		}},
+		{"103 early hints then 201", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Link", "</x>; rel=preload")
+			w.WriteHeader(103)
+			ok(w, r)
+		}},
+		{"many 1xx then 201", func(w http.ResponseWriter, r *http.Request) {
+			for i := 0; i < 10; i++ {
+				w.WriteHeader(103)
+			}
+			ok(w, r)
+		}},
+		{"content-length larger than body", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", "200")
+			w.WriteHeader(201)
+			_, _ = io.WriteString(w, `{"item":{"usageQuantity":1}}`)
+		}},
+		{"content-length smaller than body", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", "5")
+			w.WriteHeader(201)
+			_, _ = io.WriteString(w, `{"item":{"usageQuantity":1}}`)
+		}},
+		{"gzip garbage", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Encoding", "gzip")
+			w.WriteHeader(201)
+			_, _ = io.WriteString(w, `{"item":{"usageQuantity":1}}`)
+		}},
+		{"500", func(w http.ResponseWriter, r *http.Request) { writeError(w, 500, "E", "x") }},
+		{"307 to self", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, r.URL.String(), 307) }},
+		{"undeclared 200 with JSON", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]any{}) }},
+		{"201 text/plain", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(201)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var applied atomic.Int32
+			api := newH2API(t, func(w http.ResponseWriter, r *http.Request) {
+				if !applyUsage(&applied, r) {
+					return
+				}
+				tt.handle(w, r)
+			})
+			c, _ := api.client(t)
+			err := usage(context.Background(), c)
+			api.Close() // wait for the handlers
+			t.Logf("err = %v", err)
+			checkOutcome(t, err, applied.Load())
+		})
+	}
+}
+
+// Many calls with a random deadline (0 to 2 ms): whatever the point the context ends
+// at, a call the server applied must never come back as a bare error.
+func TestReviewRandomDeadline(t *testing.T) {
+	for _, proto := range []string{"h1", "h2"} {
+		t.Run(proto, func(t *testing.T) {
+			var mu sync.Mutex
+			applied := map[string]int{}
+			h := func(w http.ResponseWriter, r *http.Request) {
+				if _, err := io.ReadAll(r.Body); err != nil {
+					return
+				}
+				mu.Lock()
+				applied[r.Header.Get("X-Call")]++
+				mu.Unlock()
+				ok(w, r)
+			}
+			var api *testAPI
+			if proto == "h2" {
+				api = newH2API(t, h)
+			} else {
+				api = newTestAPI(t, h)
+				api.Config.ErrorLog = discardLog()
+			}
+			c, _ := api.client(t)
+			if _, err := c.Token(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			n := reviewN(3000)
+			errs := make([]error, n)
+			for i := range n {
+				d := time.Duration(i%reviewSpan()) * time.Microsecond
+				ctx, cancel := context.WithTimeout(context.Background(), d)
+				errs[i] = usage(ctx, c, withHeader("X-Call", fmt.Sprint(i)))
+				cancel()
+			}
+			api.Close()
+			var ok, unknown, bare, bad int
+			for i, err := range errs {
+				a := applied[fmt.Sprint(i)]
+				switch {
+				case err == nil:
+					ok++
+				case errors.Is(err, ErrOutcomeUnknown):
+					unknown++
+				default:
+					bare++
+				}
+				if a > 1 || (err == nil && a != 1) || (err != nil && a == 1 && !errors.Is(err, ErrOutcomeUnknown)) {
+					bad++
+					if bad < 5 {
+						t.Errorf("call %d: applied %d, error %v", i, a, err)
+					}
+				}
+			}
+			t.Logf("%s: %d ok, %d unknown, %d bare (not applied), %d broken promises", proto, ok, unknown, bare, bad)
+		})
+	}
+}
+
+func withHeader(k, v string) RequestEditorFn {
+	return func(_ context.Context, r *http.Request) error { r.Header.Set(k, v); return nil }
+}
+
+// REVIEW_N and REVIEW_SPAN_US scale the random-deadline runs.
+func reviewN(def int) int {
+	var n int
+	if _, err := fmt.Sscan(os.Getenv("REVIEW_N"), &n); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+func reviewSpan() int {
+	var n int
+	if _, err := fmt.Sscan(os.Getenv("REVIEW_SPAN_US"), &n); err == nil && n > 0 {
+		return n
+	}
+	return 2000
+}
+
+// The server applies the usage, then the caller's context ends (before any answer).
+// Over HTTP/2 the error must wrap ErrOutcomeUnknown every time.
+func TestReviewH2CancelAfterApply(t *testing.T) {
+	var mu sync.Mutex
+	cancels := map[string]context.CancelFunc{}
+	applied := map[string]int{}
+	api := newH2API(t, func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.ReadAll(r.Body); err != nil {
+			return
+		}
+		id := r.Header.Get("X-Call")
+		mu.Lock()
+		applied[id]++
+		cancel := cancels[id]
+		mu.Unlock()
+		cancel()
+		<-r.Context().Done() // no answer: the client resets the stream
+	})
+	c, _ := api.client(t)
+	if _, err := c.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n := reviewN(2000)
+	bad := 0
+	for i := range n {
+		id := fmt.Sprint(i)
+		ctx, cancel := context.WithCancel(context.Background())
+		mu.Lock()
+		cancels[id] = cancel
+		mu.Unlock()
+		err := usage(ctx, c, withHeader("X-Call", id))
+		cancel()
+		mu.Lock()
+		a := applied[id]
+		mu.Unlock()
+		if a == 1 && !errors.Is(err, ErrOutcomeUnknown) {
+			bad++
+			if bad <= 3 {
+				t.Errorf("call %d applied, error does not wrap ErrOutcomeUnknown: %v", i, err)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d applied calls came back as a bare error", bad, n)
+	}
+}
+
+// A caller's http.Client with a Timeout: the server applies the usage and stalls;
+// the client's Timeout fires. The SDK must not send the usage again, and the error
+// must wrap ErrOutcomeUnknown.
+func TestReviewClientTimeoutDoubleApply(t *testing.T) {
+	for _, proto := range []string{"h1", "h2"} {
+		t.Run(proto, func(t *testing.T) {
+			var mu sync.Mutex
+			applied := map[string]int{}
+			h := func(w http.ResponseWriter, r *http.Request) {
+				if _, err := io.ReadAll(r.Body); err != nil {
+					return
+				}
+				id := r.Header.Get("X-Call")
+				mu.Lock()
+				applied[id]++
+				first := applied[id] == 1
+				mu.Unlock()
+				if first {
+					<-r.Context().Done() // stall until the client gives up
+					return
+				}
+				ok(w, r)
+			}
+			var api *testAPI
+			if proto == "h2" {
+				api = newH2API(t, h)
+			} else {
+				api = newTestAPI(t, h)
+				api.Config.ErrorLog = discardLog()
+			}
+			var clients []*Client
+			for us := 100; us < 500; us += 50 {
+				c, _ := api.client(t, WithHTTPClient(&http.Client{Transport: api.Client().Transport, Timeout: time.Duration(us) * time.Microsecond}),
+					WithTokenSource(staticToken("tok")))
+				clients = append(clients, c)
+			}
+			n := reviewN(2000)
+			double, bare := 0, 0
+			for i := range n {
+				id := fmt.Sprint(i)
+				err := usage(context.Background(), clients[i%len(clients)], withHeader("X-Call", id))
+				mu.Lock()
+				a := applied[id]
+				mu.Unlock()
+				if a > 1 {
+					double++
+					if double <= 3 {
+						t.Errorf("call %d applied %d times; error = %v", i, a, err)
+					}
+				} else if a == 1 && err != nil && !errors.Is(err, ErrOutcomeUnknown) {
+					bare++
+				}
+			}
+			if double > 0 || bare > 0 {
+				t.Errorf("%d of %d calls applied twice, %d applied with a bare error", double, n, bare)
+			}
+		})
+	}
+}
+
+type staticToken string
+
+func (s staticToken) Token() (*oauth2.Token, error) {
+	return &oauth2.Token{AccessToken: string(s)}, nil
+}
+
+// reviewTimeout bounds calls that might hang.
+const reviewTimeout = 3 * time.Second
+
+// The server shuts down (GOAWAY) or drops every connection right after applying.
+func TestReviewH2ShutdownAfterApply(t *testing.T) {
+	for _, mode := range []string{"Shutdown (graceful GOAWAY), then answer", "CloseClientConnections, no answer"} {
+		t.Run(mode, func(t *testing.T) {
+			var applied atomic.Int32
+			var api *testAPI
+			api = newH2API(t, func(w http.ResponseWriter, r *http.Request) {
+				if !applyUsage(&applied, r) {
+					return
+				}
+				if strings.HasPrefix(mode, "Shutdown") {
+					go api.Config.Shutdown(context.Background())
+					time.Sleep(10 * time.Millisecond) // let the GOAWAY go out first
+					ok(w, r)
+					return
+				}
+				api.CloseClientConnections()
+				<-r.Context().Done()
+			})
+			c, _ := api.client(t)
+			err := usage(context.Background(), c)
+			t.Logf("err = %v", err)
+			checkOutcome(t, err, applied.Load())
+		})
+	}
+}
