@@ -43,16 +43,17 @@ lint: $(GOLANGCI_LINT)
 $(GOLANGCI_LINT):
 	GOBIN=$(dir $(GOLANGCI_LINT)) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
-## bench: benchmarks of the SDK against raw net/http, in one run
+## bench: the SDK against raw net/http side by side, cold start, binary size, paginator heap (BENCHFLAGS="-count=5" for steadier figures)
 bench:
 	go test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./billing/
 
-## fuzz: each fuzz target of billing/ and billing/webhook/ for FUZZTIME (default 20s); failures land in <package>/testdata/fuzz/
+## fuzz: each fuzz target of billing/, internal/ops/ and billing/webhook/ for FUZZTIME (default 20s); failures land in <package>/testdata/fuzz/
 FUZZTIME ?= 20s
 fuzz:
-	for t in FuzzAPIError FuzzRetryAfter FuzzComponentUnion FuzzComponents; do \
+	for t in FuzzAPIError FuzzRetryAfter FuzzComponentUnion FuzzComponents FuzzChecksAgreeWithOpenapi3filter; do \
 		go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./billing/ || exit 1; \
 	done
+	go test -run '^$$' -fuzz '^FuzzBuildersMatchGen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/ops/
 	for t in FuzzDecode FuzzSignatureHeader FuzzVerify; do \
 		go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./billing/webhook/ || exit 1; \
 	done

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,9 +23,9 @@ import (
 // for programs that also make one call. Each iteration runs the sdk program once:
 // ns/op is the wall time of a process that starts and builds a client.
 func BenchmarkColdStart(b *testing.B) {
-	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goCmd); err != nil {
-		goCmd = "go"
+	goCmd, err := exec.LookPath("go") // GOTOOLCHAIN, as make exports it, picks the toolchain
+	if err != nil {
+		b.Skip("no go command: ", err)
 	}
 	dir := b.TempDir()
 	build := func(prog, tags string) (path string, size int64) {

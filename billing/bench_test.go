@@ -432,19 +432,21 @@ func median(runs []benchResult) benchResult {
 	return m
 }
 
-// benchRounds is the number of side-by-side rounds of compare.
+// benchRounds is the number of side-by-side rounds of compare, per -count.
 const benchRounds = 10
 
 // compare runs the three ways of an operation whose sub-benchmarks ran side by side
-// in benchRounds alternating rounds (about -benchtime each in all), and prints the
-// medians of the per-round ratios, then the figures of the sub-benchmarks. It
-// prints to stdout: the log of a benchmark with sub-benchmarks is only shown with -v.
+// in alternating rounds (benchRounds per -count, about -benchtime of each way per
+// ten rounds), and prints the medians of the per-round ratios, then the figures of
+// the sub-benchmarks. It prints to stdout: the log of a benchmark with
+// sub-benchmarks is only shown with -v.
 func compare(b *testing.B, name string, runs benchRuns, ops benchOps) {
 	for _, k := range benchKinds {
 		if len(runs[k]) == 0 || ops[k] == nil {
 			return // some were filtered out by -bench
 		}
 	}
+	rounds := benchRounds * len(runs["raw"]) // one run per -count
 	d, n := benchTime()
 	iters := map[string]int{}
 	for _, k := range benchKinds {
@@ -454,21 +456,21 @@ func compare(b *testing.B, name string, runs benchRuns, ops benchOps) {
 		}
 	}
 	ctx := context.Background()
-	rounds := map[string][]benchResult{}
-	for r := range benchRounds {
+	per := map[string][]benchResult{}
+	for r := range rounds {
 		for j := range benchKinds {
 			k := benchKinds[(r+j)%len(benchKinds)]
 			res, err := timeOp(ctx, ops[k], iters[k])
 			if err != nil {
 				b.Fatalf("%s %s: %v", name, k, err)
 			}
-			rounds[k] = append(rounds[k], res)
+			per[k] = append(per[k], res)
 		}
 	}
 	ratio := func(num, den string, f func(benchResult) float64) float64 {
-		v := make([]float64, benchRounds)
+		v := make([]float64, rounds)
 		for i := range v {
-			v[i] = f(rounds[num][i]) / f(rounds[den][i])
+			v[i] = f(per[num][i]) / f(per[den][i])
 		}
 		return medianOf(v)
 	}
@@ -476,9 +478,9 @@ func compare(b *testing.B, name string, runs benchRuns, ops benchOps) {
 	allocs := func(r benchResult) float64 { return r.allocsPerOp }
 	fmt.Printf("overhead: sdk/raw = %.2fx ns/op, %.2fx allocs/op (%s; gen/raw = %.2fx ns/op, %.2fx allocs/op; medians of %d alternating rounds)\n",
 		ratio("sdk", "raw", ns), ratio("sdk", "raw", allocs), name,
-		ratio("gen", "raw", ns), ratio("gen", "raw", allocs), benchRounds)
+		ratio("gen", "raw", ns), ratio("gen", "raw", allocs), rounds)
 	for _, k := range benchKinds {
-		x, side := median(runs[k]), median(rounds[k])
+		x, side := median(runs[k]), median(per[k])
 		fmt.Printf("    %s/%s: %.0f ns/op, %.0f B/op, %.0f allocs/op (sub-benchmark, median of %d runs); side by side %.0f ns/op\n",
 			name, k, x.nsPerOp, x.bytesPerOp, x.allocsPerOp, len(runs[k]), side.nsPerOp)
 	}

@@ -26,7 +26,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 )
 
 // Operation is one operation of the spec.
@@ -74,16 +73,6 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
 const (
 	reasonRequired = "value is required but missing"
 )
-
-// stringLength is the length of s as JSON Schema counts it (UTF-16 code units), as
-// openapi3filter counts it.
-func stringLength(s string) int {
-	n := 0
-	for _, r := range s {
-		n += utf16.RuneLen(r)
-	}
-	return n
-}
 
 // invalidNumber is the reason of a number query parameter that does not parse: a NaN
 // or an infinity, which the generated request builder writes as NaN, +Inf or -Inf.
