@@ -56,11 +56,11 @@ func BenchmarkColdStart(b *testing.B) {
 	b.ReportMetric(s.initMs, "init-ms")
 	b.ReportMetric(s.newClientMs, "newclient-ms")
 	b.ReportMetric(float64(sdkSize)/1e6, "binary-MB")
-	fmt.Printf("cold start: package init %.2f ms, %.0f kB (baseline %.2f ms, %.0f kB); first NewClient %.3f ms, %.1f kB, %.0f allocs (medians of %d and %d runs)\n",
+	b.Logf("cold start: package init %.2f ms, %.0f kB (baseline %.2f ms, %.0f kB); first NewClient %.3f ms, %.1f kB, %.0f allocs (medians of %d and %d runs)",
 		s.initMs, s.initBytes/1e3, base.initMs, base.initBytes/1e3, s.newClientMs, s.newClientBytes/1e3, s.newClientAllocs, len(sdkRuns), len(baselineRuns))
-	fmt.Printf("binary: sdk %.1f MB, baseline %.1f MB, %+.1f MB (programs that only build a client; the baseline's links no code that gets a token or sends a request)\n",
+	b.Logf("binary: sdk %.1f MB, baseline %.1f MB, %+.1f MB (programs that only build a client; the baseline links no code that gets a token or sends a request)",
 		float64(sdkSize)/1e6, float64(baselineSize)/1e6, float64(sdkSize-baselineSize)/1e6)
-	fmt.Printf("binary: sdk %.1f MB, baseline %.1f MB, %+.1f MB (programs that build a client and make one call)\n",
+	b.Logf("binary: sdk %.1f MB, baseline %.1f MB, %+.1f MB (programs that build a client and make one call)",
 		float64(sdkCallSize)/1e6, float64(baselineCallSize)/1e6, float64(sdkCallSize-baselineCallSize)/1e6)
 }
 

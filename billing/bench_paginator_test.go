@@ -93,7 +93,7 @@ func BenchmarkInvoicesPaginator(b *testing.B) {
 	}
 	above := float64(peak.Load()-base) / 1e6
 	pages := (benchInvoiceTotal + billing.DefaultPageSize - 1) / billing.DefaultPageSize
-	fmt.Printf("paginator: %d invoices in %d pages of %d: peak live heap %.2f MB above the heap before (%.1f MB in all; one page is %.0f kB of JSON, the %d invoices %.0f MB)\n",
+	b.Logf("paginator: %d invoices in %d pages of %d: peak live heap %.2f MB above the heap before (%.1f MB in all; one page is %.0f kB of JSON, the %d invoices %.0f MB)",
 		benchInvoiceTotal, pages, billing.DefaultPageSize, above, float64(peak.Load())/1e6,
 		float64(pageBytes.Load())/1e3, benchInvoiceTotal, float64(pageBytes.Load())*float64(pages)/1e6)
 	// A paginator that kept what it read would hold every invoice: far more.
