@@ -270,6 +270,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		policy:   cfg.retry,
 		maxBody:  cfg.maxBody,
 		sleep:    cfg.sleep,
+		origin:   origin(cfg.baseURL),
 	}
 	if d.sleep == nil {
 		d.sleep = sleepContext
@@ -284,6 +285,12 @@ func NewClient(opts ...Option) (*Client, error) {
 		editors:  cfg.editors,
 	}
 	return c, nil
+}
+
+// origin returns the scheme://host of a checked URL.
+func origin(raw string) string {
+	u, _ := url.Parse(raw)
+	return u.Scheme + "://" + u.Host
 }
 
 // checkURL refuses URLs that would carry credentials or tokens in clear text (only

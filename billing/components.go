@@ -17,13 +17,23 @@ type Components struct {
 // into a gen.Plan, whose fields are a superset of gen.Addon's (a test checks it).
 type componentList struct {
 	Items []gen.Plan `json:"items"`
-	Total float64    `json:"total"`
+	Total *float64   `json:"total"` // required: nil when the answer has none
+}
+
+func (l *componentList) missing() string { return missingTotal(l.Total) }
+
+// missingTotal names the required total when a list answer has none.
+func missingTotal(total *float64) string {
+	if total == nil {
+		return "total"
+	}
+	return ""
 }
 
 // split sorts the items into plans and addons, as the spec's discriminator on
 // componentType does (plan: Plan; addon and charge: Addon).
 func (l *componentList) split() *Components {
-	c := &Components{Total: l.Total}
+	c := &Components{Total: *l.Total}
 	for _, p := range l.Items {
 		if p.ComponentType == gen.PlanComponentTypePlan {
 			c.Plans = append(c.Plans, p)

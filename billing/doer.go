@@ -44,6 +44,7 @@ type doer struct {
 	policy   RetryPolicy
 	maxBody  int64
 	sleep    func(context.Context, time.Duration) error
+	origin   string                     // scheme://host of the base URL: where the token may be sent
 	auth     atomic.Pointer[authHeader] // the Authorization value of the last token
 }
 
@@ -84,6 +85,11 @@ func noRedirects(hc *http.Client) *http.Client {
 // makes its body again for a later attempt (it is the GetBody of the built request,
 // nil when an editor replaced the body: the doer then reads it into memory first).
 func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sent *sendTrace, rewind func() (io.ReadCloser, error)) (status int, _ []byte, _ error) {
+	if o := req.URL.Scheme + "://" + req.URL.Host; o != d.origin {
+		// An editor moved the request: the token must not follow it elsewhere.
+		return 0, nil, &InvalidRequestError{Operation: op.ID, Field: "URL",
+			Reason: fmt.Sprintf("a request editor moved the request to %s; the client sends its token only to %s", o, d.origin)}
+	}
 	if err := checkHeaders(op.ID, req.Header); err != nil {
 		return 0, nil, err
 	}
@@ -130,7 +136,17 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 			}
 		}
 		sends++
-		r.Header["Authorization"] = []string{d.authorization(tok)}
+		auth := d.authorization(tok)
+		if !validHeaderValue(auth) {
+			// net/http would refuse it before writing anything.
+			return 0, nil, fmt.Errorf("billing: %s: getting an access token: the access token holds a character a header cannot carry", op.ID)
+		}
+		r.Header["Authorization"] = []string{auth}
+		if sent != nil && r.Body != nil && r.Body != http.NoBody {
+			// Once the transport reads the body, the request may be on its way,
+			// even if the trace has not said so yet (see nothingSent).
+			r.Body = &trackedBody{ReadCloser: r.Body, read: &sent.bodyRead}
+		}
 		r.GetBody = nil
 		if op.Idempotent {
 			// The transport may re-send an idempotent request on its own.
@@ -142,7 +158,7 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 		switch {
 		case err != nil:
 			nothingSent := sent.nothingSent(err)
-			lastErr = fmt.Errorf("billing: %s: %w", op.ID, err)
+			lastErr = fmt.Errorf("billing: %s: %w", op.ID, transportError{err})
 			if ctx.Err() != nil {
 				// The caller's context ended: stop, whatever the operation.
 				return 0, nil, unknownIf(op, !nothingSent, lastErr)
@@ -150,6 +166,11 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 			if !op.Idempotent && !nothingSent {
 				return 0, nil, unknownIf(op, true, lastErr)
 			}
+		case resp.StatusCode < 200:
+			// A 1xx final answer (101 Switching Protocols): its body is the raw
+			// connection, never read. The Billing API switches no protocol.
+			_ = resp.Body.Close()
+			return 0, nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer; the call may have been carried out", op.ID, ErrUnexpectedResponse, resp.StatusCode))
 		case resp.StatusCode < 300:
 			body, retry, err := d.success(ctx, op, resp)
 			if !retry {
@@ -282,7 +303,11 @@ type sendTrace struct {
 	getConn atomic.Bool // the transport asked for a connection
 	gotConn atomic.Bool // a connection was obtained (dialled, TLS done, or reused)
 	wrote   atomic.Bool // the whole request was written
-	ct      httptrace.ClientTrace
+	// bodyRead: the transport read (part of) the body. On HTTP/2 a round trip ended
+	// by the context returns before the write's trace hook runs, so wrote may lag
+	// behind a request the server already has.
+	bodyRead atomic.Bool
+	ct       httptrace.ClientTrace
 }
 
 // traceContext returns the context of the first attempt of a call of op: ctx and,
@@ -329,11 +354,39 @@ func (s *sendTrace) nothingSent(err error) bool {
 	if s == nil {
 		return false // not traced (an idempotent operation, for which it changes nothing)
 	}
+	if s.bodyRead.Load() {
+		return false
+	}
 	if s.getConn.Load() && !s.gotConn.Load() {
 		return true
 	}
 	return s.gotConn.Load() && !s.wrote.Load()
 }
+
+// trackedBody is a request body that records when the transport reads from it.
+type trackedBody struct {
+	io.ReadCloser
+	read *atomic.Bool
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.read.Store(true)
+	}
+	return n, err
+}
+
+// transportError is an error of net/http's transport, told without the advice its
+// HTTP/2 side gives ("define Request.GetBody to avoid this error"), which is the
+// one thing a non-idempotent call must not do.
+type transportError struct{ err error }
+
+func (e transportError) Error() string {
+	return strings.Replace(e.err.Error(), "; define Request.GetBody to avoid this error", "", 1)
+}
+
+func (e transportError) Unwrap() error { return e.err }
 
 // checkHeaders refuses, before anything is sent, a header that net/http would
 // refuse to send (a name that is not a token, a value with a control character),
@@ -344,14 +397,23 @@ func checkHeaders(op string, h http.Header) error {
 			return &InvalidRequestError{Operation: op, Field: fmt.Sprintf("header %q", name), Reason: "not a valid header name"}
 		}
 		for _, v := range values {
-			for i := 0; i < len(v); i++ {
-				if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
-					return &InvalidRequestError{Operation: op, Field: "header " + name, Reason: "value holds a control character"}
-				}
+			if !validHeaderValue(v) {
+				return &InvalidRequestError{Operation: op, Field: "header " + name, Reason: "value holds a control character"}
 			}
 		}
 	}
 	return nil
+}
+
+// validHeaderValue reports whether net/http sends v as a header value: no control
+// character but the tab.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func isTokenChar(c byte) bool {

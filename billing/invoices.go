@@ -9,6 +9,14 @@ import (
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
+// invoiceList is a getInvoices answer, with its required total checked.
+type invoiceList struct {
+	Items []gen.Invoice `json:"items"`
+	Total *float64      `json:"total"` // required: nil when the answer has none
+}
+
+func (l *invoiceList) missing() string { return missingTotal(l.Total) }
+
 // maxInvoices bounds the total a getInvoices answer may claim: a subscription
 // invoiced every day for ten thousand years has fewer. A larger (or negative, or
 // fractional) total is an error, so that the iteration has a bound on its pages.

@@ -173,7 +173,11 @@ func (c *Client) GetInvoices(ctx context.Context, params gen.GetInvoicesParams, 
 			return nil, invalid(op, fe)
 		}
 	}
-	return send[gen.InvoiceList](ctx, c, op, req, sent, err, opts)
+	list, err := send[invoiceList](ctx, c, op, req, sent, err, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &gen.InvoiceList{Items: list.Items, Total: *list.Total}, nil
 }
 
 // GetInvoiceDownload returns a link to an invoice's PDF and until when it works.
@@ -225,6 +229,11 @@ func send[T any](ctx context.Context, c *Client, op *ops.Operation, req *http.Re
 	var out T
 	if err := json.Unmarshal(body, &out); err != nil {
 		return nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer does not decode: %w; the call was carried out", op.ID, ErrUnexpectedResponse, status, err))
+	}
+	if r, ok := any(&out).(interface{ missing() string }); ok {
+		if field := r.missing(); field != "" {
+			return nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer has no %s, which the spec requires; body %q", op.ID, ErrUnexpectedResponse, status, field, excerpt(body, 200)))
+		}
 	}
 	return &out, nil
 }

