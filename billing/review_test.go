@@ -124,7 +124,9 @@ func TestReviewH2Faults(t *testing.T) {
 			_, _ = io.WriteString(w, `{"item":{"usageQuantity":1}}`)
 		}},
 		{"500", func(w http.ResponseWriter, r *http.Request) { writeError(w, 500, "E", "x") }},
-		{"307 to self", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, r.URL.String(), http.StatusTemporaryRedirect) }},
+		{"307 to self", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, r.URL.String(), http.StatusTemporaryRedirect)
+		}},
 		{"undeclared 200 with JSON", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]any{}) }},
 		{"201 text/plain", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain")
