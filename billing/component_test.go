@@ -156,6 +156,9 @@ func FuzzComponents(f *testing.F) {
 			}
 			t.Fatalf("one-pass decode failed (%v) on an answer whose every item the union types", errOne)
 		}
+		if one.missing() != "" {
+			return // the client refuses an answer without its total (send)
+		}
 		got := one.split()
 		var plans, addons int
 		for i, item := range union.Items {
