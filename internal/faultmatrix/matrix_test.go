@@ -301,7 +301,17 @@ func runOnce(fam *family, op *operation, rnd *rng) (res result) {
 	res.applied = r.srv.Applied(op.id)
 	res.requests = r.srv.Requests(op.id)
 	if op.state != nil {
-		res.state = op.state(r.srv, res.applied)
+		// A call the caller gave up on may still run on the server: it changes the
+		// state, then counts itself applied. Wait (bounded) for the two to agree.
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			res.state = op.state(r.srv, res.applied)
+			if res.state == "" || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(time.Millisecond)
+			res.applied = r.srv.Applied(op.id)
+		}
 	}
 	res.originHits, res.credLeaks = r.originRequests()
 	res.impostorHits = int(r.impostorHits.Load())
