@@ -142,11 +142,6 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 			return 0, nil, fmt.Errorf("billing: %s: getting an access token: the access token holds a character a header cannot carry", op.ID)
 		}
 		r.Header["Authorization"] = []string{auth}
-		if sent != nil && r.Body != nil && r.Body != http.NoBody {
-			// Once the transport reads the body, the request may be on its way,
-			// even if the trace has not said so yet (see nothingSent).
-			r.Body = &trackedBody{ReadCloser: r.Body, read: &sent.bodyRead}
-		}
 		r.GetBody = nil
 		if op.Idempotent {
 			// The transport may re-send an idempotent request on its own.
@@ -158,6 +153,14 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 		switch {
 		case err != nil:
 			nothingSent := sent.nothingSent(err)
+			if ctx.Err() != nil || isTimeout(err) {
+				// The round trip was cut short by the context or the client's
+				// Timeout: net/http then returns without waiting for the goroutine
+				// that writes the request (HTTP/2 notably), so the trace may not tell
+				// yet that it was written. Only a request that never got a
+				// connection is known not to have been sent.
+				nothingSent = sent.neverConnected(err)
+			}
 			lastErr = fmt.Errorf("billing: %s: %w", op.ID, transportError{err})
 			if ctx.Err() != nil {
 				// The caller's context ended: stop, whatever the operation.
@@ -303,11 +306,7 @@ type sendTrace struct {
 	getConn atomic.Bool // the transport asked for a connection
 	gotConn atomic.Bool // a connection was obtained (dialled, TLS done, or reused)
 	wrote   atomic.Bool // the whole request was written
-	// bodyRead: the transport read (part of) the body. On HTTP/2 a round trip ended
-	// by the context returns before the write's trace hook runs, so wrote may lag
-	// behind a request the server already has.
-	bodyRead atomic.Bool
-	ct       httptrace.ClientTrace
+	ct      httptrace.ClientTrace
 }
 
 // traceContext returns the context of the first attempt of a call of op: ctx and,
@@ -354,27 +353,32 @@ func (s *sendTrace) nothingSent(err error) bool {
 	if s == nil {
 		return false // not traced (an idempotent operation, for which it changes nothing)
 	}
-	if s.bodyRead.Load() {
-		return false
-	}
 	if s.getConn.Load() && !s.gotConn.Load() {
 		return true
 	}
 	return s.gotConn.Load() && !s.wrote.Load()
 }
 
-// trackedBody is a request body that records when the transport reads from it.
-type trackedBody struct {
-	io.ReadCloser
-	read *atomic.Bool
+// neverConnected reports whether a round trip that failed with err never got a
+// connection (DNS, dial, TLS handshake or certificate failures), so that nothing
+// of the request can have been written. The connection events are reported before
+// net/http's round trip returns, whatever ended it.
+func (s *sendTrace) neverConnected(err error) bool {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return true
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return true
+	}
+	return s != nil && s.getConn.Load() && !s.gotConn.Load()
 }
 
-func (b *trackedBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
-		b.read.Store(true)
-	}
-	return n, err
+// isTimeout reports whether err is a timeout of the HTTP client (Client.Timeout).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // transportError is an error of net/http's transport, told without the advice its
