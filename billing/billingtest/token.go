@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
@@ -136,7 +137,7 @@ func (s *Server) checkTokenRequest(r *http.Request) (status int, code, desc stri
 	// RFC 6749 2.3.1: the id and secret are form-encoded before Basic encoding.
 	id, err1 := url.QueryUnescape(user)
 	secret, err2 := url.QueryUnescape(pass)
-	if err1 != nil || err2 != nil || id != s.ClientID || secret != s.ClientSecret {
+	if err1 != nil || err2 != nil || id != s.ClientID || subtle.ConstantTimeCompare([]byte(secret), []byte(s.ClientSecret)) != 1 {
 		return http.StatusUnauthorized, "invalid_client", badClient + " The client credentials are invalid."
 	}
 	if cid := form.Get("client_id"); cid != "" && cid != id {

@@ -106,7 +106,9 @@ const (
 	// the answer.
 	WebhookDuplicate WebhookFault = iota + 1
 	// WebhookSwap holds the message until the next one is queued, then
-	// delivers that one first. FlushWebhooks releases a message held alone.
+	// delivers that one first. FlushWebhooks releases a message held alone. The
+	// next message uses up the next fault too (a WebhookDuplicate applies to it;
+	// a WebhookSwap does nothing).
 	WebhookSwap
 )
 
@@ -291,23 +293,25 @@ func (h *hooks) send(typ webhook.Type, data any) {
 	defer h.mu.Unlock()
 	h.seq++
 	d := &delivery{id: fmt.Sprintf("msg_%06d", h.seq), typ: typ, body: body, due: time.Now()}
+	// Every message uses up the next fault, the partner of a swap included.
+	var f WebhookFault
+	if len(h.faults) > 0 {
+		f = h.faults[0]
+		h.faults = h.faults[1:]
+	}
+	if f == WebhookDuplicate {
+		d.dup = true
+	}
 	if held := h.held; held != nil { // d is the partner of a swap: it goes first
 		h.held = nil
 		h.insert(d)
 		held.due = d.due
-		h.insert(held)
+		h.insert(held) // a WebhookSwap used up by d does nothing: d already moved
 		return
 	}
-	if len(h.faults) > 0 {
-		f := h.faults[0]
-		h.faults = h.faults[1:]
-		switch f {
-		case WebhookSwap:
-			h.held = d
-			return
-		case WebhookDuplicate:
-			d.dup = true
-		}
+	if f == WebhookSwap {
+		h.held = d
+		return
 	}
 	h.insert(d)
 }

@@ -38,6 +38,12 @@ const (
 	CustomerBillingAddressUpdated Type = "customer-billing-address.updated"
 )
 
+// creates reports whether t announces the creation of its entity
+// (subscription.created, customer.created): such an event is never skipped as
+// stale, since a partner sets things up on it, and it may arrive after a newer
+// event of the entity when its first delivery failed.
+func (t Type) creates() bool { return strings.HasSuffix(string(t), ".created") }
+
 // Types returns the eight event types Billing sends, in the order of its
 // documentation.
 func Types() []Type {

@@ -324,7 +324,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"data not an object", `{"eventType":"customer.updated","data":"x"}`},
 		{"subscription not an object", `{"eventType":"subscription.created","data":{"subscription":"AzZltzSnnXURXasn"}}`},
 		{"id not a string", `{"eventType":"subscription.created","data":{"subscription":{"id":42}}}`},
-		{"timestamp a string", `{"eventType":"subscription.updated","data":{"subscription":{"next_billing_at":"1764071100"}}}`},
+		{"timestamp not a number", `{"eventType":"subscription.updated","data":{"subscription":{"next_billing_at":"tomorrow"}}}`},
 		{"version not a number", `{"eventType":"payment.succeeded","data":{"transaction":{"resource_version":"v2"}}}`},
 		{"amount a string", "{\"eventType\":\"payment.succeeded\",\"data\":{\"transaction\":{\"amount\":\"12\\n0\"}}}"},
 	} {

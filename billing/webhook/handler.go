@@ -128,7 +128,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return fn(ctx, ev)
 	}
-	if h.tracker == nil {
+	if h.tracker == nil || fn == nil {
+		// With no function for its type, an event is acknowledged and not
+		// recorded: it must not make a later event of its entity look stale.
 		if err := run(ctx); err != nil {
 			h.answer(ctx, w, http.StatusInternalServerError, ev, slog.LevelError, "webhook: handler failed", err)
 			return

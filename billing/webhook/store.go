@@ -199,7 +199,10 @@ func (o Outcome) String() string {
 // and an event older than the version recorded for its entity (Event.Entity).
 // An event of the same version as the recorded one is processed: two events
 // may come from one change (subscription.updated and
-// subscription.status-updated).
+// subscription.status-updated). A creation event (subscription.created,
+// customer.created) is never skipped: when its first delivery failed, its retry
+// may come after newer events of the entity, and it is still the one to set the
+// entity up.
 //
 // Within a process the Tracker runs the events of one entity one at a time, so
 // that a late event cannot overwrite a newer one while both run. Across
@@ -230,10 +233,13 @@ func NewTracker(store Store) *Tracker {
 //     by version only); a claim held by a concurrent delivery returns an error
 //     wrapping ErrInProgress without running fn;
 //   - it waits for the other events of ev's entity in this process, then
-//     compares ev's version with the recorded one: older is Stale;
+//     compares ev's version with the recorded one: older is Stale (but for a
+//     creation event);
 //   - it runs fn; if fn fails, the claim is released so that Billing's next
 //     delivery processes the message again, and fn's error is returned;
-//   - it advances the entity's version and completes the message.
+//   - it advances the entity's version and completes the message, with a context
+//     that ctx's end does not cancel (the sender may hang up while fn runs: fn's
+//     success must still be recorded).
 //
 // If recording fails after fn succeeded, Process returns the error and the
 // message may be processed again: fn must tolerate running twice for the same
@@ -265,8 +271,9 @@ func (t *Tracker) Process(ctx context.Context, ev *Event, fn func(context.Contex
 		if err != nil {
 			return 0, fmt.Errorf("webhook: reading the version of %s %s: %w", ent.Kind, ent.ID, err)
 		}
-		if ent.Version != 0 && ent.Version < cur {
-			if err := t.complete(ctx, ev); err != nil {
+		if cur != 0 && ent.Version != 0 && ent.Version < cur && !ev.Type.creates() {
+			// Recorded even if the sender hung up meanwhile.
+			if err := t.complete(context.WithoutCancel(ctx), ev); err != nil {
 				return 0, err
 			}
 			completed = true
@@ -276,12 +283,15 @@ func (t *Tracker) Process(ctx context.Context, ev *Event, fn func(context.Contex
 	if err := fn(ctx); err != nil {
 		return 0, err
 	}
+	// fn succeeded: record it even if the sender hung up meanwhile (its context is
+	// then done), or every redelivery would run fn again.
+	rctx := context.WithoutCancel(ctx)
 	if hasEntity && ent.Version != 0 {
-		if _, err := t.store.AdvanceVersion(ctx, ent.Kind, ent.ID, ent.Version); err != nil {
+		if _, err := t.store.AdvanceVersion(rctx, ent.Kind, ent.ID, ent.Version); err != nil {
 			return 0, fmt.Errorf("webhook: recording the version of %s %s: %w", ent.Kind, ent.ID, err)
 		}
 	}
-	if err := t.complete(ctx, ev); err != nil {
+	if err := t.complete(rctx, ev); err != nil {
 		return 0, err
 	}
 	completed = true

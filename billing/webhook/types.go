@@ -5,13 +5,34 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // Timestamp is a point in time that Billing sends as Unix seconds (UTC) in a JSON
 // number. Any JSON number decodes (1764071100, 1764071100.5, 1.7640711e9): the
-// source schema types every number as a float. Zero means absent.
+// source schema types every number as a float; so does a string holding one, as
+// for Version. Zero means absent.
 type Timestamp float64
+
+// UnmarshalJSON decodes a JSON number, or a string holding one; null leaves t as is.
+func (t *Timestamp) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if s == "null" {
+		return nil
+	}
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return fmt.Errorf("timestamp %.40q is not a number of seconds", s)
+	}
+	*t = Timestamp(f)
+	return nil
+}
 
 // TimestampOf returns t as a Timestamp, to the nanosecond as far as a float64
 // holds it (about a microsecond today).
@@ -134,6 +155,25 @@ type CustomerMetaData struct {
 	ShopURL string `json:"shop_url,omitempty"`
 }
 
+// UnmarshalJSON decodes the object, or an empty JSON array as an empty object (what
+// PHP's json_encode writes for an empty map).
+func (m *CustomerMetaData) UnmarshalJSON(b []byte) error {
+	type plain CustomerMetaData
+	return unmarshalMeta(b, (*plain)(m))
+}
+
+// unmarshalMeta decodes a meta_data object into v, taking [] for {}.
+func unmarshalMeta(b []byte, v any) error {
+	if t := strings.TrimSpace(string(b)); strings.HasPrefix(t, "[") {
+		var a []json.RawMessage
+		if err := json.Unmarshal(b, &a); err != nil || len(a) > 0 {
+			return fmt.Errorf("meta_data: want an object, got %.40s", t)
+		}
+		return nil
+	}
+	return json.Unmarshal(b, v)
+}
+
 // BillingAddress is a customer's billing address.
 type BillingAddress struct {
 	FirstName        string `json:"first_name,omitempty"`
@@ -212,6 +252,12 @@ type Subscription struct {
 type SubscriptionMeta struct {
 	// Module is the technical name of the module (the product) subscribed to.
 	Module string `json:"module,omitempty"`
+}
+
+// UnmarshalJSON decodes the object, or an empty JSON array as an empty object.
+func (m *SubscriptionMeta) UnmarshalJSON(b []byte) error {
+	type plain SubscriptionMeta
+	return unmarshalMeta(b, (*plain)(m))
 }
 
 // SubscriptionItem is one item (plan, addon or charge) of a subscription.
