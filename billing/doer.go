@@ -342,21 +342,8 @@ func newSendTrace() *sendTrace {
 // all (a caller's own RoundTripper) is assumed to have sent the request, unless the
 // error is a DNS or dial error.
 func (s *sendTrace) nothingSent(err error) bool {
-	var opErr *net.OpError
-	if errors.As(err, &opErr) && opErr.Op == "dial" {
-		return true
-	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return true
-	}
-	if s == nil {
-		return false // not traced (an idempotent operation, for which it changes nothing)
-	}
-	if s.getConn.Load() && !s.gotConn.Load() {
-		return true
-	}
-	return s.gotConn.Load() && !s.wrote.Load()
+	// s is nil when not traced (an idempotent operation, for which it changes nothing).
+	return s.neverConnected(err) || s != nil && s.gotConn.Load() && !s.wrote.Load()
 }
 
 // neverConnected reports whether a round trip that failed with err never got a

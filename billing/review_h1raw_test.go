@@ -14,61 +14,81 @@ import (
 	"time"
 )
 
-// rawH1 is a TCP server that reads HTTP/1.1 requests, "applies" every complete one
-// and answers with raw bytes (whatever act writes), then keeps or closes the
-// connection.
-type rawH1 struct {
-	ln      net.Listener
-	applied atomic.Int32
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   []net.Conn
+// rawListener accepts loopback TCP connections and serves each one with serve on a
+// goroutine of its own; the test's end closes the listener and every connection,
+// and waits for the goroutines.
+type rawListener struct {
+	ln    net.Listener
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns []net.Conn
 }
 
-func newRawH1(t *testing.T, act func(c net.Conn, req *http.Request)) *rawH1 {
+func newRawListener(t *testing.T, serve func(net.Conn)) *rawListener {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &rawH1{ln: ln}
-	s.wg.Add(1)
+	l := &rawListener{ln: ln}
+	l.wg.Add(1)
 	go func() {
-		defer s.wg.Done()
+		defer l.wg.Done()
 		for {
 			nc, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			s.mu.Lock()
-			s.conns = append(s.conns, nc)
-			s.mu.Unlock()
-			s.wg.Add(1)
+			l.mu.Lock()
+			l.conns = append(l.conns, nc)
+			l.mu.Unlock()
+			l.wg.Add(1)
 			go func() {
-				defer s.wg.Done()
+				defer l.wg.Done()
 				defer nc.Close()
-				br := bufio.NewReader(nc)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					if _, err := io.ReadAll(req.Body); err != nil {
-						return
-					}
-					s.applied.Add(1)
-					act(nc, req)
-				}
+				serve(nc)
 			}()
 		}
 	}()
 	t.Cleanup(func() {
-		ln.Close()
-		s.mu.Lock()
-		for _, c := range s.conns {
-			c.Close()
+		l.closeAll()
+		l.wg.Wait()
+	})
+	return l
+}
+
+// closeAll closes the listener and every connection it accepted.
+func (l *rawListener) closeAll() {
+	l.ln.Close()
+	l.mu.Lock()
+	for _, c := range l.conns {
+		c.Close()
+	}
+	l.mu.Unlock()
+}
+
+// rawH1 is a TCP server that reads HTTP/1.1 requests, "applies" every complete one
+// and answers with raw bytes (whatever act writes), then keeps or closes the
+// connection.
+type rawH1 struct {
+	*rawListener
+	applied atomic.Int32
+}
+
+func newRawH1(t *testing.T, act func(c net.Conn, req *http.Request)) *rawH1 {
+	s := &rawH1{}
+	s.rawListener = newRawListener(t, func(nc net.Conn) {
+		br := bufio.NewReader(nc)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			if _, err := io.ReadAll(req.Body); err != nil {
+				return
+			}
+			s.applied.Add(1)
+			act(nc, req)
 		}
-		s.mu.Unlock()
-		s.wg.Wait()
 	})
 	return s
 }
@@ -139,12 +159,7 @@ func TestReviewRawH1AfterApply(t *testing.T) {
 			case <-done:
 			case <-time.After(3 * time.Second):
 				t.Errorf("call still running 3s after a 500ms deadline: the context is ignored")
-				s.ln.Close()
-				s.mu.Lock()
-				for _, c := range s.conns {
-					c.Close() // unblock the client
-				}
-				s.mu.Unlock()
+				s.closeAll() // unblock the client
 				<-done
 			}
 			t.Logf("applied %d, err = %.300v", s.applied.Load(), err)

@@ -18,12 +18,9 @@ import (
 // complete request (END_STREAM received) and then misbehaves as act says, with
 // frames net/http's server never sends (any RST_STREAM code, a lying GOAWAY).
 type rawH2 struct {
-	ln      net.Listener
+	*rawListener
 	applied atomic.Int32
 	act     func(s *rawH2Conn, stream uint32)
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   []net.Conn
 }
 
 type rawH2Conn struct {
@@ -78,39 +75,8 @@ func (c *rawH2Conn) data(stream uint32, endStream bool, b string) {
 }
 
 func newRawH2(t *testing.T, act func(c *rawH2Conn, stream uint32)) *rawH2 {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &rawH2{ln: ln, act: act}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.conns = append(s.conns, nc)
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer nc.Close()
-				s.serve(nc)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		s.mu.Lock()
-		for _, c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
-	})
+	s := &rawH2{act: act}
+	s.rawListener = newRawListener(t, s.serve)
 	return s
 }
 

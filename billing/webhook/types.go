@@ -17,14 +17,9 @@ type Timestamp float64
 
 // UnmarshalJSON decodes a JSON number, or a string holding one; null leaves t as is.
 func (t *Timestamp) UnmarshalJSON(b []byte) error {
-	s := string(b)
-	if s == "null" {
-		return nil
-	}
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
+	s, ok, err := numberText(b)
+	if !ok {
+		return err
 	}
 	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
@@ -58,6 +53,22 @@ func (t Timestamp) Time() time.Time {
 // IsZero tells whether t is absent (zero).
 func (t Timestamp) IsZero() bool { return t == 0 }
 
+// numberText returns the text of a JSON number, or of a JSON string (unquoted)
+// holding one; ok is false for null (nothing to decode) and for a string that does
+// not decode (err says why).
+func numberText(b []byte) (s string, ok bool, err error) {
+	s = string(b)
+	if s == "null" {
+		return "", false, nil
+	}
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return "", false, err
+		}
+	}
+	return s, true, nil
+}
+
 // Version is the resource_version of a Billing object (a customer, a subscription,
 // a transaction): milliseconds, higher for every change of the object. Compare
 // the versions of one object to tell a newer event from an older one delivered
@@ -67,14 +78,9 @@ type Version int64
 
 // UnmarshalJSON decodes a JSON number, or a string holding one; null leaves v as is.
 func (v *Version) UnmarshalJSON(b []byte) error {
-	s := string(b)
-	if s == "null" {
-		return nil
-	}
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
+	s, ok, err := numberText(b)
+	if !ok {
+		return err
 	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		*v = Version(n)
