@@ -7,14 +7,17 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"runtime"
+	"runtime/debug"
 )
 
 // DefaultMaxBodySize is the largest body a Handler reads unless WithMaxBodySize
 // changes it. Billing's events weigh a few KiB.
 const DefaultMaxBodySize = 1 << 20
 
-// A HandlerFunc handles one verified event. Returning an error makes the
-// Handler answer 500, and Billing delivers the event again later.
+// A HandlerFunc handles one verified event. Returning an error, or panicking,
+// makes the Handler answer 500, and Billing delivers the event again later.
 type HandlerFunc func(ctx context.Context, ev *Event) error
 
 // A Handler is the http.Handler of a webhook endpoint. For each POST it:
@@ -30,12 +33,16 @@ type HandlerFunc func(ctx context.Context, ev *Event) error
 //  4. calls the function registered with On for the event's type, or else the
 //     one registered with OnOther; without either, the event is acknowledged;
 //  5. answers 204 No Content when that function succeeded, 500 Internal Server
-//     Error when it failed: Billing retries any non-2xx answer for about a
-//     day (immediately, then after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
+//     Error when it failed or panicked: Billing retries any non-2xx answer for
+//     about a day (immediately, then after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
+//     10 h). A panic is recovered and is a failure like any other: the Tracker
+//     records nothing (the claim is released, the version not advanced).
 //
 // Other methods get 405. Answers carry no detail; the logger (WithLogger)
-// gets the reasons, never a header, secret or signature. A Handler is safe for
-// concurrent use.
+// gets the reasons, never a header, secret, signature or the body. A panic is
+// logged with its stack and the type of its value, not the value's text, which
+// may quote the event (a runtime error, written by the runtime, keeps its
+// text). A Handler is safe for concurrent use.
 type Handler struct {
 	verifier Verifier
 	routes   map[Type]HandlerFunc
@@ -122,26 +129,33 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if fn == nil {
 		fn = h.other
 	}
-	run := func(ctx context.Context) error {
+	run := func(ctx context.Context) (err error) {
 		if fn == nil {
 			return nil
 		}
+		defer func() {
+			if v := recover(); v != nil {
+				err = &panicError{value: v, stack: debug.Stack()}
+			}
+		}()
 		return fn(ctx, ev)
 	}
-	if h.tracker == nil || fn == nil {
-		// With no function for its type, an event is acknowledged and not
-		// recorded: it must not make a later event of its entity look stale.
-		if err := run(ctx); err != nil {
-			h.answer(ctx, w, http.StatusInternalServerError, ev, slog.LevelError, "webhook: handler failed", err)
-			return
-		}
-		h.answer(ctx, w, http.StatusNoContent, ev, slog.LevelDebug, "webhook: processed", nil)
-		return
+	// With no function for its type, an event is acknowledged and not
+	// recorded: it must not make a later event of its entity look stale.
+	tracked := h.tracker != nil && fn != nil
+	out := Processed
+	if tracked {
+		out, err = h.tracker.Process(ctx, ev, run)
+	} else {
+		err = run(ctx)
 	}
-	out, err := h.tracker.Process(ctx, ev, run)
+	var panicked *panicError
 	switch {
-	case errors.Is(err, ErrInProgress):
+	case tracked && errors.Is(err, ErrInProgress):
 		h.answer(ctx, w, http.StatusConflict, ev, slog.LevelWarn, "webhook: delivered again while being processed", nil)
+	case errors.As(err, &panicked):
+		h.answer(ctx, w, http.StatusInternalServerError, ev, slog.LevelError, "webhook: handler panicked", nil,
+			slog.String("panic", panicked.what()), slog.String("stack", string(panicked.stack)))
 	case err != nil:
 		h.answer(ctx, w, http.StatusInternalServerError, ev, slog.LevelError, "webhook: handler failed", err)
 	case out == Processed:
@@ -149,6 +163,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.answer(ctx, w, http.StatusOK, ev, slog.LevelDebug, "webhook: skipped", nil, slog.String("outcome", out.String()))
 	}
+}
+
+// A panicError is a panic of a HandlerFunc, recovered: the delivery failed.
+type panicError struct {
+	value any
+	stack []byte // of the panicking goroutine, from where it panicked
+}
+
+func (e *panicError) Error() string { return "webhook: the function panicked: " + e.what() }
+
+// what describes the panic without the text of its value, which the partner's
+// code may have built from the event (a customer's e-mail, the body): the text
+// of a runtime error, which the runtime writes, or else the value's type.
+func (e *panicError) what() string {
+	if err, ok := e.value.(runtime.Error); ok {
+		t := reflect.TypeOf(err)
+		if t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.PkgPath() == "runtime" {
+			return err.Error()
+		}
+	}
+	return fmt.Sprintf("%T", e.value)
 }
 
 // read reads the body, refusing one larger than the maximum.
