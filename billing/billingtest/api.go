@@ -102,7 +102,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, c *call, rec *htt
 			s.cfg.t.Errorf("%v", v)
 		}
 	}
-	send(w, res.StatusCode, res.Header, body, f)
+	send(w, r, res.StatusCode, res.Header, body, f)
 }
 
 // authenticate checks the call's bearer token and the operation's scopes, and

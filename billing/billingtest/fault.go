@@ -2,9 +2,11 @@ package billingtest
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // A Fault is a scripted misbehaviour for the next calls of an operation or of
@@ -53,7 +55,8 @@ type Fault struct {
 
 	// Pad, if positive, carries the call out and sends its answer followed by
 	// spaces, Pad bytes in all, with no Content-Length: a valid JSON body that is
-	// larger than a client should accept. Sending stops when the client goes away.
+	// larger than a client should accept. Sending stops when the client goes away
+	// or the Server is closed.
 	Pad int64
 
 	// Apply, with Status or Stall, carries the call out before the fault
@@ -157,10 +160,7 @@ func popFault(q *[]Fault) (Fault, bool) {
 func (s *Server) inject(w http.ResponseWriter, r *http.Request, f Fault, writeStatus func(http.ResponseWriter, int)) {
 	switch {
 	case f.Stall:
-		select {
-		case <-r.Context().Done():
-		case <-s.closed:
-		}
+		<-r.Context().Done() // the client gave up, or Close
 		abort(w)
 	case f.Drop != DropNone:
 		abort(w)
@@ -185,8 +185,9 @@ func (s *Server) inject(w http.ResponseWriter, r *http.Request, f Fault, writeSt
 	}
 }
 
-// send writes an answer (status, header, body), cut short or padded as f says.
-func send(w http.ResponseWriter, status int, header http.Header, body []byte, f Fault) {
+// send writes an answer (status, header, body) to the call r, cut short or
+// padded as f says.
+func send(w http.ResponseWriter, r *http.Request, status int, header http.Header, body []byte, f Fault) {
 	for k, v := range header {
 		w.Header()[k] = v
 	}
@@ -200,13 +201,27 @@ func send(w http.ResponseWriter, status int, header http.Header, body []byte, f 
 	case f.Pad > 0:
 		w.Header().Del("Content-Length")
 		w.WriteHeader(status)
+		// A client that stops reading blocks the writes; when the call's
+		// context ends (the client gave up, or Close), the write deadline
+		// ends them.
+		rc := http.NewResponseController(w)
+		fired := make(chan struct{})
+		stop := context.AfterFunc(r.Context(), func() {
+			defer close(fired)
+			_ = rc.SetWriteDeadline(time.Now())
+		})
+		defer func() {
+			if !stop() {
+				<-fired
+			}
+		}()
 		if _, err := w.Write(body); err != nil {
 			return
 		}
 		spaces := bytes.Repeat([]byte{' '}, 32<<10)
 		for left := f.Pad - int64(len(body)); left > 0; left -= int64(len(spaces)) {
 			if _, err := w.Write(spaces[:min(left, int64(len(spaces)))]); err != nil {
-				return // the client went away
+				return // the client went away, or Close
 			}
 		}
 	default:

@@ -332,6 +332,32 @@ func TestFaultPad(t *testing.T) {
 	}
 }
 
+// Close releases a padded answer that the client stopped reading, over
+// HTTP/1.1 and HTTP/2, as it releases a stalled call.
+func TestCloseReleasesAnUnreadPaddedAnswer(t *testing.T) {
+	for _, opts := range [][]billingtest.Option{nil, {billingtest.WithTLS()}} {
+		srv := billingtest.NewServer(opts...)
+		srv.Fault(usageOp, billingtest.Fault{Pad: 1 << 40})
+		res, err := srv.HTTPClient().Do(usageRequest(t, srv, srv.URL))
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed := make(chan struct{})
+		go func() {
+			defer close(closed)
+			srv.Close()
+		}()
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			_ = res.Body.Close() // unblock Close
+			<-closed
+			t.Errorf("%s: Close still waiting 10 s after it was called, with a padded answer unread", res.Proto)
+		}
+		_ = res.Body.Close()
+	}
+}
+
 func TestFaultRedirectToOrigin(t *testing.T) {
 	srv := newServer(t, billingtest.WithTLS())
 	plain := srv.NewOrigin(false)

@@ -1,6 +1,7 @@
 package billingtest
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -32,7 +33,8 @@ type Server struct {
 	api       http.Handler // the generated strict handler
 	key       *signingKey
 	pdfSecret []byte
-	closed    chan struct{} // closed by Close: releases stalled calls
+	life      context.Context // canceled by Close: ends the context of every call
+	end       context.CancelFunc
 	closeOnce sync.Once
 	hooks     *hooks // WithWebhook; nil without
 
@@ -75,11 +77,11 @@ func NewServer(opts ...Option) *Server {
 		key:          key,
 		cert:         cert,
 		pdfSecret:    []byte(rand.Text()),
-		closed:       make(chan struct{}),
 		requests:     map[string]int{},
 		applied:      map[string]int{},
 		faults:       map[string][]Fault{},
 	}
+	s.life, s.end = context.WithCancel(context.Background())
 	if s.live, err = newStore(cfg.seed); err != nil {
 		panic(err.Error())
 	}
@@ -111,12 +113,13 @@ func NewServer(opts ...Option) *Server {
 // TokenURL returns the URL of the OAuth2 token endpoint: URL + "/oauth2/token".
 func (s *Server) TokenURL() string { return s.URL + "/oauth2/token" }
 
-// Close releases the calls stalled by a Fault, shuts the server and its Origins
-// down and waits for the calls in flight to end, then stops sending webhooks (see
-// FlushWebhooks). It may be called more than once.
+// Close ends the context of every call in flight, which releases the calls a
+// Fault holds (a stall, a padded answer the client stopped reading), shuts the
+// server and its Origins down and waits for the calls in flight to end, then
+// stops sending webhooks (see FlushWebhooks). It may be called more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
-		close(s.closed)
+		s.end()
 		s.mu.Lock()
 		origins := s.origins
 		s.mu.Unlock()
@@ -128,7 +131,14 @@ func (s *Server) Close() {
 	})
 }
 
+// serveHTTP serves a call whose context also ends when the Server is closed:
+// whatever waits on it (a stall, a padded answer the client stopped reading)
+// lets Close return.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(s.life, cancel)()
+	r = r.WithContext(ctx)
 	switch {
 	case r.URL.Path == "/oauth2/token":
 		s.serveToken(w, r)

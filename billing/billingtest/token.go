@@ -79,7 +79,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		s.inject(w, r, f, writeOAuthFault)
 		return
 	}
-	send(w, rec.Code, rec.Header(), rec.Body.Bytes(), f) // f is the zero Fault, or Truncate or Pad
+	send(w, r, rec.Code, rec.Header(), rec.Body.Bytes(), f) // f is the zero Fault, or Truncate or Pad
 }
 
 // answerToken writes the token endpoint's answer to a request.
