@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,25 +18,12 @@ import (
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 	"github.com/prestashopcorp/billing-sdk-go/internal/contracttest"
+	"github.com/prestashopcorp/billing-sdk-go/internal/faultlab"
 )
 
 // The tests of this file prove, each with a server that misbehaves on purpose, the
 // layers under the promise that a non-idempotent call is never applied twice and
 // that its caller always knows when the outcome is unknown.
-
-// recordingTransport records the requests the doer hands to the transport.
-type recordingTransport struct {
-	rt   http.RoundTripper
-	mu   sync.Mutex
-	reqs []*http.Request
-}
-
-func (r *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	r.mu.Lock()
-	r.reqs = append(r.reqs, req)
-	r.mu.Unlock()
-	return r.rt.RoundTrip(req)
-}
 
 // Nothing below the doer may re-send a non-idempotent request: such a request
 // carries no GetBody, so no transport can rewind its body for a replay. Idempotent
@@ -46,14 +32,12 @@ func TestNoGetBodyOnNonIdempotentRequests(t *testing.T) {
 	api := newTestAPI(t, ok)
 	for _, tc := range calls {
 		t.Run(tc.op, func(t *testing.T) {
-			rec := &recordingTransport{rt: api.Client().Transport}
+			rec := &faultlab.Recorder{Transport: api.Client().Transport}
 			c, _ := api.client(t, WithHTTPClient(contracttest.Client(t, &http.Client{Transport: rec})))
 			if err := tc.do(context.Background(), c); err != nil {
 				t.Fatal(err)
 			}
-			rec.mu.Lock()
-			defer rec.mu.Unlock()
-			for _, req := range rec.reqs {
+			for _, req := range rec.Requests() {
 				if req.URL.Path == "/oauth2/token" || req.Body == nil || req.Body == http.NoBody {
 					continue
 				}

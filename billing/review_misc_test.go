@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prestashopcorp/billing-sdk-go/internal/faultlab"
 )
 
 // A 2xx body far larger than WithMaxResponseBytes, flushed in small chunks: the
@@ -101,9 +103,9 @@ func TestReviewErrorTexts(t *testing.T) {
 			return usage(ctx, c)
 		}},
 		{"h2 GOAWAY on idempotent POST (net/http's advice)", func(t *testing.T) error {
-			s := newRawH2(t, func(c *rawH2Conn, id uint32) { c.goAway(0, 0) })
+			s := faultlab.NewRawH2(t, func(c *faultlab.RawH2Conn, id uint32) { c.GoAway(0, 0) })
 			api := newTestAPI(t, ok)
-			c, _ := api.client(t, WithBaseURL("http://"+s.ln.Addr().String()), WithHTTPClient(h2cClient()), WithTokenSource(staticToken("tok")))
+			c, _ := api.client(t, WithBaseURL("http://"+s.Ln.Addr().String()), WithHTTPClient(faultlab.H2CClient()), WithTokenSource(staticToken("tok")))
 			return usage(context.Background(), c)
 		}},
 		{"editor changes the path", func(t *testing.T) error {

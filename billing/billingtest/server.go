@@ -3,11 +3,8 @@ package billingtest
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 
@@ -28,7 +25,6 @@ type Server struct {
 
 	cfg       config
 	ts        *httptest.Server
-	cert      tls.Certificate
 	router    *spec.Router
 	api       http.Handler // the generated strict handler
 	key       *signingKey
@@ -43,10 +39,7 @@ type Server struct {
 	requests      map[string]int
 	applied       map[string]int
 	tokenRequests int
-	faults        map[string][]Fault
-	tokenFaults   []Fault
-	violations    []error
-	origins       []*Origin
+	faults        map[string][]Fault // by operationId, and TokenEndpoint
 }
 
 // NewServer starts and returns a new Server configured by opts. The caller
@@ -65,17 +58,12 @@ func NewServer(opts ...Option) *Server {
 	if err != nil {
 		panic("billingtest: generating the signing key: " + err.Error())
 	}
-	cert, err := processCert()
-	if err != nil {
-		panic("billingtest: generating the TLS certificate: " + err.Error())
-	}
 	s := &Server{
 		ClientID:     cfg.clientID,
 		ClientSecret: cfg.clientSecret,
 		cfg:          cfg,
 		router:       router,
 		key:          key,
-		cert:         cert,
 		pdfSecret:    []byte(rand.Text()),
 		requests:     map[string]int{},
 		applied:      map[string]int{},
@@ -95,15 +83,8 @@ func NewServer(opts ...Option) *Server {
 	})
 	s.api = fakeapi.HandlerWithOptions(strict, fakeapi.StdHTTPServerOptions{ErrorHandlerFunc: badRequest})
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
-	start(s.ts, cert, cfg.tls)
+	start(s.ts, cfg.tls)
 	s.URL = s.ts.URL
-	// The client trusts the TLS listeners (WithTLS, NewOrigin) and speaks HTTP/2
-	// to them, as http.DefaultTransport does.
-	tr := s.ts.Client().Transport.(*http.Transport)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert.Leaf)
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool}
-	tr.ForceAttemptHTTP2 = true
 	if cfg.t != nil {
 		cfg.t.Cleanup(s.Close)
 	}
@@ -115,17 +96,11 @@ func (s *Server) TokenURL() string { return s.URL + "/oauth2/token" }
 
 // Close ends the context of every call in flight, which releases the calls a
 // Fault holds (a stall, a padded answer the client stopped reading), shuts the
-// server and its Origins down and waits for the calls in flight to end, then
+// server down and waits for the calls in flight to end, then
 // stops sending webhooks (see FlushWebhooks). It may be called more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.end()
-		s.mu.Lock()
-		origins := s.origins
-		s.mu.Unlock()
-		for _, o := range origins {
-			o.ts.Close()
-		}
 		s.ts.Close()
 		s.hooks.close() // after the API: no more changes
 	})
@@ -170,9 +145,8 @@ func (s *Server) Requests(operationID string) int {
 
 // Applied returns how many calls of the operation the server carried out with
 // success, whatever the client then got: the calls answered with a 2xx status,
-// and those a Fault answered after carrying them out (Apply, DropAfterApply,
-// Truncate, Pad). Rejected calls and calls answered by a Fault before applying
-// are not counted.
+// and those a Fault answered after carrying them out (Fault.Apply). Rejected
+// calls and calls answered by a Fault before applying are not counted.
 func (s *Server) Applied(operationID string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -185,12 +159,4 @@ func (s *Server) TokenRequests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.tokenRequests
-}
-
-// Violations returns the answers of the fake that broke the spec, oldest first.
-// Each one is a bug of the fake; a passing test sees none.
-func (s *Server) Violations() []error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.violations)
 }
