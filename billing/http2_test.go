@@ -55,7 +55,7 @@ func TestRawHTTP2FailureAfterApplyIsUnknownOrSuccess(t *testing.T) {
 			api := newTestAPI(t, ok)
 			c, _ := api.client(t, WithBaseURL("http://"+s.Ln.Addr().String()), WithHTTPClient(faultlab.H2CClient()),
 				WithTokenSource(staticToken("tok")))
-			ctx, cancel := context.WithTimeout(context.Background(), reviewTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 			defer cancel()
 			err := usage(ctx, c)
 			t.Logf("applied %d, err = %v", s.Applied.Load(), err)
