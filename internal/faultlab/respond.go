@@ -17,9 +17,9 @@ type Responder = func(w http.ResponseWriter, r *http.Request, answer *http.Respo
 
 // Stall holds the call, without answering, until the client gives up or the
 // server is closed (the request's context ends), then closes the connection.
-func Stall(w http.ResponseWriter, r *http.Request, _ *http.Response) {
+func Stall(_ http.ResponseWriter, r *http.Request, _ *http.Response) {
 	<-r.Context().Done()
-	abort(w)
+	panic(http.ErrAbortHandler) // net/http closes the connection (HTTP/2: resets the stream)
 }
 
 // Truncate sends the answer cut short: the status, the headers and the
@@ -32,7 +32,7 @@ func Truncate(w http.ResponseWriter, _ *http.Request, answer *http.Response) {
 	w.WriteHeader(answer.StatusCode)
 	_, _ = w.Write(body[:len(body)/2])
 	_ = http.NewResponseController(w).Flush()
-	abort(w)
+	panic(http.ErrAbortHandler) // net/http closes the connection (HTTP/2: resets the stream)
 }
 
 // Pad sends the answer followed by spaces, n bytes in all, with no
@@ -99,16 +99,4 @@ func copyHeader(w http.ResponseWriter, h http.Header) {
 	for k, v := range h {
 		w.Header()[k] = v
 	}
-}
-
-// abort closes the connection of the call without an answer (over HTTP/2, it
-// resets the stream).
-func abort(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			_ = conn.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
 }
