@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/logscan"
 )
 
 // traceObserver writes down, as lines, what an Observer is told, and checks that
@@ -229,10 +230,10 @@ func TestObserverAndLoggerSeeEachAttemptAndEvent(t *testing.T) {
 				})
 			}
 			obs := &traceObserver{}
-			scan, logged := &recordScan{}, &capture{}
+			scan, logged := &logscan.Scan{}, &capture{}
 			var seen []any
 			c, _ := api.client(t, WithObserver(obs),
-				WithLogger(slog.New(&scanHandler{scan: scan, secret: secretEcho, next: logged})),
+				WithLogger(slog.New(scan.Handler(logged, secretEcho))),
 				WithHTTPClient(&http.Client{Transport: attemptSeen{http.DefaultTransport, &seen}}))
 			_ = tt.call(context.Background(), c)
 			if diff := cmp.Diff(tt.want, obs.lines); diff != "" {
@@ -257,7 +258,7 @@ func TestObserverAndLoggerSeeEachAttemptAndEvent(t *testing.T) {
 			if debug != tt.wantDebug {
 				t.Errorf("%d debug records, want one per attempt: %d", debug, tt.wantDebug)
 			}
-			if leaks := scan.leaks(); len(leaks) > 0 {
+			if leaks := scan.Leaks(); len(leaks) > 0 {
 				t.Errorf("records hold secrets:\n%s", strings.Join(leaks, "\n"))
 			}
 		})
@@ -279,7 +280,7 @@ func TestLoggerRedactsWhatErrorsQuote(t *testing.T) {
 		"to a.b+c@mail.example.co.uk, then",
 	} {
 		got := l.redact(text)
-		if leak := leakIn(got, "hunter22"); leak != "" || strings.Contains(got, "opaque-token-value") {
+		if leak := logscan.Leak(got, "hunter22"); leak != "" || strings.Contains(got, "opaque-token-value") {
 			t.Errorf("redact(%q) = %q, which holds %s", text, got, leak)
 		}
 		if !strings.Contains(got, "[redacted]") {
@@ -306,11 +307,12 @@ func TestLoggerWarnsWhenRenewalFailsAndTheTokenIsKept(t *testing.T) {
 		inner.ServeHTTP(w, r)
 	})
 	warned := make(chan slog.Record, 1)
-	h := &scanHandler{scan: &recordScan{}, secret: secretEcho, next: handlerFunc(func(r slog.Record) {
+	var scan logscan.Scan
+	h := scan.Handler(handlerFunc(func(r slog.Record) {
 		if r.Level == slog.LevelWarn {
 			warned <- r
 		}
-	})}
+	}), secretEcho)
 	c, _ := api.client(t, WithLogger(slog.New(h)))
 	if err := calls[4].do(context.Background(), c); err != nil {
 		t.Fatal(err)
@@ -327,7 +329,7 @@ func TestLoggerWarnsWhenRenewalFailsAndTheTokenIsKept(t *testing.T) {
 	if want := "billing: renewing the access token failed; the current token is used until it expires"; r.Message != want {
 		t.Errorf("warning %q, want %q", r.Message, want)
 	}
-	if leaks := h.scan.leaks(); len(leaks) > 0 {
+	if leaks := scan.Leaks(); len(leaks) > 0 {
 		t.Errorf("records hold secrets:\n%s", strings.Join(leaks, "\n"))
 	}
 }
