@@ -303,14 +303,14 @@ func (s *benchServer) genClient(b *testing.B) *gen.ClientWithResponses {
 	return c
 }
 
-func (s *benchServer) sdkClient(b *testing.B) *billing.Client {
-	c, err := billing.NewClient(
+func (s *benchServer) sdkClient(b *testing.B, opts ...billing.Option) *billing.Client {
+	c, err := billing.NewClient(append([]billing.Option{
 		billing.WithBaseURL(s.URL),
-		billing.WithTokenURL(s.URL+"/oauth2/token"),
+		billing.WithTokenURL(s.URL + "/oauth2/token"),
 		billing.WithClientCredentials(benchClientID, benchSecret),
 		billing.WithHTTPClient(s.httpClient(b)),
 		billing.WithSandbox(true),
-	)
+	}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
