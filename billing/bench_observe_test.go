@@ -27,27 +27,8 @@ import (
 func BenchmarkObserved(b *testing.B) {
 	s := newBenchServer(b)
 	ops := map[string]func(*billing.Client) func(context.Context) error{
-		"getProductComponents": func(c *billing.Client) func(context.Context) error {
-			return func(ctx context.Context) error {
-				comps, err := c.GetProductComponents(ctx, benchProductID, nil)
-				if err != nil {
-					return err
-				}
-				return checkSDKComponents(comps)
-			}
-		},
-		"setSubscriptionItemUsage": func(c *billing.Client) func(context.Context) error {
-			return func(ctx context.Context) error {
-				resp, err := c.SetSubscriptionItemUsage(ctx, benchSubscription, benchItem, gen.UsageInput{UsageQuantity: benchUsage})
-				if err != nil {
-					return err
-				}
-				if q := resp.Item.UsageQuantity; q != benchUsage {
-					return fmt.Errorf("usageQuantity %v, want %v", q, benchUsage)
-				}
-				return nil
-			}
-		},
+		"getProductComponents":     sdkComponents,
+		"setSubscriptionItemUsage": sdkUsage,
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
@@ -108,5 +89,30 @@ func compareObserved(b *testing.B, name string, kinds []string, runs benchRuns, 
 		x := median(per[k])
 		fmt.Printf("observed: %s/%s = %.2fx ns/op, %.2fx allocs/op (%s; %.0f ns/op, %.0f B/op, %.0f allocs/op; medians of %d alternating rounds)\n",
 			k, kinds[0], medianOf(ns), medianOf(allocs), name, x.nsPerOp, x.bytesPerOp, x.allocsPerOp, rounds)
+	}
+}
+
+// sdkComponents is the sdk's call of getProductComponents in the benchmarks.
+func sdkComponents(c *billing.Client) func(context.Context) error {
+	return func(ctx context.Context) error {
+		comps, err := c.GetProductComponents(ctx, benchProductID, nil)
+		if err != nil {
+			return err
+		}
+		return checkSDKComponents(comps)
+	}
+}
+
+// sdkUsage is the sdk's call of setSubscriptionItemUsage in the benchmarks.
+func sdkUsage(c *billing.Client) func(context.Context) error {
+	return func(ctx context.Context) error {
+		resp, err := c.SetSubscriptionItemUsage(ctx, benchSubscription, benchItem, gen.UsageInput{UsageQuantity: benchUsage})
+		if err != nil {
+			return err
+		}
+		if q := resp.Item.UsageQuantity; q != benchUsage {
+			return fmt.Errorf("usageQuantity %v, want %v", q, benchUsage)
+		}
+		return nil
 	}
 }

@@ -60,22 +60,6 @@ func (o *traceObserver) EndCall(ctx context.Context, c *Call) {
 	o.add("end call (in %v): %d attempts, status %d, error %q, unknown %t", ctx.Value(obsKey{}), c.Attempts, c.StatusCode, c.ErrorType, c.OutcomeUnknown)
 }
 
-// capture is a slog.Handler keeping "LEVEL message" of each record.
-type capture struct {
-	mu      sync.Mutex
-	records []string
-}
-
-func (c *capture) Enabled(context.Context, slog.Level) bool { return true }
-func (c *capture) Handle(_ context.Context, r slog.Record) error {
-	c.mu.Lock()
-	c.records = append(c.records, r.Level.String()+" "+r.Message)
-	c.mu.Unlock()
-	return nil
-}
-func (c *capture) WithAttrs([]slog.Attr) slog.Handler { return c }
-func (c *capture) WithGroup(string) slog.Handler      { return c }
-
 // attemptSeen is an http.RoundTripper that writes down the observer's context
 // value each request carries.
 type attemptSeen struct {
@@ -230,7 +214,7 @@ func TestObserverAndLoggerSeeEachAttemptAndEvent(t *testing.T) {
 				})
 			}
 			obs := &traceObserver{}
-			scan, logged := &logscan.Scan{}, &capture{}
+			scan, logged := &logscan.Scan{}, &logscan.Messages{}
 			var seen []any
 			c, _ := api.client(t, WithObserver(obs),
 				WithLogger(slog.New(scan.Handler(logged, secretEcho))),
@@ -245,7 +229,7 @@ func TestObserverAndLoggerSeeEachAttemptAndEvent(t *testing.T) {
 			}
 			var above []string
 			debug := 0
-			for _, r := range logged.records {
+			for _, r := range logged.Lines() {
 				if strings.HasPrefix(r, "DEBUG ") {
 					debug++
 				} else {

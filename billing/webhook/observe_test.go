@@ -43,22 +43,6 @@ func (o *deliveryLog) Done(ctx context.Context, d *webhook.Delivery) {
 	o.add("done %d %s %q (in %v), error %t", d.Status, d.Outcome, d.EventID, ctx.Value(deliveryKey{}), d.Err != nil)
 }
 
-// levels is a slog.Handler keeping "LEVEL message" of each record.
-type levels struct {
-	mu      sync.Mutex
-	records []string
-}
-
-func (l *levels) Enabled(context.Context, slog.Level) bool { return true }
-func (l *levels) Handle(_ context.Context, r slog.Record) error {
-	l.mu.Lock()
-	l.records = append(l.records, r.Level.String()+" "+r.Message)
-	l.mu.Unlock()
-	return nil
-}
-func (l *levels) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *levels) WithGroup(string) slog.Handler      { return l }
-
 // TestObserverAndLoggerSeeEachDelivery serves a delivery that fails, its
 // retry, a duplicate, and a forged one, and checks what the Observer is told,
 // the records logged, and that none holds the secret, a signature or an e-mail
@@ -67,7 +51,7 @@ func TestObserverAndLoggerSeeEachDelivery(t *testing.T) {
 	b := newBilling(t)
 	obs := &deliveryLog{}
 	var scan logscan.Scan
-	logged := &levels{}
+	logged := &logscan.Messages{}
 	fail := true
 	h := webhook.NewHandler(b.verifier(),
 		webhook.WithObserver(obs),
@@ -102,7 +86,7 @@ func TestObserverAndLoggerSeeEachDelivery(t *testing.T) {
 		"DEBUG webhook: received", "DEBUG webhook: verified", "DEBUG webhook: skipped",
 		"DEBUG webhook: received", "WARN webhook: refused",
 	}
-	if diff := cmp.Diff(wantLogged, logged.records); diff != "" {
+	if diff := cmp.Diff(wantLogged, logged.Lines()); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
 	if leaks := scan.Leaks(); len(leaks) > 0 {

@@ -8,9 +8,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
+	"testing"
 )
 
 // Scan collects what its handlers found. Its zero value is ready to use.
@@ -138,3 +140,52 @@ func Leak(text string, secrets ...string) string {
 	}
 	return ""
 }
+
+// Report ends a test binary's scan: it prints the leaks found to stderr (and,
+// with -v, how many records were scanned), and returns the exit code of the
+// run: code, or 1 if a record leaked.
+func (s *Scan) Report(code int) int {
+	if testing.Verbose() {
+		fmt.Printf("scanned %d log records\n", s.Records())
+	}
+	if leaks := s.Leaks(); len(leaks) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: %d log records hold a secret, a token, a signature or an e-mail address:\n", len(leaks))
+		for _, l := range leaks {
+			fmt.Fprintln(os.Stderr, "\t"+l)
+		}
+		code = 1
+	}
+	return code
+}
+
+// Messages is a slog.Handler, enabled at every level, that keeps the level and
+// the message of each record ("WARN billing: ..."). Its zero value is ready to
+// use.
+type Messages struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+// Lines returns the records handled so far, in order.
+func (m *Messages) Lines() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.lines...)
+}
+
+// Enabled reports true.
+func (m *Messages) Enabled(context.Context, slog.Level) bool { return true }
+
+// Handle keeps the record's level and message.
+func (m *Messages) Handle(_ context.Context, r slog.Record) error {
+	m.mu.Lock()
+	m.lines = append(m.lines, r.Level.String()+" "+r.Message)
+	m.mu.Unlock()
+	return nil
+}
+
+// WithAttrs returns m: attributes are not kept.
+func (m *Messages) WithAttrs([]slog.Attr) slog.Handler { return m }
+
+// WithGroup returns m.
+func (m *Messages) WithGroup(string) slog.Handler { return m }
