@@ -84,7 +84,9 @@ type Attempt struct {
 	Retried    bool        // another attempt follows
 }
 
-// EventKind tells what an Event reports.
+// EventKind tells what an Event reports. Later versions may add kinds (the
+// usage meter's, for example): an Observer should report a kind it does not
+// know under its String.
 type EventKind int
 
 // Events of a call (see Event).

@@ -46,7 +46,8 @@ func (l *logObserver) EndAttempt(ctx context.Context, call *Call, a *Attempt) {
 }
 
 // Event logs the events a partner must see: at info a 401 replay, at warn the
-// others. Retries are in the attempts' records (debug).
+// others. Retries are in the attempts' records (debug). A kind it does not
+// know is logged at info under its name.
 func (l *logObserver) Event(ctx context.Context, call *Call, e Event) {
 	level, msg := slog.LevelWarn, ""
 	switch e.Kind {
@@ -58,8 +59,10 @@ func (l *logObserver) Event(ctx context.Context, call *Call, e Event) {
 		msg = "billing: Retry-After longer than the retry policy waits; not retried"
 	case EventOutcomeUnknown:
 		msg = "billing: outcome unknown; the call was not sent again, reconcile before sending it again"
+	case EventRetry:
+		return // in the attempt's record
 	default:
-		return
+		level, msg = slog.LevelInfo, "billing: "+e.Kind.String()
 	}
 	if !l.log.Enabled(ctx, level) {
 		return
