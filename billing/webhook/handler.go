@@ -73,6 +73,7 @@ type Handler struct {
 	maxBody  int64
 	readTime time.Duration
 	log      *slog.Logger
+	obs      Observer // observe: WithObserver
 }
 
 // A HandlerOption configures a Handler.
@@ -135,12 +136,15 @@ func NewHandler(v Verifier, opts ...HandlerOption) *Handler {
 	if h.maxBody <= 0 {
 		panic("webhook: WithMaxBodySize: the size must be positive")
 	}
+	if h.log == nil {
+		h.log = testLogger // observe: nil but in the package's tests
+	}
 	return h
 }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx := h.received(r) // observe: r.Context(), with the delivery's observation
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.answer(ctx, w, http.StatusMethodNotAllowed, nil, slog.LevelWarn, "webhook: refused", errors.New("method "+r.Method))
@@ -167,6 +171,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(ctx, w, status, nil, slog.LevelWarn, "webhook: refused", err)
 		return
 	}
+	h.verified(ctx, ev) // observe
 	fn := h.routes[ev.Type]
 	if fn == nil {
 		fn = h.other
@@ -267,6 +272,7 @@ func tooLarge(limit int64) error {
 // answer writes the status without a body and logs the outcome.
 func (h *Handler) answer(ctx context.Context, w http.ResponseWriter, status int, ev *Event, level slog.Level, msg string, err error, attrs ...slog.Attr) {
 	w.WriteHeader(status)
+	h.done(ctx, status, ev, err, attrs) // observe
 	if h.log == nil || !h.log.Enabled(ctx, level) {
 		return
 	}
