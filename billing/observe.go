@@ -28,7 +28,11 @@ import (
 // when one is needed, runs under StartCall's.
 //
 // The methods run on the caller's goroutine, and must be safe for concurrent use
-// by many calls. They must not keep call, a or e after they return. Errors given
+// by many calls. They must not keep call, a or e after they return. A method
+// that panics does not fail the call, which may already have been carried out
+// (a usage added): the panic is recovered and dropped, and the call goes on as
+// if the method had returned (StartCall and StartAttempt then return the
+// context they got). Errors given
 // to an Observer are the SDK's own: no client secret or token in their texts, but
 // a message Billing answered may quote what the request carried (a customer's
 // e-mail); log their texts with care, and prefer Call.ErrorType for labels.
@@ -239,13 +243,17 @@ func observeClient(cfg *config, d *doer) {
 	if cfg.logger != nil {
 		obs = append([]Observer{&logObserver{log: cfg.logger, secret: cfg.clientSecret, doer: d}}, obs...)
 	}
-	switch len(obs) {
+	guarded := make(multiObserver, len(obs))
+	for i, o := range obs {
+		guarded[i] = guardedObserver{o}
+	}
+	switch len(guarded) {
 	case 0:
 		return
 	case 1:
-		d.obs = obs[0]
+		d.obs = guarded[0]
 	default:
-		d.obs = multiObserver(obs)
+		d.obs = guarded
 	}
 	o := d.obs
 	d.tokens.renewalFailed = func(ctx context.Context, err error) {
@@ -439,6 +447,49 @@ func (m multiObserver) EndCall(ctx context.Context, call *Call) {
 	for _, o := range m {
 		o.EndCall(ctx, call)
 	}
+}
+
+// guardedObserver runs the methods of an Observer, recovering and dropping a
+// panic of theirs: a call, which may already have been carried out, never
+// fails because of the code that watches it, and the token renewal, which runs
+// on a goroutine of its own, never crashes the program. A method that panicked
+// or returned a nil context gives back the context it got.
+type guardedObserver struct{ o Observer }
+
+// dropPanic, deferred, recovers a panic and drops it.
+func dropPanic() { _ = recover() }
+
+func (g guardedObserver) StartCall(ctx context.Context, call *Call) (out context.Context) {
+	out = ctx
+	defer dropPanic()
+	if c := g.o.StartCall(ctx, call); c != nil {
+		out = c
+	}
+	return out
+}
+
+func (g guardedObserver) StartAttempt(ctx context.Context, call *Call, a *Attempt) (out context.Context) {
+	out = ctx
+	defer dropPanic()
+	if c := g.o.StartAttempt(ctx, call, a); c != nil {
+		out = c
+	}
+	return out
+}
+
+func (g guardedObserver) EndAttempt(ctx context.Context, call *Call, a *Attempt) {
+	defer dropPanic()
+	g.o.EndAttempt(ctx, call, a)
+}
+
+func (g guardedObserver) Event(ctx context.Context, call *Call, e Event) {
+	defer dropPanic()
+	g.o.Event(ctx, call, e)
+}
+
+func (g guardedObserver) EndCall(ctx context.Context, call *Call) {
+	defer dropPanic()
+	g.o.EndCall(ctx, call)
 }
 
 // responseHeader returns the headers of an answer as APIError keeps them: a copy
