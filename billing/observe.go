@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
@@ -68,7 +69,7 @@ type Call struct {
 	Duration       time.Duration
 	Attempts       int         // requests sent, the 401 replay included
 	StatusCode     int         // status of the last answer, 0 if none
-	Header         http.Header // headers of the last answer, nil if none
+	Header         http.Header // headers of the last answer, as APIError.Header keeps them; nil if none
 	Err            error       // the error the call returns, nil on success
 	ErrorType      string      // a short, bounded label of Err (see ErrorType), "" on success
 	OutcomeUnknown bool        // Err wraps ErrOutcomeUnknown
@@ -82,7 +83,7 @@ type Attempt struct {
 	// Set when the attempt ends.
 	Duration   time.Duration
 	StatusCode int         // 0 if no answer came
-	Header     http.Header // the answer's headers, nil if no answer came
+	Header     http.Header // the answer's headers, as APIError.Header keeps them; nil if no answer came
 	Err        error       // why the attempt failed (a network error, an *APIError, ...), nil if it succeeded
 	ErrorType  string      // a short label of Err, "" if it succeeded
 	Retried    bool        // another attempt follows
@@ -164,7 +165,7 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // ResponseInfo is what Billing answered to a call, recorded by RecordResponse.
 type ResponseInfo struct {
 	StatusCode int         // status of the last answer, 0 if none came
-	Header     http.Header // headers of the last answer (the request id among them), nil if none came
+	Header     http.Header // headers of the last answer (the request id among them) as APIError.Header keeps them, nil if none came
 	Attempts   int         // requests sent, the 401 replay included
 	Duration   time.Duration
 }
@@ -346,8 +347,9 @@ func (ob *callObs) answered(resp *http.Response, err error) {
 	}
 	ob.att.Err = err
 	if resp != nil {
-		ob.att.StatusCode, ob.att.Header = resp.StatusCode, resp.Header
-		ob.call.StatusCode, ob.call.Header = resp.StatusCode, resp.Header
+		h := responseHeader(resp)
+		ob.att.StatusCode, ob.att.Header = resp.StatusCode, h
+		ob.call.StatusCode, ob.call.Header = resp.StatusCode, h
 	}
 }
 
@@ -492,13 +494,34 @@ func (g guardedObserver) EndCall(ctx context.Context, call *Call) {
 	g.o.EndCall(ctx, call)
 }
 
-// responseHeader returns the headers of an answer as APIError keeps them: a copy
-// without the cookies it sets.
-func responseHeader(h http.Header) http.Header {
-	if len(h) == 0 {
+// responseHeader returns the headers of resp as the SDK hands them out
+// (APIError.Header, ResponseInfo.Header, Call.Header and Attempt.Header): a
+// copy without the cookies it sets, in which the credential the request
+// carried (the access token) is redacted wherever the answer echoes it (a
+// WWW-Authenticate quoting it, a gateway copying the request's headers).
+func responseHeader(resp *http.Response) http.Header {
+	if resp == nil || len(resp.Header) == 0 {
 		return nil
 	}
-	c := h.Clone()
+	c := resp.Header.Clone()
 	delete(c, "Set-Cookie")
+	delete(c, "Set-Cookie2")
+	if resp.Request == nil {
+		return c
+	}
+	_, cred, _ := strings.Cut(resp.Request.Header.Get("Authorization"), " ")
+	if cred = strings.TrimSpace(cred); cred == "" {
+		return c
+	}
+	for k, vs := range c {
+		for i, v := range vs {
+			if strings.Contains(v, cred) {
+				vs[i] = strings.ReplaceAll(v, cred, "[redacted]")
+			}
+		}
+		if strings.Contains(k, cred) {
+			delete(c, k)
+		}
+	}
 	return c
 }
