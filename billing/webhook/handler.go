@@ -180,12 +180,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if fn == nil {
 			return nil
 		}
+		// Only a function that returned may have succeeded: recover returns
+		// nil for panic(nil) under GODEBUG=panicnil=1, and runtime.Goexit
+		// runs this without a panic.
+		returned := false
 		defer func() {
-			if v := recover(); v != nil {
+			if v := recover(); v != nil || !returned {
 				err = &panicError{value: v, stack: debug.Stack()}
 			}
 		}()
-		return fn(ctx, ev)
+		err = fn(ctx, ev)
+		returned = true
+		return err
 	}
 	// With no function for its type, an event is acknowledged and not
 	// recorded: it must not make a later event of its entity look stale.
