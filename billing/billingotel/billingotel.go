@@ -199,11 +199,25 @@ func (o *Observer) EndCall(ctx context.Context, call *billing.Call) {
 	}
 }
 
-// Received starts the span of a webhook delivery.
+// Received starts the span of a webhook delivery, named after its method
+// ("billing.webhook POST"). A method HTTP does not define is told as _OTHER,
+// as the semantic conventions say: it comes from whoever sent the request,
+// before its signature is checked, and may be as long as a request line.
 func (o *Observer) Received(ctx context.Context, r *http.Request) context.Context {
-	ctx, _ = o.tracer.Start(ctx, "billing.webhook "+r.Method, trace.WithSpanKind(trace.SpanKindInternal),
-		trace.WithAttributes(keyMethod.String(r.Method)))
+	method := knownMethod(r.Method)
+	ctx, _ = o.tracer.Start(ctx, "billing.webhook "+method, trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(keyMethod.String(method)))
 	return ctx
+}
+
+// knownMethod returns m if HTTP defines it, else "_OTHER".
+func knownMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "_OTHER"
 }
 
 // Verified adds the event webhook.verified to the delivery's span.
