@@ -495,22 +495,27 @@ func (g guardedObserver) EndCall(ctx context.Context, call *Call) {
 }
 
 // responseHeader returns the headers of resp as the SDK hands them out
-// (APIError.Header, ResponseInfo.Header, Call.Header and Attempt.Header): a
-// copy without the cookies it sets, in which the credential the request
-// carried (the access token) is redacted wherever the answer echoes it (a
-// WWW-Authenticate quoting it, a gateway copying the request's headers).
+// (APIError.Header, ResponseInfo.Header, Call.Header and Attempt.Header):
+// without the cookies it sets, and with the credential the request carried
+// (the access token) redacted wherever the answer echoes it (a
+// WWW-Authenticate quoting it, a gateway copying the request's headers). They
+// are resp.Header itself when it holds neither, else a cleaned copy.
 func responseHeader(resp *http.Response) http.Header {
 	if resp == nil || len(resp.Header) == 0 {
 		return nil
 	}
+	var cred string
+	if resp.Request != nil {
+		_, cred, _ = strings.Cut(resp.Request.Header.Get("Authorization"), " ")
+		cred = strings.TrimSpace(cred)
+	}
+	if !holdsCookieOr(resp.Header, cred) {
+		return resp.Header
+	}
 	c := resp.Header.Clone()
 	delete(c, "Set-Cookie")
 	delete(c, "Set-Cookie2")
-	if resp.Request == nil {
-		return c
-	}
-	_, cred, _ := strings.Cut(resp.Request.Header.Get("Authorization"), " ")
-	if cred = strings.TrimSpace(cred); cred == "" {
+	if cred == "" {
 		return c
 	}
 	for k, vs := range c {
@@ -524,4 +529,26 @@ func responseHeader(resp *http.Response) http.Header {
 		}
 	}
 	return c
+}
+
+// holdsCookieOr reports whether h sets a cookie or holds cred (if not "") in
+// a name or a value.
+func holdsCookieOr(h http.Header, cred string) bool {
+	for k, vs := range h {
+		if k == "Set-Cookie" || k == "Set-Cookie2" {
+			return true
+		}
+		if cred == "" {
+			continue
+		}
+		if strings.Contains(k, cred) {
+			return true
+		}
+		for _, v := range vs {
+			if strings.Contains(v, cred) {
+				return true
+			}
+		}
+	}
+	return false
 }
