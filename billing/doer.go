@@ -330,7 +330,15 @@ func traceContext(ctx context.Context, op *ops.Operation) (context.Context, *sen
 
 func newSendTrace() *sendTrace {
 	s := &sendTrace{}
-	s.ct = httptrace.ClientTrace{
+	s.ct = s.hooks()
+	return s
+}
+
+// hooks returns a ClientTrace that reports to s. httptrace.WithClientTrace
+// composes it, in place, with the trace of the context it is given: one is
+// made for each context (see callObs.attempt).
+func (s *sendTrace) hooks() httptrace.ClientTrace {
+	return httptrace.ClientTrace{
 		GetConn: func(string) { s.getConn.Store(true) },
 		GotConn: func(httptrace.GotConnInfo) { s.gotConn.Store(true) },
 		WroteRequest: func(info httptrace.WroteRequestInfo) {
@@ -339,7 +347,6 @@ func newSendTrace() *sendTrace {
 			}
 		},
 	}
-	return s
 }
 
 // nothingSent reports whether a round trip that failed with err never delivered a

@@ -317,8 +317,9 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 
 // attempt starts the observation of attempt number n, about to send r, and
 // returns r with the attempt's context. The first attempt's request was built
-// with the caller's context: its context is made again from the call's, with its
-// send trace.
+// with the caller's context: its context is made again from the call's, with a
+// new trace reporting to sent (sent.ct is already composed with the caller's
+// trace: composing it again would call the caller's hooks twice).
 func (ob *callObs) attempt(r *http.Request, n int, sent *sendTrace) *http.Request {
 	if ob == nil {
 		return r
@@ -333,7 +334,8 @@ func (ob *callObs) attempt(r *http.Request, n int, sent *sendTrace) *http.Reques
 	if n == 1 {
 		base = ob.ctx
 		if sent != nil {
-			base = httptrace.WithClientTrace(base, &sent.ct)
+			ct := sent.hooks()
+			base = httptrace.WithClientTrace(base, &ct)
 		}
 	}
 	ob.actx = ob.obs.StartAttempt(base, &ob.call, &ob.att)
