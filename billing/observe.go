@@ -47,7 +47,9 @@ type Observer interface {
 	// or the decision to retry made.
 	EndAttempt(ctx context.Context, call *Call, a *Attempt)
 	// Event reports an event of call. call is nil for an event of no call (a
-	// token renewal that failed in the background).
+	// token renewal that failed in the background): ctx is then that of the
+	// call that started the renewal, which has most likely ended (its EndCall
+	// called).
 	Event(ctx context.Context, call *Call, e Event)
 	// EndCall is called when the call returns, with its Duration, Attempts,
 	// StatusCode, Header, Err and ErrorType set.
