@@ -29,7 +29,7 @@ type Delivery struct {
 	Outcome   DeliveryOutcome // what the Handler did with it
 	EventID   string          // the message id, "" if unknown
 	EventType Type            // the event's type, "" if not verified
-	Err       error           // why it was refused or failed; its text holds no secret or signature
+	Err       error           // why it was refused or failed: the SDK's texts hold no secret or signature, but a function's error is as it returned it
 }
 
 // DeliveryOutcome is what a Handler did with a delivery.
