@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // panicking is an Observer that panics in the method it names, and reports
@@ -90,24 +89,13 @@ func (nilContexts) StartAttempt(context.Context, *Call, *Attempt) context.Contex
 // goes on with the cached token, and later calls too.
 func TestPanickingObserverOfRenewalDoesNotCrash(t *testing.T) {
 	api := newTestAPI(t, ok)
-	inner := api.Config.Handler
-	var failing atomic.Bool
-	api.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/oauth2/token" && failing.Load() {
-			writeJSON(w, 400, map[string]string{"error": "invalid_scope"})
-			return
-		}
-		inner.ServeHTTP(w, r)
-	})
+	failing := failTokenRequests(api, map[string]string{"error": "invalid_scope"})
 	panicked := make(chan string, 1)
 	c, _ := api.client(t, WithObserver(panicking{in: "Event", panicked: panicked}))
 	if err := usage(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	tok, _ := c.Token(context.Background())
-	c.tokens.mu.Lock()
-	c.tokens.now = func() time.Time { return tok.Expiry.Add(-time.Second) } // in the renewal window
-	c.tokens.mu.Unlock()
+	enterRenewalWindow(c)
 	failing.Store(true)
 	if err := usage(context.Background(), c); err != nil {
 		t.Fatalf("call in the renewal window: %v", err)
