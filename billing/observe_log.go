@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/prestashopcorp/billing-sdk-go/internal/redact"
+	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
 )
 
 // logObserver is the Observer of WithLogger.
@@ -102,5 +102,5 @@ func (l *logObserver) redact(s string) string {
 	if a := l.doer.auth.Load(); a != nil && a.tok.AccessToken != "" {
 		s = strings.ReplaceAll(s, a.tok.AccessToken, "[redacted]")
 	}
-	return redact.Text(s)
+	return scrub.Text(s)
 }

@@ -17,7 +17,7 @@ import (
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 	"github.com/prestashopcorp/billing-sdk-go/internal/logscan"
-	"github.com/prestashopcorp/billing-sdk-go/internal/redact"
+	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
 )
 
 // traceObserver writes down, as lines, what an Observer is told, and checks that
@@ -272,8 +272,8 @@ func TestLoggerRedactsWhatErrorsQuote(t *testing.T) {
 			t.Errorf("redact(%q) = %q: nothing redacted", text, got)
 		}
 	}
-	if got := redact.Text("no secret @ here, user@localhost"); got != "no secret @ here, user@localhost" {
-		t.Errorf("redact.Text changed a text with no e-mail address: %q", got)
+	if got := scrub.Text("no secret @ here, user@localhost"); got != "no secret @ here, user@localhost" {
+		t.Errorf("scrub.Text changed a text with no e-mail address: %q", got)
 	}
 }
 

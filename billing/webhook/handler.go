@@ -13,7 +13,7 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/prestashopcorp/billing-sdk-go/internal/redact"
+	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
 )
 
 // DefaultMaxBodySize is the largest body a Handler reads unless WithMaxBodySize
@@ -294,7 +294,7 @@ func (h *Handler) answer(ctx context.Context, w http.ResponseWriter, status int,
 	}
 	if err != nil {
 		// A function's error may quote the event (a customer's e-mail).
-		attrs = append(attrs, slog.String("error", redact.Text(err.Error())))
+		attrs = append(attrs, slog.String("error", scrub.Text(err.Error())))
 	}
 	h.log.LogAttrs(ctx, level, msg, attrs...)
 }

@@ -1,8 +1,8 @@
-// Package redact removes from a text, before it is logged, what a log record
+// Package scrub removes from a text, before it is logged, what a log record
 // must never hold whoever wrote the text (Billing's answer, a partner's
 // error): the credentials after an HTTP authentication scheme and e-mail
 // addresses. The billing client's logger and the webhook Handler's use it.
-package redact
+package scrub
 
 import "strings"
 
