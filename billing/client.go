@@ -271,6 +271,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		maxBody:  cfg.maxBody,
 		sleep:    cfg.sleep,
 		origin:   origin(cfg.baseURL),
+		creds:    credentialForms(cfg.clientID, cfg.clientSecret),
 	}
 	if d.sleep == nil {
 		d.sleep = sleepContext
@@ -306,7 +307,7 @@ func checkURL(what, raw string) error {
 		return fmt.Errorf("billing: %s %q: user information in a URL is not allowed; use WithClientCredentials", what, u.Redacted())
 	case u.RawQuery != "" || u.ForceQuery:
 		return fmt.Errorf("billing: %s %q: a query is not allowed", what, raw)
-	case u.Fragment != "":
+	case u.Fragment != "" || strings.Contains(raw, "#"):
 		return fmt.Errorf("billing: %s %q: a fragment is not allowed", what, raw)
 	}
 	switch {
