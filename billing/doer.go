@@ -366,7 +366,7 @@ type sendTrace struct {
 // An idempotent operation needs no trace: whether it was sent changes nothing (it is
 // retried, and never reported as an unknown outcome).
 func traceContext(ctx context.Context, op *ops.Operation) (context.Context, *sendTrace) {
-	if op.Idempotent {
+	if op.Idempotent || ctx == nil { // send refuses a nil ctx
 		return ctx, nil
 	}
 	sent := newSendTrace()

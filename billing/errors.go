@@ -184,9 +184,8 @@ func credentialForms(id, secret string) []string {
 	if secret == "" {
 		return nil
 	}
-	j, _ := json.Marshal(secret)
 	b64 := base64.StdEncoding.EncodeToString
-	return []string{secret, url.QueryEscape(secret), string(j[1 : len(j)-1]),
+	return []string{secret, url.QueryEscape(secret), strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(secret),
 		b64([]byte(id + ":" + secret)), b64([]byte(url.QueryEscape(id) + ":" + url.QueryEscape(secret)))}
 }
 
