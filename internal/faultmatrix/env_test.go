@@ -96,6 +96,7 @@ type run struct {
 	proxy        *h2fault.Server
 	origins      []*billingtest.Origin
 	impostor     *httptest.Server
+	gateway      *gateway // a hostile front end (see hostileFamilies), if any
 	impostorHits atomic.Int32
 	dial         *dialer
 	tr           *http.Transport
@@ -179,6 +180,9 @@ func (r *run) closeServers() {
 	}
 	if r.impostor != nil {
 		r.impostor.Close()
+	}
+	if r.gateway != nil {
+		r.gateway.Close()
 	}
 	r.srv.Close() // and its origins
 }
