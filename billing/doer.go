@@ -166,15 +166,17 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 		if op.Idempotent {
 			// The transport may re-send an idempotent request on its own.
 			r.GetBody = rewind
+		} else if sent != nil && r.Body != nil {
+			sent.body, r.Body = r.Body, sent // to see it read before a connection
 		}
 
 		resp, err := d.hc.Do(r)
-		if n := sent.writeCount(); n > 1 {
+		if sent.resent() {
 			// A transport under net/http sent it again on its own.
 			if err == nil {
 				_ = resp.Body.Close()
 			}
-			return 0, nil, unknownIf(op, true, fmt.Errorf("billing: %s: the HTTP client's transport (%T) wrote the request %d times in one attempt: it re-sends requests on its own (see WithHTTPClient), so the call may have been applied more than once", op.ID, d.hc.Transport, n))
+			return 0, nil, unknownIf(op, true, fmt.Errorf("billing: %s: the HTTP client's transport (%T) sent the request again in one attempt: it re-sends requests on its own (see WithHTTPClient), so the call may have been applied more than once", op.ID, d.hc.Transport))
 		}
 		var lastErr error
 		var apiErr *APIError
@@ -359,6 +361,14 @@ type sendTrace struct {
 	gotConn atomic.Bool  // a connection was obtained (dialled, TLS done, or reused)
 	writes  atomic.Int32 // how many times the whole request was written
 	ct      httptrace.ClientTrace
+	// The request's body reads through the trace. net/http gets a second
+	// connection for a request only while its body is unread (it cannot rewind
+	// it); a transport that reads it first (to log or check it) then gets one.
+	// Two connections after the body was read are two round trips of a body
+	// read once: a layer under the client re-sends it.
+	body     io.ReadCloser
+	bodyRead atomic.Bool
+	connLate atomic.Int32
 }
 
 // traceContext returns the context of the first attempt of a call of op: ctx and,
@@ -377,7 +387,12 @@ func newSendTrace() *sendTrace {
 	s := &sendTrace{}
 	s.ct = httptrace.ClientTrace{
 		GetConn: func(string) { s.getConn.Store(true) },
-		GotConn: func(httptrace.GotConnInfo) { s.gotConn.Store(true) },
+		GotConn: func(httptrace.GotConnInfo) {
+			s.gotConn.Store(true)
+			if s.bodyRead.Load() {
+				s.connLate.Add(1)
+			}
+		},
 		WroteRequest: func(info httptrace.WroteRequestInfo) {
 			if info.Err == nil {
 				s.writes.Add(1)
@@ -387,13 +402,17 @@ func newSendTrace() *sendTrace {
 	return s
 }
 
-// writeCount returns how many times the request was written whole (0 when not
-// traced).
-func (s *sendTrace) writeCount() int32 {
-	if s == nil {
-		return 0
-	}
-	return s.writes.Load()
+func (s *sendTrace) Read(p []byte) (int, error) {
+	s.bodyRead.Store(true)
+	return s.body.Read(p)
+}
+
+func (s *sendTrace) Close() error { return s.body.Close() }
+
+// resent reports whether the request was sent twice in one attempt: written
+// twice, or given two connections after its body was read (nil: not traced).
+func (s *sendTrace) resent() bool {
+	return s != nil && (s.writes.Load() > 1 || s.connLate.Load() > 1)
 }
 
 // nothingSent reports whether a round trip that failed with err never delivered a

@@ -176,3 +176,28 @@ func TestUnauthorizedReplayOfNonIdempotentCallNeedsInvalidToken(t *testing.T) {
 		})
 	}
 }
+
+// bodyLogger reads the body before passing the request on once, as a logging
+// or checking transport does: not a re-send.
+type bodyLogger struct{ next http.RoundTripper }
+
+func (rt bodyLogger) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body == nil {
+		return rt.next.RoundTrip(req)
+	}
+	body, _ := io.ReadAll(req.Body)
+	req.Body.Close()
+	r := req.Clone(req.Context())
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return rt.next.RoundTrip(r)
+}
+
+func TestTransportThatReadsTheBodyFirstIsNotAReSend(t *testing.T) {
+	api := newTestAPI(t, ok)
+	c, _ := api.client(t, WithHTTPClient(&http.Client{Transport: bodyLogger{api.Client().Transport}}))
+	for _, call := range calls {
+		if err := call.do(context.Background(), c); err != nil {
+			t.Errorf("%s: %v", call.op, err)
+		}
+	}
+}
