@@ -50,7 +50,7 @@ bench:
 ## fuzz: each fuzz target of billing/, internal/ops/ and billing/webhook/ for FUZZTIME (default 20s); failures land in <package>/testdata/fuzz/
 FUZZTIME ?= 20s
 fuzz:
-	for t in FuzzAPIError FuzzRetryAfter FuzzComponentUnion FuzzComponents FuzzChecksAgreeWithOpenapi3filter; do \
+	for t in FuzzAPIError FuzzAPIErrorRedaction FuzzRetryAfter FuzzComponentUnion FuzzComponents FuzzChecksAgreeWithOpenapi3filter; do \
 		go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./billing/ || exit 1; \
 	done
 	go test -run '^$$' -fuzz '^FuzzBuildersMatchGen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/ops/

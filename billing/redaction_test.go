@@ -2,10 +2,12 @@ package billing
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -211,4 +213,28 @@ func TestRawTokenEndpointSendsEscapes(t *testing.T) {
 	if !strings.Contains(resp.Status, "\x1b") {
 		t.Errorf("Status = %q, want the escape sequence", resp.Status)
 	}
+}
+
+// An APIError built from any answer that holds the token or the secret, at any
+// place (in JSON strings, escaped or not, across the cuts), shows neither.
+func FuzzAPIErrorRedaction(f *testing.F) {
+	const token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjbGllbnQtMSJ9.c2lnbmF0dXJl"
+	f.Add([]byte(`{"message":"token `), []byte(` refused"}`), uint16(0))
+	f.Add([]byte(`{"errorCode":"`), []byte(`"}`), uint16(1))
+	f.Add([]byte(strings.Repeat("x", maxErrorBody-10)), []byte("tail"), uint16(2))
+	f.Add([]byte("<html>"), []byte("</html>"), uint16(3))
+	secrets := append(credentialForms(echoClientID, echoSecret), token)
+	f.Fuzz(func(t *testing.T, before, after []byte, which uint16) {
+		s := secrets[int(which)%len(secrets)]
+		body := append(append(append([]byte{}, before...), s...), after...)
+		resp := &http.Response{StatusCode: 403, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewReader(body))}
+		e := newAPIError("setSubscriptionItemUsage", resp, secrets)
+		for _, text := range append(chainTexts(e), string(e.Body), e.Message, e.ErrorCode) {
+			for _, x := range []string{echoSecret, token} {
+				if strings.Contains(text, x) {
+					t.Fatalf("shows %q: %q", x, text)
+				}
+			}
+		}
+	})
 }
