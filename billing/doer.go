@@ -166,8 +166,9 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 		if op.Idempotent {
 			// The transport may re-send an idempotent request on its own.
 			r.GetBody = rewind
-		} else if sent != nil && r.Body != nil {
-			sent.body, r.Body = r.Body, sent // to see it read before a connection
+		} else if _, own := d.hc.Transport.(*http.Transport); sent != nil && r.Body != nil && !own && d.hc.Transport != nil {
+			// A transport of the caller's may re-send: see the body read first.
+			sent.body, r.Body = r.Body, sent
 		}
 
 		resp, err := d.hc.Do(r)
