@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"iter"
 	"math"
 
@@ -24,9 +25,10 @@ const maxInvoices = 1 << 22
 
 // Invoices iterates over all invoices of a subscription, fetching them page by page
 // (WithPageSize invoices per getInvoices call) as the loop advances; breaking out of
-// the loop fetches no more pages. Only one page is held at a time, and the ids of
-// the invoices yielded. An error ends the iteration as a final (zero Invoice,
-// error) pair:
+// the loop fetches no more pages. Only one page is held at a time, and a 64-bit
+// hash of each invoice id yielded (seeded per loop: two ids of a million share
+// one with odds below 1 in 10^7). An error ends the iteration as a final (zero
+// Invoice, error) pair:
 //
 //	for inv, err := range client.Invoices(ctx, subscriptionID) {
 //		if err != nil {
@@ -48,21 +50,22 @@ const maxInvoices = 1 << 22
 func (c *Client) Invoices(ctx context.Context, subscriptionID string, opts ...RequestEditorFn) iter.Seq2[gen.Invoice, error] {
 	return func(yield func(gen.Invoice, error) bool) {
 		params := gen.GetInvoicesParams{Id: subscriptionID, Type: "subscription", Limit: float64(c.pageSize)}
-		seen := map[string]bool{}
+		seen, seed := idSet{}, maphash.MakeSeed()
 		for {
 			page, err := c.GetInvoices(ctx, params, opts...)
 			if err == nil {
-				err = checkPage(page, params.Offset, seen)
+				err = checkPage(page, params.Offset, seen, seed)
 			}
 			if err != nil {
 				yield(gen.Invoice{}, err)
 				return
 			}
 			for _, inv := range page.Items {
-				if seen[inv.InvoiceId] {
+				h := maphash.String(seed, inv.InvoiceId)
+				if seen[h] {
 					continue
 				}
-				seen[inv.InvoiceId] = true
+				seen[h] = true
 				if !yield(inv, nil) {
 					return
 				}
@@ -75,9 +78,12 @@ func (c *Client) Invoices(ctx context.Context, subscriptionID string, opts ...Re
 	}
 }
 
+// idSet holds the hashes of the invoice ids yielded.
+type idSet map[uint64]bool
+
 // checkPage refuses a page that makes no progress: seen holds the invoices
 // yielded so far.
-func checkPage(page *gen.InvoiceList, offset float64, seen map[string]bool) error {
+func checkPage(page *gen.InvoiceList, offset float64, seen idSet, seed maphash.Seed) error {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("billing: getInvoices: %w: the page at offset %g "+format, append([]any{ErrUnexpectedResponse, offset}, args...)...)
 	}
@@ -88,7 +94,7 @@ func checkPage(page *gen.InvoiceList, offset float64, seen map[string]bool) erro
 		return fail("is empty, but the total is %g: the list ended early", t)
 	}
 	for _, inv := range page.Items {
-		if !seen[inv.InvoiceId] {
+		if !seen[maphash.String(seed, inv.InvoiceId)] {
 			return nil
 		}
 	}
