@@ -478,18 +478,32 @@ func checkHeaders(op string, h http.Header) error {
 			return &InvalidRequestError{Operation: op, Field: fmt.Sprintf("header %q", name), Reason: "not a valid header name"}
 		}
 		for _, v := range values {
-			lv := strings.ToLower(strings.TrimSpace(v))
-			switch {
-			case !validHeaderValue(v):
+			if !validHeaderValue(v) {
 				return &InvalidRequestError{Operation: op, Field: "header " + name, Reason: "value holds a control character"}
-			case name == "Accept-Encoding":
-				return &InvalidRequestError{Operation: op, Field: "header " + name, Reason: "not allowed: net/http negotiates compression and decodes the answer"}
-			case name == "Upgrade", name == "Transfer-Encoding" && lv != "chunked", name == "Connection" && lv != "close" && lv != "keep-alive":
-				return &InvalidRequestError{Operation: op, Field: "header " + name, Reason: fmt.Sprintf("value %q is not allowed (HTTP/2 forbids it)", v)}
 			}
+		}
+		switch {
+		case name == "Accept-Encoding":
+			return &InvalidRequestError{Operation: op, Field: "header " + name, Reason: "not allowed: net/http negotiates compression and decodes the answer"}
+		case len(values) > 0 && http2Forbids(name, values):
+			return &InvalidRequestError{Operation: op, Field: "header " + name, Reason: fmt.Sprintf("%q: HTTP/2 forbids it", values)}
 		}
 	}
 	return nil
+}
+
+// http2Forbids reports whether net/http refuses to send the values vv (at least
+// one) of header name over HTTP/2: a connection-specific header.
+func http2Forbids(name string, vv []string) bool {
+	switch v := vv[0]; name {
+	case "Upgrade":
+		return v != "" && v != "chunked"
+	case "Transfer-Encoding":
+		return len(vv) > 1 || v != "" && v != "chunked"
+	case "Connection":
+		return len(vv) > 1 || v != "" && !strings.EqualFold(v, "close") && !strings.EqualFold(v, "keep-alive")
+	}
+	return false
 }
 
 // validHeaderValue reports whether net/http sends v as a header value: no control

@@ -16,6 +16,7 @@ func TestRefusedHeadersAreInvalidRequests(t *testing.T) {
 		{"Connection", "upgrade", "header Connection"},
 		{"Upgrade", "h2c", "header Upgrade"},
 		{"Transfer-Encoding", "gzip", "header Transfer-Encoding"},
+		{"Transfer-Encoding", "Chunked", "header Transfer-Encoding"},
 		{"Accept-Encoding", "gzip", "header Accept-Encoding"},
 		{"accept-encoding", "gzip", "header Accept-Encoding"},
 	} {
