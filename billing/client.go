@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -121,6 +122,8 @@ type config struct {
 	maxBody      int64
 	editors      []gen.RequestEditorFn
 	sleep        func(context.Context, time.Duration) error // tests only
+	logger       *slog.Logger                               // WithLogger (observe.go)
+	observers    []Observer                                 // WithObserver (observe.go)
 }
 
 // WithBaseURL sets the API's base URL (default ProductionURL).
@@ -278,6 +281,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	if d.sleep == nil {
 		d.sleep = sleepContext
 	}
+	observeClient(&cfg, d)
 	c := &Client{
 		server:   cfg.baseURL + "/",
 		doer:     d,

@@ -45,6 +45,7 @@ type doer struct {
 	maxBody  int64
 	sleep    func(context.Context, time.Duration) error
 	origin   string                     // scheme://host of the base URL: where the token may be sent
+	obs      Observer                   // observe: nil unless WithLogger or WithObserver
 	auth     atomic.Pointer[authHeader] // the Authorization value of the last token
 	creds    []string                   // the credentials' forms no error may show (credentialForms)
 }
@@ -89,7 +90,7 @@ func noRedirects(hc *http.Client) *http.Client {
 	return &c
 }
 
-// do sends req, built for op with the editors applied, and returns the status and
+// attempts sends req, built for op with the editors applied, and returns the status and
 // the body of its answer: a nil error means a 2xx answer the spec declares, JSON,
 // read whole.
 //
@@ -97,7 +98,8 @@ func noRedirects(hc *http.Client) *http.Client {
 // context, which carries sent, the trace of its sending (see traceContext). rewind
 // makes its body again for a later attempt (it is the GetBody of the built request,
 // nil when an editor replaced the body: the doer then reads it into memory first).
-func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sent *sendTrace, rewind func() (io.ReadCloser, error)) (status int, _ []byte, _ error) {
+// ob observes the call (nil: not observed; see observe.go).
+func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Request, sent *sendTrace, rewind func() (io.ReadCloser, error), ob *callObs) (status int, _ []byte, _ error) {
 	sends := 0
 	defer func() {
 		if sends == 0 && req.Body != nil {
@@ -171,7 +173,9 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 			sent.body, r.Body = r.Body, sent
 		}
 
+		r = ob.attempt(r, sends, sent) // observe
 		resp, err := d.hc.Do(r)
+		ob.answered(resp, err) // observe
 		if sent.resent() {
 			// A transport under net/http sent it again on its own.
 			if err == nil {
@@ -223,6 +227,7 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 				// a non-idempotent call relies on it only when the answer says the
 				// token was refused (RFC 6750), or the token was about to expire.
 				refreshed = true
+				ob.event(EventTokenRefused, sends, 0, apiErr) // observe
 				attempt--
 				continue
 			}
@@ -245,6 +250,7 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 		wait := d.policy.backoff(attempt)
 		if apiErr != nil && apiErr.RetryAfter > 0 {
 			if apiErr.RetryAfter > d.policy.MaxRetryAfter {
+				ob.event(EventRetryAfterTooLong, sends, apiErr.RetryAfter, lastErr)
 				return 0, nil, lastErr // longer than the policy waits: the caller decides
 			}
 			wait = apiErr.RetryAfter
@@ -252,6 +258,7 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return 0, nil, fmt.Errorf("%w (not retried: the next attempt, in %s, is after the context deadline)", lastErr, wait.Round(time.Millisecond))
 		}
+		ob.retry(wait, lastErr) // observe
 		if err := d.sleep(ctx, wait); err != nil {
 			return 0, nil, fmt.Errorf("%w (not retried: %w while waiting to retry)", lastErr, err)
 		}

@@ -313,6 +313,6 @@ func hostileFamilies() []family {
 		{name: "caller transport re-sends after a 502", setup: resendingCaller,
 			arm: fault(billingtest.Fault{Status: 502}), expect: resent},
 		{name: "caller transport re-sends after a dropped connection", proto: h1, setup: resendingCaller,
-			arm: fault(billingtest.Fault{Drop: billingtest.DropBeforeApply}), expect: resent},
+			arm: fault(billingtest.Fault{Drop: true}), expect: resent},
 	}
 }
