@@ -117,7 +117,9 @@ func appendTexts(texts []string, a slog.Attr) []string {
 }
 
 var (
-	emailPattern = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+`)
+	// An e-mail address: its last label is letters only (so a module path in a
+	// stack trace, "toolchain@v0.0.1-go1.27.3.linux-amd64/", is not one).
+	emailPattern = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{1,63}([^A-Za-z0-9.-]|$)`)
 	// Tokens of the SDK's test servers ("tok-1") and of billingtest (JWTs),
 	// Authorization values, webhook secrets and signatures.
 	tokenPattern = regexp.MustCompile(`\btok-[0-9]+\b|eyJ[A-Za-z0-9_-]{8,}|(?i)\b(bearer|basic) [A-Za-z0-9+/=._~-]{2,}|whsec_|\bv1[,=][A-Za-z0-9+/=]{16,}`)

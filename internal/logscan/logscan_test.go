@@ -13,6 +13,7 @@ func TestHandlerFindsSecretsWhereverTheyAre(t *testing.T) {
 	for name, log := range map[string]func(*slog.Logger){
 		"message":     func(l *slog.Logger) { l.Info("token Bearer abc.def") },
 		"attribute":   func(l *slog.Logger) { l.Info("x", "k", "merchant@example.com") },
+		"e-mail, end": func(l *slog.Logger) { l.Info("x", "k", "to a.b+c@mail.example.co.uk") },
 		"group":       func(l *slog.Logger) { l.Info("x", slog.Group("g", slog.String("k", "hunter22"))) },
 		"error":       func(l *slog.Logger) { l.Info("x", "err", errors.New("tok-7 refused")) },
 		"with attrs":  func(l *slog.Logger) { l.With("k", "eyJhbGciOiJSUzI1NiJ9").Info("x") },
@@ -26,7 +27,8 @@ func TestHandlerFindsSecretsWhereverTheyAre(t *testing.T) {
 		}
 	}
 	var s Scan
-	slog.New(s.Handler(nil, "hunter22")).Log(context.Background(), slog.LevelDebug, "clean", "status", 503, "error", "[redacted]")
+	slog.New(s.Handler(nil, "hunter22")).Log(context.Background(), slog.LevelDebug, "clean", "status", 503, "error", "[redacted]",
+		"stack", "/root/go/pkg/mod/golang.org/toolchain@v0.0.1-go1.27.3.linux-amd64/src/runtime/panic.go:859")
 	if len(s.Leaks()) != 0 {
 		t.Errorf("a clean record was found to leak: %q", s.Leaks())
 	}
