@@ -22,16 +22,8 @@ func BenchmarkWebhookPostgres(b *testing.B) {
 	const instances = 4
 	stores := make([]*WebhookStore, instances)
 	for i := range stores {
-		db, err := sql.Open("pgx", url)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = db.Close() })
-		s, err := New(db, Postgres)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if stores[i], err = NewWebhookStore(b.Context(), s); err != nil {
+		var err error
+		if stores[i], err = NewWebhookStore(b.Context(), openPostgres(b, url)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -23,16 +23,7 @@ import (
 func webhookOpeners() map[string]func(t *testing.T, opts ...WebhookOption) *WebhookStore {
 	pg := func(params string) func(t *testing.T, opts ...WebhookOption) *WebhookStore {
 		return func(t *testing.T, opts ...WebhookOption) *WebhookStore {
-			db, err := sql.Open("pgx", dbtest.PostgresURL(t)+params)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = db.Close() })
-			s, err := New(db, Postgres)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return newWebhookStore(t, s, opts...)
+			return newWebhookStore(t, openPostgres(t, dbtest.PostgresURL(t)+params), opts...)
 		}
 	}
 	return map[string]func(t *testing.T, opts ...WebhookOption) *WebhookStore{
@@ -47,6 +38,22 @@ func webhookOpeners() map[string]func(t *testing.T, opts ...WebhookOption) *Webh
 		"Postgres":             pg(""),
 		"PostgresSerializable": pg("?default_transaction_isolation=serializable"),
 	}
+}
+
+// openPostgres opens a pool on the PostgreSQL database at url, closed when
+// tb ends.
+func openPostgres(tb testing.TB, url string) *DB {
+	tb.Helper()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = db.Close() })
+	s, err := New(db, Postgres)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
 }
 
 func newWebhookStore(t *testing.T, db *DB, opts ...WebhookOption) *WebhookStore {

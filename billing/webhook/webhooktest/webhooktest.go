@@ -172,59 +172,48 @@ func testLapsedRelease(t *testing.T, s webhook.Store, clk *clock) {
 	claim(t, s, "m1")
 }
 
-// results counts the outcomes of concurrent calls.
-type results struct {
-	mu    sync.Mutex
-	wins  int
-	other []error
-}
-
-func (r *results) add(err error, lost error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	switch {
-	case err == nil:
-		r.wins++
-	case !errors.Is(err, lost):
-		r.other = append(r.other, err)
-	}
-}
-
-func (r *results) check(t *testing.T, what string) {
-	t.Helper()
-	if r.wins != 1 || len(r.other) > 0 {
-		t.Errorf("%s: %d succeeded (want 1), other errors: %v", what, r.wins, r.other)
-	}
-}
-
 const racers = 16
 
-func testConcurrentClaims(t *testing.T, s webhook.Store, _ *clock) {
-	var r results
+// oneWins runs try on racers goroutines at once: one must succeed, and the
+// others fail with ErrInProgress.
+func oneWins(t *testing.T, what string, try func() error) {
+	t.Helper()
+	var mu sync.Mutex
+	wins, other := 0, []error(nil)
 	var wg sync.WaitGroup
 	for range racers {
 		wg.Go(func() {
-			_, err := s.ClaimMessage(context.Background(), "m1", lease)
-			r.add(err, webhook.ErrInProgress)
+			err := try()
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, webhook.ErrInProgress):
+				other = append(other, err)
+			}
 		})
 	}
 	wg.Wait()
-	r.check(t, "concurrent claims")
+	if wins != 1 || len(other) > 0 {
+		t.Errorf("%s: %d succeeded (want 1), other errors: %v", what, wins, other)
+	}
+}
+
+func testConcurrentClaims(t *testing.T, s webhook.Store, _ *clock) {
+	oneWins(t, "concurrent claims", func() error {
+		_, err := s.ClaimMessage(context.Background(), "m1", lease)
+		return err
+	})
 }
 
 func testConcurrentTakeovers(t *testing.T, s webhook.Store, clk *clock) {
 	claim(t, s, "m1")
 	clk.Advance(2 * lease)
-	var r results
-	var wg sync.WaitGroup
-	for range racers {
-		wg.Go(func() {
-			_, err := s.ClaimMessage(context.Background(), "m1", lease)
-			r.add(err, webhook.ErrInProgress)
-		})
-	}
-	wg.Wait()
-	r.check(t, "concurrent takeovers")
+	oneWins(t, "concurrent takeovers", func() error {
+		_, err := s.ClaimMessage(context.Background(), "m1", lease)
+		return err
+	})
 }
 
 // A claim whose insert conflicts with a row that a release deletes before the
@@ -296,16 +285,10 @@ func testEntityLock(t *testing.T, s webhook.Store, clk *clock) {
 }
 
 func testConcurrentEntityLocks(t *testing.T, s webhook.Store, _ *clock) {
-	var r results
-	var wg sync.WaitGroup
-	for range racers {
-		wg.Go(func() {
-			_, err := s.LockEntity(context.Background(), webhook.KindCustomer, "c1", lease)
-			r.add(err, webhook.ErrInProgress)
-		})
-	}
-	wg.Wait()
-	r.check(t, "concurrent entity locks")
+	oneWins(t, "concurrent entity locks", func() error {
+		_, err := s.LockEntity(context.Background(), webhook.KindCustomer, "c1", lease)
+		return err
+	})
 }
 
 func testVersions(t *testing.T, s webhook.Store, _ *clock) {
