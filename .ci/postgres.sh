@@ -6,8 +6,9 @@
 # packages when missing. It refuses to run as root: as root, the cluster runs as
 # the unprivileged user "postgres" (created by the package) or "billingpg".
 
+# pg_bindir prints the newest /usr/lib/postgresql/<version>/bin, or nothing.
 pg_bindir() {
-	ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+	ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true
 }
 
 start_postgres() {

@@ -47,7 +47,7 @@ import (
 //
 // # Statements
 //
-// Each method runs one statement in its own transaction (autocommit), at READ
+// Each statement runs in a transaction of its own (autocommit), at READ
 // COMMITTED on PostgreSQL (its default) and under SQLite's database lock. The
 // parameters are the message id or the entity (kind, id), a new random token,
 // now plus the lease, and now.
@@ -311,7 +311,9 @@ func (s *WebhookStore) UnlockEntity(ctx context.Context, l webhook.EntityLock) e
 // Version implements webhook.Store.
 func (s *WebhookStore) Version(ctx context.Context, kind, id string) (webhook.Version, error) {
 	var v int64
-	err := s.db.db.QueryRowContext(ctx, s.q.version, kind, id).Scan(&v)
+	err := retrySerialization(ctx, func() error {
+		return s.db.db.QueryRowContext(ctx, s.q.version, kind, id).Scan(&v)
+	})
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("sqlstore: reading the version of %s %s: %w", kind, id, err)
 	}

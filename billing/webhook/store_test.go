@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,25 @@ func TestMemoryStoreConforms(t *testing.T) {
 	webhooktest.TestStore(t, func(_ *testing.T, now func() time.Time) webhook.Store {
 		return webhook.NewMemoryStore(0, webhook.WithStoreClock(now))
 	})
+}
+
+func TestNewTrackerRefusesANonPositiveLease(t *testing.T) {
+	for _, d := range []time.Duration{0, -time.Second} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.HasPrefix(fmt.Sprint(r), "webhook: ") {
+					t.Errorf("lease %v: panic %v, want one starting with webhook:", d, r)
+				}
+			}()
+			webhook.NewTracker(webhook.NewMemoryStore(0), webhook.WithLease(d))
+		}()
+	}
+}
+
+func TestHoldFromOutsideATracker(t *testing.T) {
+	if h, ok := webhook.HoldFrom(t.Context()); ok {
+		t.Errorf("HoldFrom = %+v, true outside of Process", h)
+	}
 }
 
 // event returns a decoded subscription event with message id and version.
