@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,12 +31,16 @@ var (
 	multiEntities = flag.Int("multi.entities", 12, "TestWebhooksManyInstances: entities (subscriptions)")
 	multiEvents   = flag.Int("multi.events", 6, "TestWebhooksManyInstances: events per entity (one creation, then updates)")
 	multiKills    = flag.Int("multi.kills", 4, "TestWebhooksManyInstances: instances SIGKILLed (and restarted) during the run")
+	multiSelfKill = flag.Int("multi.selfkill", 8, "TestWebhooksManyInstances: per mille of the function's runs where the instance SIGKILLs itself, before committing and again after")
 	multiSeed     = flag.Uint64("multi.seed", 0, "TestWebhooksManyInstances: random seed (0: from the clock)")
 )
 
 const (
 	// instanceEnv holds, in an instance's environment, the database URL.
 	instanceEnv = "BILLING_WEBHOOK_INSTANCE_DB"
+	// selfKillEnv holds, in an instance's environment, the per mille of its
+	// function's runs where it kills itself, at each of two points.
+	selfKillEnv = "BILLING_WEBHOOK_INSTANCE_SELFKILL"
 	// multiSecret signs the deliveries of TestWebhooksManyInstances.
 	multiSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	// multiLease is the instances' lease: short, so that the claims and locks
@@ -57,7 +62,8 @@ const effectsTable = `CREATE TABLE IF NOT EXISTS effects (
 // TestWebhooksManyInstances, which runs it in a process of its own: a Handler
 // with a Tracker on the shared PostgreSQL database, whose function fails now
 // and then and otherwise records the event in the same transaction as the
-// Tracker's Hold. It prints its address, then serves until killed or until its
+// Tracker's Hold; now and then it SIGKILLs its own process just before or just
+// after committing. It prints its address, then serves until killed or until its
 // standard input closes.
 func TestWebhookInstance(t *testing.T) {
 	url := os.Getenv(instanceEnv)
@@ -82,6 +88,13 @@ func TestWebhookInstance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	selfKill, _ := strconv.Atoi(os.Getenv(selfKillEnv))
+	maybeDie := func() {
+		if rand.IntN(1000) < selfKill {
+			p, _ := os.FindProcess(os.Getpid())
+			_ = p.Kill() // SIGKILL: no deferred function runs
+		}
+	}
 	apply := func(ctx context.Context, ev *webhook.Event) error {
 		if rand.IntN(10) == 0 {
 			return errors.New("the partner's function failed before writing")
@@ -102,7 +115,12 @@ func TestWebhookInstance(t *testing.T) {
 		if rand.IntN(20) == 0 {
 			return errors.New("the partner's function failed after writing (rolled back)")
 		}
-		return tx.Commit()
+		maybeDie() // recorded, not committed
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		maybeDie() // committed, the Tracker not told
+		return nil
 	}
 	h := webhook.NewHandler(verifier, webhook.OnOther(apply),
 		webhook.WithTracker(webhook.NewTracker(store, webhook.WithLease(multiLease), webhook.WithEntityWait(time.Second))))
@@ -125,9 +143,9 @@ type instance struct {
 	url   string
 }
 
-func startInstance(dbURL string) (*instance, error) {
+func startInstance(dbURL string, selfKill int) (*instance, error) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestWebhookInstance$")
-	cmd.Env = append(os.Environ(), instanceEnv+"="+dbURL)
+	cmd.Env = append(os.Environ(), instanceEnv+"="+dbURL, selfKillEnv+"="+strconv.Itoa(selfKill))
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -152,10 +170,8 @@ func startInstance(dbURL string) (*instance, error) {
 	return nil, fmt.Errorf("an instance exited before listening (%v)", sc.Err())
 }
 
-func (in *instance) stop() {
-	_ = in.stdin.Close()
-	_ = in.cmd.Wait()
-}
+// stop makes the instance exit (its watcher waits for it).
+func (in *instance) stop() { _ = in.stdin.Close() }
 
 // message is one webhook message of the stream.
 type message struct {
@@ -203,7 +219,8 @@ func stream(r *rand.Rand, entities, events int) []message {
 // (processes) sharing a PostgreSQL database: each message to one to three
 // instances at once, again after any answer but 2xx (409 while another runs
 // it, 500 when the function failed, or no answer from a killed instance),
-// while instances are SIGKILLed at random points and restarted. Then every
+// while instances are SIGKILLed at random points (by the test, and by
+// themselves around their function's commit) and restarted. Then every
 // message's function committed exactly once, or the message was skipped as
 // older than an event of its entity that committed; an entity's updates
 // committed in the order of their versions (creation events are never skipped,
@@ -239,52 +256,82 @@ func TestWebhooksManyInstances(t *testing.T) {
 	messages := stream(r, *multiEntities, *multiEvents)
 
 	const instances = 4
-	var mu sync.Mutex // guards running
+	// Each slot runs an instance; when it dies (killed by the test, or by
+	// itself inside its function), its watcher counts the kill and starts
+	// another in its place.
+	var mu sync.Mutex // guards running and stopping
 	running := make([]*instance, instances)
+	stopping := false
+	var kills atomic.Int64
+	var watchers sync.WaitGroup
+	var watch func(i int, in *instance)
+	watch = func(i int, in *instance) {
+		watchers.Go(func() {
+			_ = in.cmd.Wait()
+			mu.Lock()
+			stop := stopping
+			mu.Unlock()
+			if stop {
+				return
+			}
+			kills.Add(1)
+			next, err := startInstance(dbURL, *multiSelfKill)
+			if err != nil {
+				t.Error(err) // the slot's URL answers nothing: the senders go elsewhere
+				return
+			}
+			mu.Lock()
+			if stopping {
+				mu.Unlock()
+				next.stop()
+				_ = next.cmd.Wait()
+				return
+			}
+			running[i] = next
+			mu.Unlock()
+			watch(i, next)
+		})
+	}
 	for i := range running {
-		if running[i], err = startInstance(dbURL); err != nil {
+		if running[i], err = startInstance(dbURL, *multiSelfKill); err != nil {
 			t.Fatal(err)
 		}
+		watch(i, running[i])
 	}
 	defer func() {
 		mu.Lock()
-		defer mu.Unlock()
+		stopping = true
 		for _, in := range running {
-			if in != nil {
-				in.stop()
-			}
+			in.stop()
 		}
+		mu.Unlock()
+		watchers.Wait()
 	}()
 
-	// Kills happen when the count of deliveries reaches thresholds drawn at
-	// random over the first deliveries (there are at least as many deliveries
-	// as messages).
+	// The test kills an instance when the count of deliveries reaches one of
+	// thresholds drawn at random over the first deliveries (there are at least
+	// as many deliveries as messages).
 	thresholds := map[int64]bool{}
 	for len(thresholds) < min(*multiKills, len(messages)) {
 		thresholds[1+r.Int64N(int64(len(messages)))] = true
 	}
 	killAt := make(chan struct{}, len(thresholds))
-	var kills atomic.Int64
+	var testKills atomic.Int64
 	killerDone := make(chan struct{})
 	go func() {
 		defer close(killerDone)
 		kr := rand.New(rand.NewPCG(seed, 2))
 		for range killAt {
-			i := kr.IntN(instances)
-			mu.Lock()
-			victim := running[i]
-			mu.Unlock()
-			_ = victim.cmd.Process.Signal(os.Kill)
-			_ = victim.cmd.Wait()
-			kills.Add(1)
-			next, err := startInstance(dbURL)
-			if err != nil {
-				t.Error(err)
-				next = victim // its URL answers nothing: the senders go elsewhere
+			// An instance being restarted is dead already: kill another.
+			for range instances {
+				mu.Lock()
+				victim := running[kr.IntN(instances)]
+				mu.Unlock()
+				if victim.cmd.Process.Signal(os.Kill) == nil {
+					testKills.Add(1)
+					break
+				}
 			}
-			mu.Lock()
-			running[i] = next
-			mu.Unlock()
 		}
 	}()
 
@@ -362,7 +409,8 @@ func TestWebhooksManyInstances(t *testing.T) {
 	<-killerDone
 
 	twice, lost, disorder, stale := checkWebhookRun(t, db, messages)
-	t.Logf("answers: %v; %d messages, %d skipped as stale", statuses, len(messages), stale)
+	t.Logf("answers: %v; %d messages, %d skipped as stale; %d instances killed by the test, %d by themselves",
+		statuses, len(messages), stale, testKills.Load(), kills.Load()-testKills.Load())
 	fmt.Printf("webhooks: %d deliveries, %d instances, %d kills, %d processed twice, %d lost, %d out of order\n",
 		deliveries.Load(), instances, kills.Load(), twice, lost, disorder)
 	if twice != 0 || lost != 0 || disorder != 0 {
