@@ -46,6 +46,7 @@ $(GOLANGCI_LINT):
 ## bench: the SDK against raw net/http side by side, cold start, binary size, paginator heap; the webhook Tracker on PostgreSQL against bare SQL (skipped without BILLING_POSTGRES_URL) (BENCHFLAGS="-count=5" for steadier figures)
 bench:
 	go test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./billing/
+	@[ -n "$$BILLING_POSTGRES_URL" ] || echo "bench: BenchmarkWebhookPostgres skips: no BILLING_POSTGRES_URL (or run: .ci/with-postgres make bench)"
 	go test -run '^$$' -bench Webhook -benchmem $(BENCHFLAGS) ./billing/sqlstore/
 
 ## test-postgres: the SQL stores' tests on PostgreSQL: BILLING_POSTGRES_URL's server, or a throwaway cluster on loopback (.ci/with-postgres)
