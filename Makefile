@@ -11,7 +11,7 @@ GOLANGCI_LINT := $(CURDIR)/.cache/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangc
 NPM_TOOLS := $(CURDIR)/.cache/npm
 SPECTRAL := $(NPM_TOOLS)/node_modules/.bin/spectral
 
-.PHONY: help generate check-generated test lint bench fuzz faults quickstart contract-tools lint-spec contract live
+.PHONY: help generate check-generated test lint bench fuzz faults crash quickstart contract-tools lint-spec contract live
 
 ## help: list the targets and what they do
 help:
@@ -63,6 +63,19 @@ fuzz:
 FAULTRUNS ?= 50
 faults:
 	go test -count=1 -timeout 30m -run '^TestFaultMatrix$$' -v ./internal/faultmatrix/ -args -runs=$(FAULTRUNS) $(FAULTFLAGS)
+
+## crash: the meter's crash test: child processes recording and flushing usage are SIGKILLed CRASHKILLS times (default 300) at random points and restarted on one SQLite journal; then 4 instances on one PostgreSQL database when BILLING_POSTGRES_URL is set. Prints the crash: closing lines
+CRASHKILLS ?= 300
+crash:
+	@mkdir -p .cache
+	@rc=0; go test -count=1 -timeout 30m -v -run '^TestCrash$$' ./billing/meter/ -args -crash.kills=$(CRASHKILLS) $(CRASHFLAGS) >.cache/crash.log 2>&1 || rc=$$?; \
+	grep -E '^crash:|^(--- FAIL|FAIL)|crash_test.go' .cache/crash.log; \
+	if [ $$rc -ne 0 ]; then tail -n 40 .cache/crash.log; exit $$rc; fi
+	@if [ -n "$$BILLING_POSTGRES_URL" ]; then \
+		rc=0; go test -count=1 -timeout 30m -v -run '^TestCrash$$' ./billing/meter/ -args -crash.kills=$(CRASHKILLS) -crash.store=postgres -crash.instances=4 $(CRASHFLAGS) >.cache/crash-postgres.log 2>&1 || rc=$$?; \
+		grep -E '^crash:|^(--- FAIL|FAIL)|crash_test.go' .cache/crash-postgres.log; \
+		if [ $$rc -ne 0 ]; then tail -n 40 .cache/crash-postgres.log; exit $$rc; fi; \
+	else echo "crash: PostgreSQL skipped (set BILLING_POSTGRES_URL for 4 instances on one database)"; fi
 
 ## quickstart: the main job, against the embedded fake Billing API
 quickstart:

@@ -58,7 +58,9 @@
 // the period, and proposes a resolution when exactly one set of the period's
 // parked batches accounts for the rest. Otherwise (tiered pricing, no invoice
 // yet, usage sent to the item by other means) it says why not, and the decision
-// is the caller's, with Billing's support if need be. Resolving wrongly counts
+// is the caller's, with Billing's support if need be. A batch of the item sent
+// within a lease (WithLease; the same on every instance) of a period end may be
+// on either invoice: no proposal then either. Resolving wrongly counts
 // the batch twice or never: the Meter never guesses.
 //
 //	parked, err := m.Parked(ctx)

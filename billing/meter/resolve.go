@@ -191,10 +191,33 @@ func (p *proposer) decide(ctx context.Context, w *window, out []Parked) {
 		}
 	}
 	counted := billed / price
+	// A call sent less than a lease before a period end may have been counted
+	// in either period (a send ends before its lease does): the arithmetic
+	// cannot tell then.
+	lease := p.m.cfg.lease
+	near := func(b Batch) bool {
+		return b.ClaimedAt.After(w.to.Add(-lease)) && !b.ClaimedAt.After(w.to) ||
+			b.ClaimedAt.After(w.from.Add(-lease)) && !b.ClaimedAt.After(w.from)
+	}
 	var sent float64
 	for _, b := range p.sent {
-		if b.SubscriptionID == w.sub && b.ItemID == w.item && b.ClaimedAt.After(w.from) && !b.ClaimedAt.After(w.to) {
+		if b.SubscriptionID != w.sub || b.ItemID != w.item {
+			continue
+		}
+		if near(b) {
+			set(NoResolution, fmt.Sprintf("batch %d was sent at %s, within a lease (%s) of a period end: it may be on either invoice; decide by hand",
+				b.ID, b.ClaimedAt.Format(time.RFC3339Nano), lease), nil)
+			return
+		}
+		if b.ClaimedAt.After(w.from) && !b.ClaimedAt.After(w.to) {
 			sent += b.Quantity
+		}
+	}
+	for _, i := range w.idx {
+		if b := out[i].Batch; near(b) {
+			set(NoResolution, fmt.Sprintf("batch %d was sent at %s, within a lease (%s) of a period end: it may be on either invoice; decide by hand",
+				b.ID, b.ClaimedAt.Format(time.RFC3339Nano), lease), nil)
+			return
 		}
 	}
 	rest := counted - sent
