@@ -64,7 +64,7 @@ const (
 	crashReAdds    = 10 // keys of the previous run recorded again
 	crashAdders    = 4
 	headerBatch    = "X-Crash-Batch"
-	headerInstance = "X-Crash-Instance"
+	headerInstance = "X-Crash-Instance" // "instance/run"
 )
 
 // childPoints are the kill points inside a child, with how many hits a run
@@ -101,7 +101,7 @@ func TestCrashChild(t *testing.T) {
 // taggedAPI tells the parent which batch and instance each usage call carries.
 type taggedAPI struct {
 	*billing.Client
-	instance string
+	instance string // "instance/run"
 }
 
 func (a taggedAPI) SetSubscriptionItemUsage(ctx context.Context, subscriptionID, itemID string, body gen.UsageInput, opts ...billing.RequestEditorFn) (*gen.UsageResponse, error) {
@@ -178,7 +178,8 @@ func crashChild() error {
 	}
 	instance := os.Getenv(envInstance)
 	offset, _ := time.ParseDuration(os.Getenv(envOffset))
-	m, err := meter.New(taggedAPI{client, instance}, store, meter.WithSandbox(true), meter.WithLease(crashLease),
+	run, _ := strconv.Atoi(os.Getenv(envRun))
+	m, err := meter.New(taggedAPI{client, instance + "/" + strconv.Itoa(run)}, store, meter.WithSandbox(true), meter.WithLease(crashLease),
 		meter.WithClock(aheadClock(offset)))
 	if err != nil {
 		return err
@@ -189,7 +190,6 @@ func crashChild() error {
 	if os.Getenv(envFinal) == "1" {
 		return drain(ctx, m, aheadClock(offset))
 	}
-	run, _ := strconv.Atoi(os.Getenv(envRun))
 	var keys []string
 	for n := range crashAddsRun {
 		keys = append(keys, fmt.Sprintf("i%s-r%d-%d", instance, run, n))
@@ -284,8 +284,25 @@ type crashFront struct {
 	// plans: per instance, the usage call to kill at and how.
 	plans map[string]*frontPlan
 	// inFlight counts the usage calls being forwarded: a call whose child
-	// died goes on, and the periods close only once it is over.
+	// died goes on, and the periods close only once it is over. A call of a
+	// run that ended (over, the parent said) arrives too late: it is lost on
+	// the way, as in a network, and never reaches Billing.
 	inFlight sync.WaitGroup
+	over     map[string]bool
+}
+
+// end says that the run (instance/run) is over: none of its calls reaches
+// Billing any more, and those on their way have arrived.
+func (f *crashFront) end(run string) {
+	f.mu.Lock()
+	f.over[run] = true
+	f.mu.Unlock()
+	f.inFlight.Wait()
+}
+
+func instanceOf(run string) string {
+	i, _, _ := strings.Cut(run, "/")
+	return i
 }
 
 type frontPlan struct {
@@ -299,7 +316,14 @@ func (f *crashFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.proxy.ServeHTTP(w, r)
 		return
 	}
+	run := r.Header.Get(headerInstance)
+	f.mu.Lock()
+	if f.over[run] {
+		f.mu.Unlock()
+		panic(http.ErrAbortHandler) // too late: lost on the way
+	}
 	f.inFlight.Add(1)
+	f.mu.Unlock()
 	defer f.inFlight.Done()
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
@@ -309,7 +333,7 @@ func (f *crashFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	var kill func()
 	after := false
-	if p := f.plans[r.Header.Get(headerInstance)]; p != nil {
+	if p := f.plans[instanceOf(run)]; p != nil {
 		if p.seen++; p.seen == p.at {
 			kill, after = p.kill, p.afterApply
 		}
@@ -417,7 +441,6 @@ func TestCrash(t *testing.T) {
 	var srv *billingtest.Server
 	var front *crashFront
 	closePeriods := func(e int) {
-		front.inFlight.Wait()
 		offset.Store(int64(time.Duration(e)*time.Hour + 30*time.Minute))
 		for _, s := range subs {
 			if _, err := srv.CloseBillingPeriod(s, true); err != nil {
@@ -435,6 +458,7 @@ func TestCrash(t *testing.T) {
 		applied:  map[int64]int{},
 		quantity: map[int64]float64{},
 		plans:    map[string]*frontPlan{},
+		over:     map[string]bool{},
 	}
 	front.proxy.ErrorLog = log.New(io.Discard, "", 0)
 	frontSrv := httptest.NewServer(front)
@@ -553,6 +577,7 @@ func TestCrash(t *testing.T) {
 				if timer != nil {
 					timer.Stop()
 				}
+				front.end(key + "/" + strconv.Itoa(run))
 				front.mu.Lock()
 				delete(front.plans, key)
 				front.mu.Unlock()
@@ -591,6 +616,7 @@ func TestCrash(t *testing.T) {
 	if err := wait(); err != nil {
 		t.Fatalf("final run: %v", err)
 	}
+	front.end("0/0")
 	closePeriods(last + 1)
 	t.Logf("kills by point: %v", byPoint)
 

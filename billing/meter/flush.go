@@ -13,9 +13,6 @@ import (
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
-// claimSize is how many batches a flush claims at a time.
-const claimSize = 64
-
 // Report is what one flush did.
 type Report struct {
 	Expired int     // batches whose lease had ended, parked as Unknown
@@ -80,7 +77,8 @@ func (m *Meter) Flush(ctx context.Context) (Report, error) {
 	)
 	for !stopped.Load() {
 		now := m.now()
-		batches, err := m.store.Claim(ctx, mode, owner, now, now.Add(m.cfg.lease), claimSize)
+		// As many as are sent at once: each lease starts right before its send.
+		batches, err := m.store.Claim(ctx, mode, owner, now, now.Add(m.cfg.lease), m.cfg.concurrency)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("billing: meter: flush: claiming: %w", err))
 			break
@@ -89,12 +87,9 @@ func (m *Meter) Flush(ctx context.Context) (Report, error) {
 			break
 		}
 		testPoint("claimed")
-		sem := make(chan struct{}, m.cfg.concurrency)
 		var wg sync.WaitGroup
 		for _, b := range batches {
-			sem <- struct{}{}
 			wg.Go(func() {
-				defer func() { <-sem }()
 				to, errText := Pending, "not sent: an earlier send of this flush sent nothing"
 				if !stopped.Load() {
 					to, errText = m.send(ctx, b)
