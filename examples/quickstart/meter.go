@@ -23,12 +23,12 @@ func meterStep(ctx context.Context, r *report, client billing.API, srv *billingt
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	db, err := sqlstore.OpenSQLite(filepath.Join(dir, "usage.db"))
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	store, err := db.Meter(ctx)
 	if err != nil {
 		return err
@@ -37,7 +37,7 @@ func meterStep(ctx context.Context, r *report, client billing.API, srv *billingt
 	if err != nil {
 		return err
 	}
-	defer m.Close()
+	defer func() { _ = m.Close() }()
 
 	before := srv.UsageReceived(billingtest.SubscriptionID, billingtest.APICallsAddonID, true)
 	recorded := 0.0
