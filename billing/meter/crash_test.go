@@ -432,8 +432,8 @@ func TestCrash(t *testing.T) {
 	}
 
 	seedData, subs := crashSeedData(6)
-	// Time moves an hour ahead between the periods the single-instance test
-	// closes (every few runs), on the fake and in the children: each
+	// Time moves an hour ahead between the periods the test closes (every
+	// few waves, all children stopped), on the fake and in the children: each
 	// period's sends are far from its ends, as in life, so that the parked
 	// batches' proposals can be checked.
 	var offset atomic.Int64
@@ -506,8 +506,9 @@ func TestCrash(t *testing.T) {
 		return cmd, wait, nil
 	}
 
-	// Runs: each instance runs child after child; each run is killed at one
-	// point drawn at random, until the kills are done.
+	// Waves: in each, every instance runs one child, killed at a point drawn
+	// at random; every few waves, all children stopped, the billing periods
+	// close. Until the kills are done.
 	var (
 		mu       sync.Mutex
 		kills    int
@@ -515,91 +516,80 @@ func TestCrash(t *testing.T) {
 		byPoint  = map[string]int{}
 		failures []error
 	)
-	closeEvery := 3 // single instance: close the billing periods every few runs, all children stopped
-	var wg sync.WaitGroup
-	for instance := range instances {
-		wg.Go(func() {
-			for run := 1; ; run++ {
-				mu.Lock()
-				if kills >= *crashKills || runs > 4*(*crashKills)+10 || len(failures) > 0 {
-					mu.Unlock()
-					return
-				}
-				runs++
-				kind := rng.IntN(len(childPoints) + 3)
-				mu.Unlock()
-
-				var extra []string
-				var label string
-				var jitter time.Duration
-				var plan *frontPlan
-				switch {
-				case kind < len(childPoints):
-					p := childPoints[kind]
-					label = p.name
-					mu.Lock()
-					at := 1 + rng.IntN(p.hits)
-					mu.Unlock()
-					extra = append(extra, envPoint+"="+p.name+":"+strconv.Itoa(at))
-				case kind < len(childPoints)+2:
-					mu.Lock()
-					plan = &frontPlan{at: 1 + rng.IntN(10), afterApply: kind == len(childPoints)+1}
-					mu.Unlock()
-					label = "send, before applying"
-					if plan.afterApply {
-						label = "send, after applying"
-					}
-				default:
-					mu.Lock()
-					jitter = time.Duration(rng.Int64N(int64(400 * time.Millisecond)))
-					mu.Unlock()
-					label = "random time"
-				}
-				cmd, wait, err := start(instance, run, extra...)
-				if err != nil {
-					mu.Lock()
-					failures = append(failures, err)
-					mu.Unlock()
-					return
-				}
-				key := strconv.Itoa(instance)
-				if plan != nil {
-					plan.kill = func() { _ = cmd.Process.Kill() }
-					front.mu.Lock()
-					front.plans[key] = plan
-					front.mu.Unlock()
-				}
-				var timer *time.Timer
-				if jitter > 0 {
-					timer = time.AfterFunc(jitter, func() { _ = cmd.Process.Kill() })
-				}
-				err = wait()
-				if timer != nil {
-					timer.Stop()
-				}
-				front.end(key + "/" + strconv.Itoa(run))
-				front.mu.Lock()
-				delete(front.plans, key)
-				front.mu.Unlock()
-				mu.Lock()
-				var exit *exec.ExitError
-				switch {
-				case err == nil:
-				case errors.As(err, &exit) && exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL:
-					kills++
-					byPoint[label]++
-				default:
-					failures = append(failures, fmt.Errorf("instance %d run %d: %w", instance, run, err))
-				}
-				closing := instances == 1 && run%closeEvery == 0
-				mu.Unlock()
-				if closing {
-					closePeriods(run / closeEvery)
-				}
+	runOne := func(instance, run int) {
+		mu.Lock()
+		runs++
+		kind := rng.IntN(len(childPoints) + 3)
+		var extra []string
+		var label string
+		var jitter time.Duration
+		var plan *frontPlan
+		switch {
+		case kind < len(childPoints):
+			p := childPoints[kind]
+			label = p.name
+			extra = append(extra, envPoint+"="+p.name+":"+strconv.Itoa(1+rng.IntN(p.hits)))
+		case kind < len(childPoints)+2:
+			plan = &frontPlan{at: 1 + rng.IntN(10), afterApply: kind == len(childPoints)+1}
+			label = "send, before applying"
+			if plan.afterApply {
+				label = "send, after applying"
 			}
-		})
+		default:
+			jitter = time.Duration(rng.Int64N(int64(400 * time.Millisecond)))
+			label = "random time"
+		}
+		mu.Unlock()
+		cmd, wait, err := start(instance, run, extra...)
+		if err != nil {
+			mu.Lock()
+			failures = append(failures, err)
+			mu.Unlock()
+			return
+		}
+		key := strconv.Itoa(instance)
+		if plan != nil {
+			plan.kill = func() { _ = cmd.Process.Kill() }
+			front.mu.Lock()
+			front.plans[key] = plan
+			front.mu.Unlock()
+		}
+		var timer *time.Timer
+		if jitter > 0 {
+			timer = time.AfterFunc(jitter, func() { _ = cmd.Process.Kill() })
+		}
+		err = wait()
+		if timer != nil {
+			timer.Stop()
+		}
+		front.end(key + "/" + strconv.Itoa(run))
+		front.mu.Lock()
+		delete(front.plans, key)
+		front.mu.Unlock()
+		mu.Lock()
+		defer mu.Unlock()
+		var exit *exec.ExitError
+		switch {
+		case err == nil:
+		case errors.As(err, &exit) && exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL:
+			kills++
+			byPoint[label]++
+		default:
+			failures = append(failures, fmt.Errorf("instance %d run %d: %w", instance, run, err))
+		}
 	}
-	wg.Wait()
+	const closeEvery = 3
+	wave := 1
+	for ; kills < *crashKills && runs <= 4*(*crashKills)+10 && len(failures) == 0; wave++ {
+		var wg sync.WaitGroup
+		for instance := range instances {
+			wg.Go(func() { runOne(instance, wave) })
+		}
+		wg.Wait()
+		if wave%closeEvery == 0 {
+			closePeriods(wave / closeEvery)
+		}
+	}
 	if len(failures) > 0 {
 		t.Fatal(errors.Join(failures...))
 	}
@@ -607,7 +597,7 @@ func TestCrash(t *testing.T) {
 		t.Fatalf("%d kills in %d runs, want %d", kills, runs, *crashKills)
 	}
 	// The last word: one child, alone, flushes what is left.
-	last := runs + 1
+	last := wave/closeEvery + 1
 	closePeriods(last)
 	_, wait, err := start(0, 0, envFinal+"=1")
 	if err != nil {
