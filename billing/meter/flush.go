@@ -238,6 +238,12 @@ func (m *Meter) SetPeriodEnd(ctx context.Context, subscriptionID string, nextBil
 // each known period end, until ctx ends; it then returns ctx's error. It flushes
 // once when it starts. A failed flush is tried again at the next wake-up. Each
 // Report goes to the WithOnFlush function.
+//
+// A flush sends the batches of every instance sharing the Store (in the
+// Meter's mode), and Run reads the period ends from the Store at each wake-up:
+// the instance that learnt a period end (SetPeriodEnd wakes its Run at once)
+// flushes every instance's usage before it; the others learn it at their next
+// wake-up.
 func (m *Meter) Run(ctx context.Context) error {
 	var last time.Time
 	for {

@@ -88,7 +88,9 @@ func WithInterval(d time.Duration) Option { return func(c *config) { c.interval 
 func WithMargin(d time.Duration) Option { return func(c *config) { c.margin = d } }
 
 // WithLease sets how long a flusher holds a batch it sends (default
-// DefaultLease); each send is given a deadline before the lease ends.
+// DefaultLease); each send is given a deadline before the lease ends. Instances
+// sharing a Store compare leases with their own clocks: give them the same lease,
+// and keep their clocks within a small part of it.
 func WithLease(d time.Duration) Option { return func(c *config) { c.lease = d } }
 
 // WithConcurrency sets how many calls a flush sends at once (default
