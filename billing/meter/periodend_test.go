@@ -3,6 +3,7 @@ package meter_test
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -99,5 +100,41 @@ func TestRunFlushesAMarginBeforeThePeriodEndsAndReportsLateUsage(t *testing.T) {
 	}
 	if got := srv.Usage(sub, item, false); got != 4 {
 		t.Errorf("the next period's usage = %g, want the 4 late units", got)
+	}
+}
+
+func TestHookLearnsThePeriodEndFromBillingsWebhooks(t *testing.T) {
+	secret := webhook.NewSecret()
+	v, err := webhook.NewSignatureVerifier([]string{secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := meter.NewMemoryStore()
+	var m *meter.Meter // set before Billing sends anything
+	partner := 0
+	rx := httptest.NewServer(webhook.NewHandler(v,
+		webhook.WithTracker(webhook.NewTracker(webhook.NewMemoryStore(0))),
+		webhook.On(webhook.SubscriptionUpdated, func(ctx context.Context, ev *webhook.Event) error {
+			return m.Hook(func(context.Context, *webhook.Event) error { partner++; return nil })(ctx, ev)
+		})))
+	defer rx.Close()
+	srv := billingtest.NewServer(billingtest.WithT(t), billingtest.WithWebhook(rx.URL, secret))
+	m = newMeter(t, srv.Client(), store)
+
+	// A renewal: Billing issues the invoice and sends subscription.updated
+	// with the next period's end.
+	if _, err := srv.CloseBillingPeriod(sub, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.FlushWebhooks(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	got, err := store.NextPeriodEnds(t.Context(), meter.Live, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got[sub].Equal(want) || partner != 1 {
+		t.Fatalf("period ends learnt = %v (partner's function called %d times), want %s: %v", got, partner, sub, want)
 	}
 }
