@@ -47,12 +47,31 @@ func openSQLiteStore(b *testing.B) (*sqlstore.DB, *sqlstore.MeterStore) {
 }
 
 // BenchmarkAddDurable measures Add with 64 concurrent callers on a SQLite
-// journal (synchronous=FULL: each commit is on disk) and, on the same file, the
-// floor: a bare loop of multi-row INSERTs, 64 rows per transaction (half of its
-// rows before Add's, half after). It reports both rates and their ratio.
+// journal (synchronous=FULL: each commit is on disk), and on PostgreSQL when
+// BILLING_POSTGRES_URL is set; and, on the same database, the floor: a bare
+// loop of multi-row INSERTs, 64 rows per transaction (half of its rows before
+// Add's, half after). It reports both rates and their ratio.
 func BenchmarkAddDurable(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		db, st := openSQLiteStore(b)
+		benchmarkAdd(b, db, st)
+	})
+	b.Run("postgres", func(b *testing.B) {
+		sdb := dbtest.Postgres(b)
+		db, err := sqlstore.New(sdb, sqlstore.Postgres)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := db.Meter(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchmarkAdd(b, db, st)
+	})
+}
+
+func benchmarkAdd(b *testing.B, db *sqlstore.DB, st *sqlstore.MeterStore) {
 	const callers = 64
-	db, st := openSQLiteStore(b)
 	m, err := meter.New(&countingAPI{calls: map[string]int{}}, st)
 	if err != nil {
 		b.Fatal(err)
@@ -85,7 +104,11 @@ func BenchmarkAddDurable(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			for _, stmt := range []string{"BEGIN IMMEDIATE", q.String(), "COMMIT"} {
+			begin := "BEGIN IMMEDIATE"
+			if db.Dialect() == sqlstore.Postgres {
+				begin = "BEGIN"
+			}
+			for _, stmt := range []string{begin, q.String(), "COMMIT"} {
 				a := args
 				if stmt != q.String() {
 					a = nil
