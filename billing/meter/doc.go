@@ -37,9 +37,10 @@
 // instance parks it). Parked usage is not lost, and never sent again on its own.
 //
 // Late usage: usage recorded before a period end that had passed when it was
-// sealed missed its invoice. It is batched apart, sent (Billing counts it in the
-// current period), and reported: Batch.Late and MissedPeriodEnd, Report.Late,
-// and a log line.
+// sealed, or when its batch was sent (after failures that sent nothing), missed
+// its invoice. It is sent (Billing counts it in the current period) and
+// reported, never moved silently: Batch.Late and MissedPeriodEnd, Report.Late,
+// and a log line. Usage already late when sealed is batched apart.
 //
 // # Resolving a parked batch
 //

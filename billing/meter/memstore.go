@@ -179,6 +179,14 @@ func (s *MemoryStore) Claim(ctx context.Context, mode Mode, owner string, now, l
 		}
 		b.State, b.Owner, b.LeaseUntil, b.ClaimedAt, b.UpdatedAt = Sending, owner, leaseUntil, now, now
 		b.Attempts++
+		if !b.Late {
+			for _, e := range s.periods[memSub{mode, b.SubscriptionID}] {
+				if e.After(b.FirstAt) && !e.After(now) && (b.MissedPeriodEnd.IsZero() || e.Before(b.MissedPeriodEnd)) {
+					b.MissedPeriodEnd = e
+				}
+			}
+			b.Late = !b.MissedPeriodEnd.IsZero()
+		}
 		out = append(out, *b)
 	}
 	return out, nil

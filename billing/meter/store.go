@@ -75,9 +75,11 @@ type Batch struct {
 	LastAt         time.Time // when its first and last usages were recorded
 
 	// Late is set when some of its usage was recorded before a period end
-	// (next_billing_at) that had passed when the batch was sealed: that usage
-	// missed its invoice and lands on the next one. MissedPeriodEnd is that end.
-	// Late usage is batched apart from usage that is on time.
+	// (next_billing_at) that had passed when the batch was sealed, or when it
+	// was claimed to be sent (a batch that waited across the end, after
+	// failures that sent nothing): that usage missed its invoice and lands on
+	// the next one. MissedPeriodEnd is that end. Usage already late when sealed
+	// is batched apart from usage that is on time.
 	Late            bool
 	MissedPeriodEnd time.Time
 
@@ -137,8 +139,9 @@ type Store interface {
 	Seal(ctx context.Context, mode Mode, now time.Time) (int, error)
 
 	// Claim moves up to limit Pending batches of mode to Sending, held by
-	// owner until leaseUntil, sets their ClaimedAt to now and returns them,
-	// oldest first. It passes over the batches owner itself put back to Pending
+	// owner until leaseUntil, sets their ClaimedAt to now, marks them Late if a
+	// period end of their subscription falls in (FirstAt, now], and returns
+	// them, oldest first. It passes over the batches owner itself put back to Pending
 	// (a flush's token is new each time: what it could not send waits for the
 	// next flush). Concurrent claims never return the same batch.
 	Claim(ctx context.Context, mode Mode, owner string, now, leaseUntil time.Time, limit int) ([]Batch, error)

@@ -244,13 +244,14 @@ func (m *MeterStore) scanBatches(rows *sql.Rows) ([]meter.Batch, error) {
 	for rows.Next() {
 		var b meter.Batch
 		var mode, state string
-		var late int
+		var group int // the late column: how the usages were sealed together
 		var first, last, missed, claimed, lease, created, updated int64
-		if err := rows.Scan(&b.ID, &mode, &b.SubscriptionID, &b.ItemID, &late, &b.Quantity, &b.Usages, &first, &last, &missed,
+		if err := rows.Scan(&b.ID, &mode, &b.SubscriptionID, &b.ItemID, &group, &b.Quantity, &b.Usages, &first, &last, &missed,
 			&state, &b.Error, &b.Note, &b.Attempts, &claimed, &b.Owner, &lease, &created, &updated); err != nil {
 			return nil, err
 		}
-		b.Mode, b.State, b.Late = meter.Mode(mode), meter.State(state), late != 0
+		// missed_end says whether the batch is late, sealed so or sent so.
+		b.Mode, b.State, b.Late = meter.Mode(mode), meter.State(state), missed != 0
 		b.FirstAt, b.LastAt, b.MissedPeriodEnd = fromMicros(first), fromMicros(last), fromMicros(missed)
 		b.ClaimedAt, b.LeaseUntil, b.CreatedAt, b.UpdatedAt = fromMicros(claimed), fromMicros(lease), fromMicros(created), fromMicros(updated)
 		out = append(out, b)
@@ -267,13 +268,21 @@ func (m *MeterStore) Claim(ctx context.Context, mode meter.Mode, owner string, n
 	// planner, and claim more than the limit); FOR UPDATE SKIP LOCKED passes
 	// over the batches a concurrent claim holds. SQLite: the write lock of
 	// BEGIN IMMEDIATE serialises claims.
+	// A batch sent after a period end its usage was recorded before is late,
+	// whenever it was sealed: missed_end records the first such end.
+	missed := func(b string) string {
+		return "missed_end = CASE WHEN " + b + "missed_end > 0 THEN " + b + "missed_end ELSE COALESCE((SELECT MIN(p.period_end) FROM " +
+			m.ends + " p WHERE p.mode = " + b + "mode AND p.subscription_id = " + b + "subscription_id AND p.period_end > " + b +
+			"first_at AND p.period_end <= $4), 0) END"
+	}
 	query := "UPDATE " + m.batches + " SET state = $1, owner = $2, lease_until = $3, claimed_at = $4," +
-		" attempts = attempts + 1, updated_at = $4 WHERE state = $5 AND id IN (SELECT id FROM " + m.batches +
+		" attempts = attempts + 1, updated_at = $4, " + missed(m.batches+".") + " WHERE state = $5 AND id IN (SELECT id FROM " + m.batches +
 		" WHERE mode = $6 AND state = $5 AND owner <> $2 ORDER BY id LIMIT $7) RETURNING " + m.batchCols
 	if m.db.dialect == Postgres {
 		query = "WITH c AS (SELECT id FROM " + m.batches + " WHERE mode = $6 AND state = $5 AND owner <> $2" +
 			" ORDER BY id LIMIT $7 FOR UPDATE SKIP LOCKED) UPDATE " + m.batches + " b SET state = $1, owner = $2," +
-			" lease_until = $3, claimed_at = $4, attempts = b.attempts + 1, updated_at = $4 FROM c WHERE b.id = c.id" +
+			" lease_until = $3, claimed_at = $4, attempts = b.attempts + 1, updated_at = $4, " + missed("b.") +
+			" FROM c WHERE b.id = c.id" +
 			" AND b.state = $5 RETURNING " + prefixed("b.", m.batchCols)
 	}
 	var out []meter.Batch

@@ -29,6 +29,7 @@ func TestStore(t *testing.T, newDB func(t *testing.T) (open func() meter.Store))
 		{"ModesAreApart", testModesAreApart},
 		{"SealAggregatesPerItem", testSealAggregatesPerItem},
 		{"SealSplitsLateUsage", testSealSplitsLateUsage},
+		{"ClaimAfterThePeriodEndIsLate", testClaimAfterThePeriodEndIsLate},
 		{"PeriodEnds", testPeriodEnds},
 		{"ClaimCompleteByOwnerOnly", testClaimCompleteByOwnerOnly},
 		{"NothingSentWaitsForTheNextFlush", testNothingSentWaitsForTheNextFlush},
@@ -201,6 +202,40 @@ func testSealSplitsLateUsage(t *testing.T, open func() meter.Store) {
 		if !b.Late && !b.MissedPeriodEnd.IsZero() {
 			t.Errorf("on-time batch has MissedPeriodEnd %v", b.MissedPeriodEnd)
 		}
+	}
+}
+
+func testClaimAfterThePeriodEndIsLate(t *testing.T, open func() meter.Store) {
+	s := open()
+	end := at(time.Hour)
+	must(t, s.SetPeriodEnd(ctx, meter.Live, "S", end, at(0)))
+	must(t, s.Record(ctx, meter.Live, []meter.Usage{usage("a", "S", "I", 2, at(10*time.Minute)), usage("b", "T", "I", 1, at(10*time.Minute))}))
+	_, err := s.Seal(ctx, meter.Live, at(20*time.Minute))
+	must(t, err)
+	// The first send sends nothing; the next flush comes after the end.
+	got, err := s.Claim(ctx, meter.Live, "A", at(30*time.Minute), at(31*time.Minute), 10)
+	must(t, err)
+	for _, b := range got {
+		if b.Late {
+			t.Fatalf("batch claimed before the end is late: %+v", b)
+		}
+		must(t, s.Complete(ctx, meter.Live, b.ID, "A", meter.Pending, "429", at(30*time.Minute)))
+	}
+	got, err = s.Claim(ctx, meter.Live, "B", at(2*time.Hour), at(2*time.Hour+time.Minute), 10)
+	must(t, err)
+	if len(got) != 2 {
+		t.Fatalf("claimed %d, want 2", len(got))
+	}
+	for _, b := range got {
+		wantLate := b.SubscriptionID == "S"
+		if b.Late != wantLate || (wantLate && !b.MissedPeriodEnd.Equal(end)) {
+			t.Errorf("batch of %s claimed after S's period end: Late %t, MissedPeriodEnd %v; want %t", b.SubscriptionID, b.Late, b.MissedPeriodEnd, wantLate)
+		}
+	}
+	b, err := s.Batch(ctx, meter.Live, got[0].ID)
+	must(t, err)
+	if b.Late != got[0].Late {
+		t.Errorf("the journal does not keep the batch's lateness: %+v", b)
 	}
 }
 
