@@ -98,7 +98,7 @@ func (m *Meter) Flush(ctx context.Context) (Report, error) {
 					stopped.Store(true)
 				}
 				b.State, b.Error = to, errText
-				err := m.store.Complete(context.WithoutCancel(ctx), mode, b.ID, owner, to, errText, m.now())
+				err := m.complete(context.WithoutCancel(ctx), b.ID, owner, to, errText)
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -118,6 +118,26 @@ func (m *Meter) Flush(ctx context.Context) (Report, error) {
 		return r, errors.Join(errs...)
 	}
 	return r, ctx.Err()
+}
+
+// completeWaits are the pauses between the attempts to journal an outcome:
+// a batch whose outcome cannot be journaled is parked when its lease ends.
+var completeWaits = []time.Duration{0, 50 * time.Millisecond, 250 * time.Millisecond}
+
+// complete journals the outcome of a send, trying again after a failure of the
+// journal (not after a refusal: the claim is no longer this flush's).
+func (m *Meter) complete(ctx context.Context, id int64, owner string, to State, errText string) error {
+	var err error
+	for _, wait := range completeWaits {
+		if wait > 0 {
+			time.Sleep(wait)
+		}
+		err = m.store.Complete(ctx, m.cfg.mode, id, owner, to, errText, m.now())
+		if err == nil || errors.Is(err, ErrNotOwner) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrState) {
+			return err
+		}
+	}
+	return err
 }
 
 // add counts a batch whose outcome was journaled.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -231,5 +232,30 @@ func TestAddChecksTheUsage(t *testing.T) {
 	}
 	if err := m.Add(context.Background(), meter.Usage{Key: "k", SubscriptionID: sub, ItemID: item, Quantity: 1}); !errors.Is(err, meter.ErrClosed) {
 		t.Errorf("Add after Close: %v, want ErrClosed", err)
+	}
+}
+
+// flakyStore fails the first Complete, as a database that drops a connection.
+type flakyStore struct {
+	meter.Store
+	failed atomic.Bool
+}
+
+func (s *flakyStore) Complete(ctx context.Context, mode meter.Mode, id int64, owner string, to meter.State, errText string, now time.Time) error {
+	if s.failed.CompareAndSwap(false, true) {
+		return errors.New("connection reset by peer")
+	}
+	return s.Store.Complete(ctx, mode, id, owner, to, errText, now)
+}
+
+func TestOutcomeIsJournaledAgainAfterAJournalFailure(t *testing.T) {
+	srv := billingtest.NewServer(billingtest.WithT(t))
+	m := newMeter(t, srv.Client(), &flakyStore{Store: meter.NewMemoryStore()})
+	add(t, m, "a", 3)
+	if r := flush(t, m); r.Sent != 1 {
+		t.Fatalf("report = %+v, want the batch sent and journaled on the second try", r)
+	}
+	if sent, _ := m.Batches(t.Context(), meter.Sent); len(sent) != 1 {
+		t.Fatalf("sent batches = %+v", sent)
 	}
 }
