@@ -69,12 +69,12 @@ CRASHKILLS ?= 300
 crash:
 	@mkdir -p .cache
 	@rc=0; go test -count=1 -timeout 30m -v -run '^TestCrash$$' ./billing/meter/ -args -crash.kills=$(CRASHKILLS) $(CRASHFLAGS) >.cache/crash.log 2>&1 || rc=$$?; \
-	grep -E '^crash:|^(--- FAIL|FAIL)|crash_test.go' .cache/crash.log; \
-	if [ $$rc -ne 0 ]; then tail -n 40 .cache/crash.log; exit $$rc; fi
+	grep -E '^crash:' .cache/crash.log; \
+	if [ $$rc -ne 0 ]; then grep -E 'crash_test.go|FAIL' .cache/crash.log | tail -n 40; exit $$rc; fi
 	@if [ -n "$$BILLING_POSTGRES_URL" ]; then \
 		rc=0; go test -count=1 -timeout 30m -v -run '^TestCrash$$' ./billing/meter/ -args -crash.kills=$(CRASHKILLS) -crash.store=postgres -crash.instances=4 $(CRASHFLAGS) >.cache/crash-postgres.log 2>&1 || rc=$$?; \
-		grep -E '^crash:|^(--- FAIL|FAIL)|crash_test.go' .cache/crash-postgres.log; \
-		if [ $$rc -ne 0 ]; then tail -n 40 .cache/crash-postgres.log; exit $$rc; fi; \
+		grep -E '^crash:' .cache/crash-postgres.log; \
+		if [ $$rc -ne 0 ]; then grep -E 'crash_test.go|FAIL' .cache/crash-postgres.log | tail -n 40; exit $$rc; fi; \
 	else echo "crash: PostgreSQL skipped (set BILLING_POSTGRES_URL for 4 instances on one database)"; fi
 
 ## quickstart: the main job, against the embedded fake Billing API

@@ -704,11 +704,14 @@ func TestCrash(t *testing.T) {
 	reasons := map[string]int{}
 	for _, p := range ps {
 		if p.Proposal.Resolution == meter.NoResolution {
-			r := p.Proposal.Reason
-			if i := strings.Index(r, ";"); i > 0 {
-				r = r[i:]
+			why := "other"
+			for _, k := range []string{"several sets", "no set", "too many", "within a lease", "no invoice"} {
+				if strings.Contains(p.Proposal.Reason, k) {
+					why = k
+					break
+				}
 			}
-			reasons[r]++
+			reasons[why]++
 		}
 		truth := meter.NotApplied
 		if appliedOf[p.Batch.ID] > 0 {
