@@ -700,7 +700,7 @@ func TestCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proposed := 0
+	proposed, wrong := 0, 0
 	reasons := map[string]int{}
 	for _, p := range ps {
 		if p.Proposal.Resolution == meter.NoResolution {
@@ -720,6 +720,7 @@ func TestCrash(t *testing.T) {
 		if r := p.Proposal.Resolution; r != meter.NoResolution {
 			proposed++
 			if r != truth {
+				wrong++
 				t.Errorf("batch %d: proposed %s, the truth is %s (%s)", p.Batch.ID, r, truth, p.Proposal.Reason)
 			}
 		}
@@ -747,8 +748,8 @@ func TestCrash(t *testing.T) {
 		}
 	}
 	front.mu.Unlock()
-	fmt.Printf("crash: %d instances, %s, %d runs, %d batches, %d parked (%d of them applied before the crash), %d proposals, all true\n",
-		instances, *crashStore, runs, len(all), parkedBatches, parkedApplied, proposed)
+	fmt.Printf("crash: %d instances, %s, %d runs, %d batches, %d parked (%d of them applied before the crash), %d proposals, %d wrong\n",
+		instances, *crashStore, runs, len(all), parkedBatches, parkedApplied, proposed, wrong)
 	fmt.Printf("crash: %d kills, %g units recorded, %g applied, %g parked, %g lost, %g doubled\n",
 		kills, recorded, applied, parked, lost, doubled)
 }
