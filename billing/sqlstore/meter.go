@@ -22,8 +22,10 @@ import (
 //	               counts once), subscription_id, item_id, quantity, recorded_at,
 //	               and once sealed: seal, missed_end
 //	meter_batches  one row per batch: id, mode, seal, subscription_id, item_id,
-//	               late, quantity, usages, state, error, note, attempts,
-//	               claimed_at, owner, lease_until, created and updated times
+//	               late (with the seal, which usages it sums), quantity, usages,
+//	               first_at, last_at, missed_end (the period end it missed, set
+//	               when sealed or claimed; 0: on time), state, error, note,
+//	               attempts, claimed_at, owner, lease_until, created and updated
 //	meter_periods  the period ends (next_billing_at) learnt per subscription
 //
 // Times are Unix microseconds, 0 for none. Each method runs in one transaction
@@ -33,8 +35,10 @@ import (
 //   - Seal: pg_advisory_xact_lock per prefix and mode serialises seals; the
 //     UPDATE ... WHERE seal IS NULL takes only rows no seal took, and the
 //     INSERT ... SELECT makes the batches of the rows this seal took.
-//   - Claim: UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED):
-//     concurrent flushers never claim the same batch, nor wait on each other.
+//   - Claim: WITH c AS (SELECT id ... ORDER BY id LIMIT n FOR UPDATE SKIP
+//     LOCKED) UPDATE ... FROM c: concurrent flushers never claim the same
+//     batch, nor wait on each other (the CTE runs once; a subquery under IN
+//     may be run again by the planner and claim more than n).
 //   - Complete: UPDATE ... WHERE owner = $token AND state IN ('sending',
 //     'unknown'): only the claim's owner records the outcome, and never after
 //     the caller resolved the batch (Resolve clears the owner).
