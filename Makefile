@@ -11,7 +11,7 @@ GOLANGCI_LINT := $(CURDIR)/.cache/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangc
 NPM_TOOLS := $(CURDIR)/.cache/npm
 SPECTRAL := $(NPM_TOOLS)/node_modules/.bin/spectral
 
-.PHONY: help generate check-generated test lint bench fuzz faults quickstart contract-tools lint-spec contract live
+.PHONY: help generate check-generated test lint bench fuzz faults crash quickstart contract-tools lint-spec contract live test-postgres multi
 
 ## help: list the targets and what they do
 help:
@@ -43,14 +43,28 @@ lint: $(GOLANGCI_LINT)
 $(GOLANGCI_LINT):
 	GOBIN=$(dir $(GOLANGCI_LINT)) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
-## bench: the SDK against raw net/http side by side, cold start, binary size, paginator heap (BENCHFLAGS="-count=5" for steadier figures)
+## bench: the SDK against raw net/http side by side, cold start, binary size, paginator heap; the meter's durable Add (64 callers) against a bare INSERT loop on the same SQLite file, a flush of 100,000 usages over 1,000 items; the webhook Tracker on PostgreSQL against bare SQL (skipped without BILLING_POSTGRES_URL) (BENCHFLAGS="-count=5" for steadier figures)
 bench:
-	go test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./billing/
+	go test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./billing/ ./billing/meter/
+	@[ -n "$$BILLING_POSTGRES_URL" ] || echo "bench: BenchmarkWebhookPostgres skips: no BILLING_POSTGRES_URL (or run: .ci/with-postgres make bench)"
+	go test -run '^$$' -bench Webhook -benchmem $(BENCHFLAGS) ./billing/sqlstore/
+
+## test-postgres: the SQL stores' tests on PostgreSQL: BILLING_POSTGRES_URL's server, or a throwaway cluster on loopback (.ci/with-postgres)
+test-postgres:
+	.ci/with-postgres go test -race -count=1 ./billing/sqlstore/ ./billing/webhook/...
+
+## multi: webhooks to 4 instances sharing PostgreSQL, SIGKILLed and restarted; prints the closing line (MULTIFLAGS sets the scale)
+MULTIFLAGS ?= -multi.entities=1000 -multi.events=10 -multi.kills=120
+multi:
+	@mkdir -p .cache; rc=0; \
+	.ci/with-postgres go test -count=1 -timeout 20m -run '^TestWebhooksManyInstances$$' -v ./billing/sqlstore/ -args $(MULTIFLAGS) >.cache/multi.log 2>&1 || rc=$$?; \
+	grep -E '^(postgres:|webhooks:|--- |ok|FAIL)|multi_test.go' .cache/multi.log; \
+	[ $$rc -eq 0 ] || { echo "make multi failed (exit $$rc); the end of .cache/multi.log:"; tail -n 60 .cache/multi.log; exit $$rc; }
 
 ## fuzz: each fuzz target of billing/, internal/ops/ and billing/webhook/ for FUZZTIME (default 20s); failures land in <package>/testdata/fuzz/
 FUZZTIME ?= 20s
 fuzz:
-	for t in FuzzAPIError FuzzRetryAfter FuzzComponentUnion FuzzComponents FuzzChecksAgreeWithOpenapi3filter; do \
+	for t in FuzzAPIError FuzzAPIErrorRedaction FuzzRetryAfter FuzzComponentUnion FuzzComponents FuzzChecksAgreeWithOpenapi3filter; do \
 		go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./billing/ || exit 1; \
 	done
 	go test -run '^$$' -fuzz '^FuzzBuildersMatchGen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/ops/
@@ -63,6 +77,19 @@ fuzz:
 FAULTRUNS ?= 50
 faults:
 	go test -count=1 -timeout 30m -run '^TestFaultMatrix$$' -v ./internal/faultmatrix/ -args -runs=$(FAULTRUNS) $(FAULTFLAGS)
+
+## crash: the meter's crash test: child processes recording and flushing usage are SIGKILLed CRASHKILLS times (default 300) at random points and restarted on one SQLite journal; then 4 instances on one PostgreSQL database when BILLING_POSTGRES_URL is set. Prints the crash: closing lines
+CRASHKILLS ?= 300
+crash:
+	@mkdir -p .cache
+	@rc=0; go test -count=1 -timeout 30m -v -run '^TestCrash$$' ./billing/meter/ -args -crash.kills=$(CRASHKILLS) $(CRASHFLAGS) >.cache/crash.log 2>&1 || rc=$$?; \
+	grep -E '^crash:' .cache/crash.log; \
+	if [ $$rc -ne 0 ]; then grep -E 'crash_test.go|FAIL' .cache/crash.log | tail -n 40; exit $$rc; fi
+	@if [ -n "$$BILLING_POSTGRES_URL" ]; then \
+		rc=0; go test -count=1 -timeout 30m -v -run '^TestCrash$$' ./billing/meter/ -args -crash.kills=$(CRASHKILLS) -crash.store=postgres -crash.instances=4 $(CRASHFLAGS) >.cache/crash-postgres.log 2>&1 || rc=$$?; \
+		grep -E '^crash:' .cache/crash-postgres.log; \
+		if [ $$rc -ne 0 ]; then grep -E 'crash_test.go|FAIL' .cache/crash-postgres.log | tail -n 40; exit $$rc; fi; \
+	else echo "crash: PostgreSQL skipped (set BILLING_POSTGRES_URL for 4 instances on one database)"; fi
 
 ## quickstart: the main job, against the embedded fake Billing API
 quickstart:

@@ -202,19 +202,22 @@ func (c *Client) GetInvoiceDownload(ctx context.Context, invoiceID string, opts 
 // does not decode was an applied call: the error wraps ErrUnexpectedResponse, and
 // ErrOutcomeUnknown when the operation is not idempotent.
 func send[T any](ctx context.Context, c *Client, op *ops.Operation, req *http.Request, sent *sendTrace, buildErr error, opts []RequestEditorFn) (*T, error) {
-	if buildErr != nil {
+	switch {
+	case ctx == nil:
+		return nil, &InvalidRequestError{Operation: op.ID, Field: "ctx", Reason: "nil context"}
+	case buildErr != nil:
 		return nil, &InvalidRequestError{Operation: op.ID, Field: "request", Reason: buildErr.Error(), Err: buildErr}
 	}
 	setHeaders(req.Header, c.sandbox)
 	built, rewind := req.Body, req.GetBody
-	for _, edit := range c.editors {
-		if err := edit(ctx, req); err != nil {
-			return nil, fmt.Errorf("billing: %s: request editor: %w", op.ID, err)
-		}
-	}
-	for _, edit := range opts {
-		if err := edit(ctx, req); err != nil {
-			return nil, fmt.Errorf("billing: %s: request editor: %w", op.ID, err)
+	for _, fns := range [2][]RequestEditorFn{c.editors, opts} {
+		for _, edit := range fns {
+			if err := edit(ctx, req); err != nil {
+				if req.Body != nil {
+					_ = req.Body.Close() // as net/http's Do does
+				}
+				return nil, fmt.Errorf("billing: %s: request editor: %w", op.ID, err)
+			}
 		}
 	}
 	if req.Body != built {
@@ -232,7 +235,7 @@ func send[T any](ctx context.Context, c *Client, op *ops.Operation, req *http.Re
 	}
 	if r, ok := any(&out).(interface{ missing() string }); ok {
 		if field := r.missing(); field != "" {
-			return nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer has no %s, which the spec requires; body %q", op.ID, ErrUnexpectedResponse, status, field, excerpt(body, 200)))
+			return nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer has no %s, which the spec requires; body %q", op.ID, ErrUnexpectedResponse, status, field, c.doer.excerpt(body, nil)))
 		}
 	}
 	return &out, nil

@@ -38,6 +38,7 @@ type Server struct {
 	live, sandbox *store
 	requests      map[string]int
 	applied       map[string]int
+	usage         usageLog // usage.go
 	tokenRequests int
 	faults        map[string][]Fault // by operationId, and TokenEndpoint
 }

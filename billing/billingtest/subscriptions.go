@@ -95,6 +95,7 @@ func (h handlers) SetSubscriptionItemUsage(ctx context.Context, req fakeapi.SetS
 	}
 	it := &sub.SubscriptionItems[i]
 	it.Usage = ptr(deref(it.Usage) + req.Body.UsageQuantity)
+	h.s.usage.add(c.sandbox, req.SubscriptionId, req.SubscriptionItemId, req.Body.UsageQuantity)
 	return fakeapi.SetSubscriptionItemUsage201JSONResponse{Item: gen.Usage{UsageQuantity: req.Body.UsageQuantity}}, nil
 }
 

@@ -3,7 +3,8 @@
 //
 // With no configuration it starts the embedded fake Billing API (billingtest) and
 // runs the whole flow in sandbox mode: get a token, list the product's plans and
-// addons, estimate a plan change, set a stairstep quantity, report usage, add a
+// addons, estimate a plan change, set a stairstep quantity, report usage (directly,
+// and through billing/meter with a SQLite journal), add a
 // charge at term, list invoices page by page and get a download link.
 //
 //	go run ./examples/quickstart
@@ -149,6 +150,10 @@ func runFake(ctx context.Context, w io.Writer) error {
 			return err
 		}
 		r.line("+%g API calls", u.Item.UsageQuantity)
+	}
+
+	if err := meterStep(ctx, r, client, srv); err != nil { // meter.go
+		return err
 	}
 
 	r.section("Add a charge at term to subscription %s", subscription)

@@ -26,7 +26,10 @@ func TestFakeFlow(t *testing.T) {
 		`15.00 EUR "Onboarding session (1 h)"`,
 		"adhoc             Onboarding session (1 h)",
 		"fetched 5 per page", "13 invoices",
-		"9. Download link",
+		"6. Record usage through the meter",
+		"flush: 1 call carrying 110 API calls; the fake counted +110 in 1 call",
+		"builtfor_example-api-calls-EUR-Monthly × 480",
+		"10. Download link",
 		"1 token request(s) and 3 getInvoices pages",
 	} {
 		if !strings.Contains(out.String(), want) {
