@@ -22,13 +22,13 @@ const Version = "0.1.0"
 // Base URLs of the Billing API environments. Use them with WithBaseURL; production
 // is the default. IntegrationURL gives the integration environments.
 const (
-	ProductionURL    = gen.ServerUrlProduction
-	PreproductionURL = gen.ServerUrlPreproduction
+	ProductionURL    = gen.ServerURLProduction
+	PreproductionURL = gen.ServerURLPreproduction
 )
 
 // IntegrationURL returns the base URL of integration environment n (1 to 6).
 func IntegrationURL(n int) (string, error) {
-	return gen.NewServerUrlIntegration(gen.ServerUrlIntegrationNVariable(fmt.Sprint(n)))
+	return gen.NewServerURLIntegration(gen.ServerURLIntegrationNVariable(fmt.Sprint(n)))
 }
 
 // Token endpoint defaults, as the PrestaShop documentation gives them.
@@ -65,7 +65,7 @@ const DefaultPageSize = 50
 
 // Client is a Billing API client: one method per operation of the API, plus
 // Invoices to iterate over a subscription's invoices and Token to check
-// credentials. It adds to the code generated from the spec (package gen, whose
+// credentials. It adds to the models generated from the spec (package gen, whose
 // types the methods take and return): token sourcing, sandbox mode, retries, typed
 // errors, request checks and pagination.
 //
@@ -89,8 +89,8 @@ type Client struct {
 
 // RequestEditorFn changes a request before it is sent: the SDK's own editors
 // (User-Agent, Accept, sandbox mode) run first, then WithRequestEditors ones, then
-// the per-call ones. It is the generated client's type.
-type RequestEditorFn = gen.RequestEditorFn
+// the per-call ones. An error it returns fails the call before anything is sent.
+type RequestEditorFn func(ctx context.Context, req *http.Request) error
 
 // Token returns the access token the client currently uses, fetching one if needed:
 // a way to check credentials before the first call. Never log its AccessToken.
@@ -119,7 +119,7 @@ type config struct {
 	retry        RetryPolicy
 	pageSize     int64
 	maxBody      int64
-	editors      []gen.RequestEditorFn
+	editors      []RequestEditorFn
 	sleep        func(context.Context, time.Duration) error // tests only
 }
 
@@ -166,8 +166,9 @@ func WithSandbox(on bool) Option { return func(c *config) { c.sandbox = on } }
 func WithRetryPolicy(p RetryPolicy) Option { return func(c *config) { c.retry = p } }
 
 // WithRequestValidation turns the check of requests against the spec on (the
-// default) or off. The checks are generated from the spec (see internal/ops) and
-// cost a few comparisons per call. Off, invalid requests reach the server.
+// default) or off. The checks refuse what the spec refuses, naming the field (tests
+// prove that they agree with openapi3filter), and cost a few comparisons per call.
+// Off, invalid requests reach the server.
 func WithRequestValidation(on bool) Option { return func(c *config) { c.validate = on } }
 
 // DefaultMaxResponseBytes bounds the size of a 2xx answer read into memory. The
@@ -184,15 +185,15 @@ func WithMaxResponseBytes(n int64) Option { return func(c *config) { c.maxBody =
 func WithPageSize(n int) Option { return func(c *config) { c.pageSize = int64(n) } }
 
 // WithRequestEditors adds request editors run on every request, after the SDK's own.
-func WithRequestEditors(fns ...gen.RequestEditorFn) Option {
+func WithRequestEditors(fns ...RequestEditorFn) Option {
 	return func(c *config) { c.editors = append(c.editors, fns...) }
 }
 
 // Sandbox returns a request editor that turns sandbox mode on or off for one call,
 // whatever the client's WithSandbox:
 //
-//	client.GetProductComponentsWithResponse(ctx, "builtfor_example", nil, billing.Sandbox(true))
-func Sandbox(on bool) gen.RequestEditorFn {
+//	components, err := client.GetProductComponents(ctx, "builtfor_example", gen.GetProductComponentsParams{}, billing.Sandbox(true))
+func Sandbox(on bool) RequestEditorFn {
 	return func(_ context.Context, req *http.Request) error {
 		if on {
 			req.Header.Set("Sandbox", "true")

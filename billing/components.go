@@ -40,9 +40,9 @@ func (l *componentList) split() *Components {
 			continue
 		}
 		c.Addons = append(c.Addons, gen.Addon{
-			Id:               p.Id,
-			ProductId:        p.ProductId,
-			ComponentGroupId: p.ComponentGroupId,
+			ID:               p.ID,
+			ProductID:        p.ProductID,
+			ComponentGroupID: p.ComponentGroupID,
 			ComponentType:    gen.AddonComponentType(p.ComponentType),
 			PricingModel:     p.PricingModel,
 			Status:           p.Status,

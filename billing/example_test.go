@@ -28,15 +28,15 @@ func Example() {
 	}
 	ctx := context.Background()
 
-	res, err := client.GetProductComponents(ctx, "builtfor_example", nil)
+	res, err := client.GetProductComponents(ctx, "builtfor_example", gen.GetProductComponentsParams{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	for _, plan := range res.Plans {
-		fmt.Printf("plan  %-40s %s, %s\n", plan.Id, plan.PricingModel, plan.BillingPeriodUnit)
+		fmt.Printf("plan  %-40s %s, %s\n", plan.ID, plan.PricingModel, plan.BillingPeriodUnit)
 	}
 	for _, addon := range res.Addons {
-		fmt.Printf("%-5s %-40s %s\n", addon.ComponentType, addon.Id, addon.PricingModel)
+		fmt.Printf("%-5s %-40s %s\n", addon.ComponentType, addon.ID, addon.PricingModel)
 	}
 	// Output:
 	// plan  builtfor_example-standard-EUR-Monthly    flat_fee, month
@@ -106,7 +106,7 @@ func ExampleClient_Invoices() {
 			log.Fatal(err)
 		}
 		if n < 2 {
-			fmt.Println(inv.InvoiceId, inv.Status, inv.AmountTotal)
+			fmt.Println(inv.InvoiceID, inv.Status, inv.AmountTotal)
 		}
 		n++
 	}

@@ -87,7 +87,7 @@ func TestKeepAliveReplayWithIdempotencyKey(t *testing.T) {
 				return nil
 			}))
 			// Warm a kept-alive connection, so that the usage call reuses it.
-			if _, err := c.GetProductComponents(context.Background(), "p", nil); err != nil {
+			if _, err := c.GetProductComponents(context.Background(), "p", gen.GetProductComponentsParams{}); err != nil {
 				t.Fatal(err)
 			}
 			_, err := c.SetSubscriptionItemUsage(context.Background(), "s", "i", gen.UsageInput{UsageQuantity: 1})
@@ -324,7 +324,7 @@ func TestOversizedBodyIsNotRead(t *testing.T) {
 		}
 	})
 	c, _ := api.client(t, WithMaxResponseBytes(1<<20))
-	_, err := c.GetProductComponents(context.Background(), "p", nil)
+	_, err := c.GetProductComponents(context.Background(), "p", gen.GetProductComponentsParams{})
 	if !errors.Is(err, ErrUnexpectedResponse) || !strings.Contains(err.Error(), "larger than 1048576 bytes") {
 		t.Fatalf("error = %v, want ErrUnexpectedResponse naming the bound", err)
 	}
@@ -443,7 +443,7 @@ func TestDotSegmentIDs(t *testing.T) {
 			return err
 		}, "path parameter subscriptionId"},
 		{"update .", func() error {
-			_, err := c.UpdateSubscription(ctx, ".", gen.SubscriptionUpdateInput{SubscriptionItemId: "p"})
+			_, err := c.UpdateSubscription(ctx, ".", gen.SubscriptionUpdateInput{SubscriptionItemID: "p"})
 			return err
 		}, "path parameter subscriptionId"},
 		{"invoice ..", func() error {
@@ -451,7 +451,7 @@ func TestDotSegmentIDs(t *testing.T) {
 			return err
 		}, "path parameter invoiceId"},
 		{"product .", func() error {
-			_, err := c.GetProductComponents(ctx, ".", nil)
+			_, err := c.GetProductComponents(ctx, ".", gen.GetProductComponentsParams{})
 			return err
 		}, "path parameter productId"},
 	}

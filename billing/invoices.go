@@ -31,7 +31,7 @@ const maxInvoices = 1 << 22
 //		if err != nil {
 //			return err
 //		}
-//		fmt.Println(inv.InvoiceId, inv.AmountTotal)
+//		fmt.Println(inv.InvoiceID, inv.AmountTotal)
 //	}
 //
 // A server that makes no progress ends the iteration with an error instead of
@@ -41,7 +41,7 @@ const maxInvoices = 1 << 22
 // is not a count of invoices (negative, fractional, above a few million).
 func (c *Client) Invoices(ctx context.Context, subscriptionID string, opts ...RequestEditorFn) iter.Seq2[gen.Invoice, error] {
 	return func(yield func(gen.Invoice, error) bool) {
-		params := gen.GetInvoicesParams{Id: subscriptionID, Type: "subscription", Limit: float64(c.pageSize)}
+		params := gen.GetInvoicesParams{ID: subscriptionID, Type: "subscription", Limit: float64(c.pageSize)}
 		var seen pagesSeen
 		for {
 			page, err := c.GetInvoices(ctx, params, opts...)
@@ -83,13 +83,13 @@ func (s *pagesSeen) check(page *gen.InvoiceList, offset float64) error {
 		}
 		return nil
 	}
-	first := page.Items[0].InvoiceId
+	first := page.Items[0].InvoiceID
 	if s.firsts[first] {
 		return fmt.Errorf("billing: getInvoices: the page at offset %g starts with invoice %q, as an earlier page did: the server ignored the offset", offset, first)
 	}
 	for _, inv := range page.Items {
-		if s.prev[inv.InvoiceId] {
-			return fmt.Errorf("billing: getInvoices: the page at offset %g repeats invoice %q of the previous page: the server ignored the offset", offset, inv.InvoiceId)
+		if s.prev[inv.InvoiceID] {
+			return fmt.Errorf("billing: getInvoices: the page at offset %g repeats invoice %q of the previous page: the server ignored the offset", offset, inv.InvoiceID)
 		}
 	}
 	if s.firsts == nil {
@@ -98,7 +98,7 @@ func (s *pagesSeen) check(page *gen.InvoiceList, offset float64) error {
 	s.firsts[first] = true
 	s.prev = make(map[string]bool, len(page.Items))
 	for _, inv := range page.Items {
-		s.prev[inv.InvoiceId] = true
+		s.prev[inv.InvoiceID] = true
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ import (
 // can pass a stub of their own instead of a Client (see billingtest for a fake
 // server, which tests the client too).
 type API interface {
-	GetProductComponents(ctx context.Context, productID string, params *gen.GetProductComponentsParams, opts ...RequestEditorFn) (*Components, error)
+	GetProductComponents(ctx context.Context, productID string, params gen.GetProductComponentsParams, opts ...RequestEditorFn) (*Components, error)
 	AddCustomer(ctx context.Context, body gen.CustomerInput, opts ...RequestEditorFn) (*gen.CustomerResponse, error)
 	AddSubscriptionEstimateForCustomer(ctx context.Context, body gen.EstimateInput, opts ...RequestEditorFn) (*gen.EstimateResponse, error)
 	AddSubscriptionChargeAtTerm(ctx context.Context, subscriptionID string, body gen.ChargeAtTermInput, opts ...RequestEditorFn) (*gen.ChargeAtTermResponse, error)
@@ -33,20 +33,14 @@ var _ API = (*Client)(nil)
 // GetProductComponents lists the components of a product, its plans and its
 // addons, productID being its technical name (for a module, e.g.
 // "builtfor_example"). params filters them and, with a language, returns the plans'
-// details; it may be nil. Idempotent: retried after network errors, 429 and 5xx.
-func (c *Client) GetProductComponents(ctx context.Context, productID string, params *gen.GetProductComponentsParams, opts ...RequestEditorFn) (*Components, error) {
-	op := ops.GetProductComponents
-	if err := checkPath(op, "productId", productID); err != nil {
-		return nil, err
-	}
-	rctx, sent := traceContext(ctx, op)
-	req, err := ops.NewGetProductComponentsRequest(rctx, c.server, productID, params)
-	if err == nil && c.validate {
-		if fe := ops.CheckGetProductComponents(productID, params); fe != nil {
-			return nil, invalid(op, fe)
-		}
-	}
-	list, err := send[componentList](ctx, c, op, req, sent, err, opts)
+// details; its zero value filters nothing. Idempotent: retried after network
+// errors, 429 and 5xx.
+func (c *Client) GetProductComponents(ctx context.Context, productID string, params gen.GetProductComponentsParams, opts ...RequestEditorFn) (*Components, error) {
+	list, err := invoke[componentList](ctx, c, ops.GetProductComponents, opts,
+		func() *ops.FieldError { return ops.CheckGetProductComponents(productID, &params) },
+		func(ctx context.Context) (*http.Request, error) {
+			return ops.NewGetProductComponentsRequest(ctx, c.server, productID, &params)
+		}, "productId", productID)
 	if err != nil {
 		return nil, err
 	}
@@ -59,30 +53,22 @@ func (c *Client) GetProductComponents(ctx context.Context, productID string, par
 // exists answers 403 CUSTOMER_ALREADY_EXISTS, which is how to check an unknown
 // outcome.
 func (c *Client) AddCustomer(ctx context.Context, body gen.CustomerInput, opts ...RequestEditorFn) (*gen.CustomerResponse, error) {
-	op := ops.AddCustomer
-	rctx, sent := traceContext(ctx, op)
-	req, err := ops.NewAddCustomerRequest(rctx, c.server, &body)
-	if err == nil && c.validate {
-		if fe := ops.CheckAddCustomer(&body); fe != nil {
-			return nil, invalid(op, fe)
-		}
-	}
-	return send[gen.CustomerResponse](ctx, c, op, req, sent, err, opts)
+	return invoke[gen.CustomerResponse](ctx, c, ops.AddCustomer, opts,
+		func() *ops.FieldError { return ops.CheckAddCustomer(&body) },
+		func(ctx context.Context) (*http.Request, error) {
+			return ops.NewAddCustomerRequest(ctx, c.server, &body)
+		})
 }
 
 // AddSubscriptionEstimateForCustomer estimates what a customer would pay for a plan
-// (a new subscription, or a change of body.SubscriptionId), taxes and coupon
+// (a new subscription, or a change of body.SubscriptionID), taxes and coupon
 // included. Nothing changes on the server: idempotent.
 func (c *Client) AddSubscriptionEstimateForCustomer(ctx context.Context, body gen.EstimateInput, opts ...RequestEditorFn) (*gen.EstimateResponse, error) {
-	op := ops.AddSubscriptionEstimateForCustomer
-	rctx, sent := traceContext(ctx, op)
-	req, err := ops.NewAddSubscriptionEstimateForCustomerRequest(rctx, c.server, &body)
-	if err == nil && c.validate {
-		if fe := ops.CheckAddSubscriptionEstimateForCustomer(&body); fe != nil {
-			return nil, invalid(op, fe)
-		}
-	}
-	return send[gen.EstimateResponse](ctx, c, op, req, sent, err, opts)
+	return invoke[gen.EstimateResponse](ctx, c, ops.AddSubscriptionEstimateForCustomer, opts,
+		func() *ops.FieldError { return ops.CheckAddSubscriptionEstimateForCustomer(&body) },
+		func(ctx context.Context) (*http.Request, error) {
+			return ops.NewAddSubscriptionEstimateForCustomerRequest(ctx, c.server, &body)
+		})
 }
 
 // AddSubscriptionChargeAtTerm adds a one-off charge of body.Amount cents, described
@@ -91,18 +77,11 @@ func (c *Client) AddSubscriptionEstimateForCustomer(ctx context.Context, body ge
 // when the server cannot have received it, and any failure after which the charge
 // may have been added wraps ErrOutcomeUnknown.
 func (c *Client) AddSubscriptionChargeAtTerm(ctx context.Context, subscriptionID string, body gen.ChargeAtTermInput, opts ...RequestEditorFn) (*gen.ChargeAtTermResponse, error) {
-	op := ops.AddSubscriptionChargeAtTerm
-	if err := checkPath(op, "subscriptionId", subscriptionID); err != nil {
-		return nil, err
-	}
-	rctx, sent := traceContext(ctx, op)
-	req, err := ops.NewAddSubscriptionChargeAtTermRequest(rctx, c.server, subscriptionID, &body)
-	if err == nil && c.validate {
-		if fe := ops.CheckAddSubscriptionChargeAtTerm(subscriptionID, &body); fe != nil {
-			return nil, invalid(op, fe)
-		}
-	}
-	return send[gen.ChargeAtTermResponse](ctx, c, op, req, sent, err, opts)
+	return invoke[gen.ChargeAtTermResponse](ctx, c, ops.AddSubscriptionChargeAtTerm, opts,
+		func() *ops.FieldError { return ops.CheckAddSubscriptionChargeAtTerm(subscriptionID, &body) },
+		func(ctx context.Context) (*http.Request, error) {
+			return ops.NewAddSubscriptionChargeAtTermRequest(ctx, c.server, subscriptionID, &body)
+		}, "subscriptionId", subscriptionID)
 }
 
 // SetSubscriptionItemQuantity sets the quantity of a subscription item for the
@@ -110,18 +89,11 @@ func (c *Client) AddSubscriptionChargeAtTerm(ctx context.Context, subscriptionID
 // price id of the subscription's webhooks (subscription_items[].item_price_id).
 // Idempotent: retried after network errors, 429 and 5xx.
 func (c *Client) SetSubscriptionItemQuantity(ctx context.Context, subscriptionID, itemID string, body gen.QuantityInput, opts ...RequestEditorFn) (*gen.QuantityResponse, error) {
-	op := ops.SetSubscriptionItemQuantity
-	if err := checkPath(op, "subscriptionId", subscriptionID, "subscriptionItemId", itemID); err != nil {
-		return nil, err
-	}
-	rctx, sent := traceContext(ctx, op)
-	req, err := ops.NewSetSubscriptionItemQuantityRequest(rctx, c.server, subscriptionID, itemID, &body)
-	if err == nil && c.validate {
-		if fe := ops.CheckSetSubscriptionItemQuantity(subscriptionID, itemID, &body); fe != nil {
-			return nil, invalid(op, fe)
-		}
-	}
-	return send[gen.QuantityResponse](ctx, c, op, req, sent, err, opts)
+	return invoke[gen.QuantityResponse](ctx, c, ops.SetSubscriptionItemQuantity, opts,
+		func() *ops.FieldError { return ops.CheckSetSubscriptionItemQuantity(subscriptionID, itemID, &body) },
+		func(ctx context.Context) (*http.Request, error) {
+			return ops.NewSetSubscriptionItemQuantityRequest(ctx, c.server, subscriptionID, itemID, &body)
+		}, "subscriptionId", subscriptionID, "subscriptionItemId", itemID)
 }
 
 // SetSubscriptionItemUsage adds body.UsageQuantity to the usage of a metered
@@ -130,50 +102,32 @@ func (c *Client) SetSubscriptionItemQuantity(ctx context.Context, subscriptionID
 // have received it, and any failure after which the usage may have been counted
 // wraps ErrOutcomeUnknown.
 func (c *Client) SetSubscriptionItemUsage(ctx context.Context, subscriptionID, itemID string, body gen.UsageInput, opts ...RequestEditorFn) (*gen.UsageResponse, error) {
-	op := ops.SetSubscriptionItemUsage
-	if err := checkPath(op, "subscriptionId", subscriptionID, "subscriptionItemId", itemID); err != nil {
-		return nil, err
-	}
-	rctx, sent := traceContext(ctx, op)
-	req, err := ops.NewSetSubscriptionItemUsageRequest(rctx, c.server, subscriptionID, itemID, &body)
-	if err == nil && c.validate {
-		if fe := ops.CheckSetSubscriptionItemUsage(subscriptionID, itemID, &body); fe != nil {
-			return nil, invalid(op, fe)
-		}
-	}
-	return send[gen.UsageResponse](ctx, c, op, req, sent, err, opts)
+	return invoke[gen.UsageResponse](ctx, c, ops.SetSubscriptionItemUsage, opts,
+		func() *ops.FieldError { return ops.CheckSetSubscriptionItemUsage(subscriptionID, itemID, &body) },
+		func(ctx context.Context) (*http.Request, error) {
+			return ops.NewSetSubscriptionItemUsageRequest(ctx, c.server, subscriptionID, itemID, &body)
+		}, "subscriptionId", subscriptionID, "subscriptionItemId", itemID)
 }
 
 // UpdateSubscription changes the plan (or the billing period) of a subscription to
-// the plan component body.SubscriptionItemId, optionally with a coupon. Idempotent:
+// the plan component body.SubscriptionItemID, optionally with a coupon. Idempotent:
 // retried after network errors, 429 and 5xx.
 func (c *Client) UpdateSubscription(ctx context.Context, subscriptionID string, body gen.SubscriptionUpdateInput, opts ...RequestEditorFn) (*gen.SubscriptionResponse, error) {
-	op := ops.UpdateSubscription
-	if err := checkPath(op, "subscriptionId", subscriptionID); err != nil {
-		return nil, err
-	}
-	rctx, sent := traceContext(ctx, op)
-	req, err := ops.NewUpdateSubscriptionRequest(rctx, c.server, subscriptionID, &body)
-	if err == nil && c.validate {
-		if fe := ops.CheckUpdateSubscription(subscriptionID, &body); fe != nil {
-			return nil, invalid(op, fe)
-		}
-	}
-	return send[gen.SubscriptionResponse](ctx, c, op, req, sent, err, opts)
+	return invoke[gen.SubscriptionResponse](ctx, c, ops.UpdateSubscription, opts,
+		func() *ops.FieldError { return ops.CheckUpdateSubscription(subscriptionID, &body) },
+		func(ctx context.Context) (*http.Request, error) {
+			return ops.NewUpdateSubscriptionRequest(ctx, c.server, subscriptionID, &body)
+		}, "subscriptionId", subscriptionID)
 }
 
 // GetInvoices returns one page of the invoices params asks for (all its fields but
 // Order are required). Invoices iterates over all pages.
 func (c *Client) GetInvoices(ctx context.Context, params gen.GetInvoicesParams, opts ...RequestEditorFn) (*gen.InvoiceList, error) {
-	op := ops.GetInvoices
-	rctx, sent := traceContext(ctx, op)
-	req, err := ops.NewGetInvoicesRequest(rctx, c.server, &params)
-	if err == nil && c.validate {
-		if fe := ops.CheckGetInvoices(&params); fe != nil {
-			return nil, invalid(op, fe)
-		}
-	}
-	list, err := send[invoiceList](ctx, c, op, req, sent, err, opts)
+	list, err := invoke[invoiceList](ctx, c, ops.GetInvoices, opts,
+		func() *ops.FieldError { return ops.CheckGetInvoices(&params) },
+		func(ctx context.Context) (*http.Request, error) {
+			return ops.NewGetInvoicesRequest(ctx, c.server, &params)
+		})
 	if err != nil {
 		return nil, err
 	}
@@ -182,39 +136,41 @@ func (c *Client) GetInvoices(ctx context.Context, params gen.GetInvoicesParams, 
 
 // GetInvoiceDownload returns a link to an invoice's PDF and until when it works.
 func (c *Client) GetInvoiceDownload(ctx context.Context, invoiceID string, opts ...RequestEditorFn) (*gen.InvoiceDownloadResponse, error) {
-	op := ops.GetInvoiceDownload
-	if err := checkPath(op, "invoiceId", invoiceID); err != nil {
+	return invoke[gen.InvoiceDownloadResponse](ctx, c, ops.GetInvoiceDownload, opts,
+		func() *ops.FieldError { return ops.CheckGetInvoiceDownload(invoiceID) },
+		func(ctx context.Context) (*http.Request, error) {
+			return ops.NewGetInvoiceDownloadRequest(ctx, c.server, invoiceID)
+		}, "invoiceId", invoiceID)
+}
+
+// invoke refuses path parameters (name, value pairs in paths) that would not reach
+// the server as themselves, then inputs that check (the spec's checks, on unless
+// WithRequestValidation(false)) refuses, naming the field: nothing is sent. Then it
+// builds the request with build, runs the editors on it and sends it through the
+// doer, and decodes the 2xx answer into a T. A body that does not decode was an
+// applied call: the error wraps ErrUnexpectedResponse, and ErrOutcomeUnknown when
+// the operation is not idempotent.
+func invoke[T any](ctx context.Context, c *Client, op *ops.Operation, opts []RequestEditorFn, check func() *ops.FieldError, build func(context.Context) (*http.Request, error), paths ...string) (*T, error) {
+	if err := checkPath(op, paths...); err != nil {
 		return nil, err
 	}
-	rctx, sent := traceContext(ctx, op)
-	req, err := ops.NewGetInvoiceDownloadRequest(rctx, c.server, invoiceID)
-	if err == nil && c.validate {
-		if fe := ops.CheckGetInvoiceDownload(invoiceID); fe != nil {
+	if c.validate {
+		if fe := check(); fe != nil {
 			return nil, invalid(op, fe)
 		}
 	}
-	return send[gen.InvoiceDownloadResponse](ctx, c, op, req, sent, err, opts)
-}
-
-// send runs the editors on req and sends it through the doer, then decodes the 2xx
-// answer into a T. req was built with the context traceContext returned, and sent
-// is its trace; buildErr is the error of building it: nothing was sent. A body that
-// does not decode was an applied call: the error wraps ErrUnexpectedResponse, and
-// ErrOutcomeUnknown when the operation is not idempotent.
-func send[T any](ctx context.Context, c *Client, op *ops.Operation, req *http.Request, sent *sendTrace, buildErr error, opts []RequestEditorFn) (*T, error) {
-	if buildErr != nil {
-		return nil, &InvalidRequestError{Operation: op.ID, Field: "request", Reason: buildErr.Error(), Err: buildErr}
+	rctx, sent := traceContext(ctx, op)
+	req, err := build(rctx)
+	if err != nil {
+		return nil, &InvalidRequestError{Operation: op.ID, Field: "request", Reason: err.Error(), Err: err}
 	}
 	setHeaders(req.Header, c.sandbox)
 	built, rewind := req.Body, req.GetBody
-	for _, edit := range c.editors {
-		if err := edit(ctx, req); err != nil {
-			return nil, fmt.Errorf("billing: %s: request editor: %w", op.ID, err)
-		}
-	}
-	for _, edit := range opts {
-		if err := edit(ctx, req); err != nil {
-			return nil, fmt.Errorf("billing: %s: request editor: %w", op.ID, err)
+	for _, edits := range [2][]RequestEditorFn{c.editors, opts} {
+		for _, edit := range edits {
+			if err := edit(ctx, req); err != nil {
+				return nil, fmt.Errorf("billing: %s: request editor: %w", op.ID, err)
+			}
 		}
 	}
 	if req.Body != built {

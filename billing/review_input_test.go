@@ -100,7 +100,7 @@ func TestReviewEditorRedirectsTokenOverHTTP(t *testing.T) {
 		return nil, errors.New("not sent (test transport)")
 	})
 	c, _ := api.client(t, WithHTTPClient(&http.Client{Transport: rt}), WithTokenSource(staticToken("secret-token")))
-	_, err := c.GetProductComponents(context.Background(), "p", nil, func(_ context.Context, r *http.Request) error {
+	_, err := c.GetProductComponents(context.Background(), "p", gen.GetProductComponentsParams{}, func(_ context.Context, r *http.Request) error {
 		r.URL.Scheme, r.URL.Host = "http", "billing.example.invalid"
 		return nil
 	})
@@ -153,7 +153,7 @@ func TestReviewWrongShape2xx(t *testing.T) {
 	})
 	api.allowOffSpec(contracttest.OffSpecAnswers("another operation's answer is what this test is about"))
 	c, _ := api.client(t)
-	page, err := c.GetInvoices(context.Background(), gen.GetInvoicesParams{Id: "s", Type: "subscription", Limit: 10})
+	page, err := c.GetInvoices(context.Background(), gen.GetInvoicesParams{ID: "s", Type: "subscription", Limit: 10})
 	if !errors.Is(err, ErrUnexpectedResponse) {
 		t.Errorf("getInvoices answered with a download link: error %v, page %+v; want ErrUnexpectedResponse (total missing, required by the spec)", err, page)
 	}

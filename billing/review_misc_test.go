@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
 // A 2xx body far larger than WithMaxResponseBytes, flushed in small chunks: the
@@ -32,7 +34,7 @@ func TestReviewSlowOversizedBody(t *testing.T) {
 	// The client's own transport: the spec-checking one of the tests would read
 	// the whole answer to check it.
 	c, _ := api.client(t, WithMaxResponseBytes(4096), WithHTTPClient(api.Client()))
-	_, err := c.GetProductComponents(context.Background(), "p", nil)
+	_, err := c.GetProductComponents(context.Background(), "p", gen.GetProductComponentsParams{})
 	if !errors.Is(err, ErrUnexpectedResponse) || !strings.Contains(err.Error(), "larger than 4096 bytes") {
 		t.Errorf("err = %v, want ErrUnexpectedResponse naming the bound", err)
 	}
@@ -81,7 +83,7 @@ func TestReviewErrorTexts(t *testing.T) {
 		{"5xx exhausted (idempotent)", func(t *testing.T) error {
 			api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) { writeError(w, 503, "DOWN", "down") })
 			c, _ := api.client(t)
-			_, err := c.GetProductComponents(context.Background(), "p", nil)
+			_, err := c.GetProductComponents(context.Background(), "p", gen.GetProductComponentsParams{})
 			return err
 		}},
 		{"retry after the deadline", func(t *testing.T) error {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prestashopcorp/billing-sdk-go/gen"
 	"github.com/prestashopcorp/billing-sdk-go/internal/contracttest"
 )
 
@@ -195,7 +196,7 @@ func TestReviewConcurrent401Refresh(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := c.GetProductComponents(context.Background(), "p", nil)
+			_, err := c.GetProductComponents(context.Background(), "p", gen.GetProductComponentsParams{})
 			errs <- err
 		}()
 	}

@@ -4,58 +4,53 @@
 package gen
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
-// ServerUrlIntegrationNVariable The integration environment's number, 1 to 6.
-type ServerUrlIntegrationNVariable string
+// ServerURLIntegrationNVariable The integration environment's number, 1 to 6.
+type ServerURLIntegrationNVariable string
 
-// Defines values for ServerUrlIntegrationNVariable.
+// Defines values for ServerURLIntegrationNVariable.
 const (
-	ServerUrlIntegrationNVariable1 ServerUrlIntegrationNVariable = "1"
-	ServerUrlIntegrationNVariable2 ServerUrlIntegrationNVariable = "2"
-	ServerUrlIntegrationNVariable3 ServerUrlIntegrationNVariable = "3"
-	ServerUrlIntegrationNVariable4 ServerUrlIntegrationNVariable = "4"
-	ServerUrlIntegrationNVariable5 ServerUrlIntegrationNVariable = "5"
-	ServerUrlIntegrationNVariable6 ServerUrlIntegrationNVariable = "6"
+	ServerURLIntegrationNVariable1 ServerURLIntegrationNVariable = "1"
+	ServerURLIntegrationNVariable2 ServerURLIntegrationNVariable = "2"
+	ServerURLIntegrationNVariable3 ServerURLIntegrationNVariable = "3"
+	ServerURLIntegrationNVariable4 ServerURLIntegrationNVariable = "4"
+	ServerURLIntegrationNVariable5 ServerURLIntegrationNVariable = "5"
+	ServerURLIntegrationNVariable6 ServerURLIntegrationNVariable = "6"
 )
 
-// Valid indicates whether the value is a known member of the ServerUrlIntegrationNVariable enum.
-func (e ServerUrlIntegrationNVariable) Valid() bool {
+// Valid indicates whether the value is a known member of the ServerURLIntegrationNVariable enum.
+func (e ServerURLIntegrationNVariable) Valid() bool {
 	switch e {
-	case ServerUrlIntegrationNVariable1:
+	case ServerURLIntegrationNVariable1:
 		return true
-	case ServerUrlIntegrationNVariable2:
+	case ServerURLIntegrationNVariable2:
 		return true
-	case ServerUrlIntegrationNVariable3:
+	case ServerURLIntegrationNVariable3:
 		return true
-	case ServerUrlIntegrationNVariable4:
+	case ServerURLIntegrationNVariable4:
 		return true
-	case ServerUrlIntegrationNVariable5:
+	case ServerURLIntegrationNVariable5:
 		return true
-	case ServerUrlIntegrationNVariable6:
+	case ServerURLIntegrationNVariable6:
 		return true
 	default:
 		return false
 	}
 }
 
-// ServerUrlIntegrationNVariableDefault is the default choice, for the accepted values for the `n` variable
-const ServerUrlIntegrationNVariableDefault ServerUrlIntegrationNVariable = ServerUrlIntegrationNVariable1
+// ServerURLIntegrationNVariableDefault is the default choice, for the accepted values for the `n` variable
+const ServerURLIntegrationNVariableDefault ServerURLIntegrationNVariable = ServerURLIntegrationNVariable1
 
-// NewServerUrlIntegration constructs the Server URL for Integration, with the provided variables.
-func NewServerUrlIntegration(n ServerUrlIntegrationNVariable) (string, error) {
+// NewServerURLIntegration constructs the Server URL for Integration, with the provided variables.
+func NewServerURLIntegration(n ServerURLIntegrationNVariable) (string, error) {
 	if !n.Valid() {
 		return "", fmt.Errorf("`%v` is not one of the accepted values for the `n` variable", n)
 	}
@@ -71,11 +66,11 @@ func NewServerUrlIntegration(n ServerUrlIntegrationNVariable) (string, error) {
 	return u, nil
 }
 
-// ServerUrlPreproduction defines the Server URL for Preproduction
-const ServerUrlPreproduction = "https://api.billing.preproduction.prestashop.com"
+// ServerURLPreproduction defines the Server URL for Preproduction
+const ServerURLPreproduction = "https://api.billing.preproduction.prestashop.com"
 
-// ServerUrlProduction defines the Server URL for Production
-const ServerUrlProduction = "https://api.billing.prestashop.com"
+// ServerURLProduction defines the Server URL for Production
+const ServerURLProduction = "https://api.billing.prestashop.com"
 
 // Defines values for AddonComponentType.
 const (
@@ -343,16 +338,16 @@ func (e TrialPeriodUnit) Valid() bool {
 //
 // Example: {"componentGroupId":"builtfor_example-api-calls","componentType":"addon","id":"builtfor_example-api-calls-EUR-Monthly","isUsageBased":true,"price":2,"pricingModel":"per_unit","productId":"builtfor_example","status":"active"}
 type Addon struct {
-	// ComponentGroupId Example: builtfor_example-api-calls
-	ComponentGroupId string `json:"componentGroupId"`
+	// ComponentGroupID Example: builtfor_example-api-calls
+	ComponentGroupID string `json:"componentGroupId"`
 
 	// ComponentType `addon` or `charge` for an Addon.
 	//
 	// Example: addon
 	ComponentType AddonComponentType `json:"componentType"`
 
-	// Id Example: builtfor_example-api-calls-EUR-Monthly
-	Id string `json:"id"`
+	// ID Example: builtfor_example-api-calls-EUR-Monthly
+	ID string `json:"id"`
 
 	// IsUsageBased Example: true
 	IsUsageBased bool `json:"isUsageBased"`
@@ -360,7 +355,7 @@ type Addon struct {
 	// Price In cents (the unit price for per_unit).
 	//
 	// Example: 2
-	Price *float64 `json:"price,omitempty"`
+	Price float64 `json:"price,omitempty"`
 
 	// PricingModel `flat_fee`: one price; `per_unit`: price times quantity; `stairstep`: the price of
 	// the step the quantity falls in.
@@ -369,8 +364,8 @@ type Addon struct {
 	// Example: flat_fee
 	PricingModel PricingModel `json:"pricingModel"`
 
-	// ProductId Example: builtfor_example
-	ProductId string `json:"productId"`
+	// ProductID Example: builtfor_example
+	ProductID string `json:"productId"`
 
 	// Status Example: active
 	Status ComponentStatus `json:"status"`
@@ -485,8 +480,8 @@ type Customer struct {
 	// Email Example: merchant@example.com
 	Email openapi_types.Email `json:"email"`
 
-	// Id Example: 3f1c9a2e-6f0b-4a8e-9d55-2a1d0c7e4b11
-	Id string `json:"id"`
+	// ID Example: 3f1c9a2e-6f0b-4a8e-9d55-2a1d0c7e4b11
+	ID string `json:"id"`
 
 	// Locale A language ISO code.
 	//
@@ -509,10 +504,10 @@ type CustomerInput struct {
 	// Example: merchant@example.com
 	Email openapi_types.Email `json:"email"`
 
-	// Id Must equal the access token's `sub`.
+	// ID Must equal the access token's `sub`.
 	//
 	// Example: 3f1c9a2e-6f0b-4a8e-9d55-2a1d0c7e4b11
-	Id string `json:"id"`
+	ID string `json:"id"`
 
 	// Locale A language ISO code.
 	//
@@ -553,7 +548,7 @@ type Error struct {
 	// StatusCode The HTTP status, repeated (a Float in the source schema).
 	//
 	// Example: 404
-	StatusCode *float64 `json:"statusCode,omitempty"`
+	StatusCode float64 `json:"statusCode,omitempty"`
 }
 
 // Estimate defines model for Estimate.
@@ -565,19 +560,19 @@ type Estimate struct {
 // EstimateCoupon defines model for EstimateCoupon.
 type EstimateCoupon struct {
 	// DiscountAmount Example: 0
-	DiscountAmount *float64 `json:"discountAmount,omitempty"`
+	DiscountAmount float64 `json:"discountAmount,omitempty"`
 
 	// DiscountPercentage Example: 10
-	DiscountPercentage *float64 `json:"discountPercentage,omitempty"`
+	DiscountPercentage float64 `json:"discountPercentage,omitempty"`
 
 	// DiscountType Example: percentage
 	DiscountType DiscountType `json:"discountType"`
 
-	// Id Example: WELCOME10
-	Id string `json:"id"`
+	// ID Example: WELCOME10
+	ID string `json:"id"`
 
 	// Period Example: 3
-	Period *float64 `json:"period,omitempty"`
+	Period float64 `json:"period,omitempty"`
 
 	// PeriodUnit Example: month
 	PeriodUnit string `json:"periodUnit,omitempty"`
@@ -594,33 +589,33 @@ type EstimateDiscount struct {
 	// DiscountType Example: percentage
 	DiscountType DiscountType `json:"discountType"`
 
-	// EntityId Example: WELCOME10
-	EntityId string `json:"entityId,omitempty"`
+	// EntityID Example: WELCOME10
+	EntityID string `json:"entityId,omitempty"`
 }
 
 // EstimateInput defines model for EstimateInput.
 type EstimateInput struct {
-	// ComponentId The plan to estimate.
+	// ComponentID The plan to estimate.
 	//
 	// Example: builtfor_example-standard-EUR-Yearly
-	ComponentId string       `json:"componentId"`
+	ComponentID string       `json:"componentId"`
 	Coupon      *CouponInput `json:"coupon,omitempty"`
 
-	// CustomerId Example: 3f1c9a2e-6f0b-4a8e-9d55-2a1d0c7e4b11
-	CustomerId string `json:"customerId"`
+	// CustomerID Example: 3f1c9a2e-6f0b-4a8e-9d55-2a1d0c7e4b11
+	CustomerID string `json:"customerId"`
 
-	// ProductId Example: builtfor_example
-	ProductId string `json:"productId"`
+	// ProductID Example: builtfor_example
+	ProductID string `json:"productId"`
 
 	// Quantity For quantity-based or metered plans.
 	//
 	// Example: 5
 	Quantity float64 `json:"quantity,omitempty"`
 
-	// SubscriptionId The existing subscription, when estimating a change of it.
+	// SubscriptionID The existing subscription, when estimating a change of it.
 	//
 	// Example: AzZltzSnnXURXasn
-	SubscriptionId string `json:"subscriptionId,omitempty"`
+	SubscriptionID string `json:"subscriptionId,omitempty"`
 }
 
 // EstimateLineItem defines model for EstimateLineItem.
@@ -660,10 +655,10 @@ type EstimateTax struct {
 // Invoice defines model for Invoice.
 type Invoice struct {
 	// AmountDue Example: 0
-	AmountDue *float64 `json:"amountDue,omitempty"`
+	AmountDue float64 `json:"amountDue,omitempty"`
 
 	// AmountPaid Example: 3598
-	AmountPaid *float64 `json:"amountPaid,omitempty"`
+	AmountPaid float64 `json:"amountPaid,omitempty"`
 
 	// AmountTotal In cents, tax included.
 	//
@@ -675,35 +670,35 @@ type Invoice struct {
 	// Example: EUR
 	CurrencyCode string `json:"currencyCode"`
 
-	// CustomerId Mostly the shop id.
+	// CustomerID Mostly the shop id.
 	//
 	// Example: 6f3e2a8c-1b7d-4c59-a0e4-7d2b9c1f5e30
-	CustomerId string `json:"customerId"`
+	CustomerID string `json:"customerId"`
 
 	// InvoiceDate A timestamp. Inference: UTC seconds, like subscription timestamps.
 	//
 	// Example: 1764070800
-	InvoiceDate *float64 `json:"invoiceDate,omitempty"`
+	InvoiceDate float64 `json:"invoiceDate,omitempty"`
 
-	// InvoiceId Example: INV-2026-00042
-	InvoiceId string            `json:"invoiceId"`
+	// InvoiceID Example: INV-2026-00042
+	InvoiceID string            `json:"invoiceId"`
 	LineItems []InvoiceLineItem `json:"lineItems"`
 
 	// PaymentDate A timestamp. Inference: UTC seconds, like subscription timestamps.
 	//
 	// Example: 1764070860
-	PaymentDate *float64 `json:"paymentDate,omitempty"`
+	PaymentDate float64 `json:"paymentDate,omitempty"`
 
-	// ProductId Example: builtfor_example
-	ProductId string `json:"productId,omitempty"`
+	// ProductID Example: builtfor_example
+	ProductID string `json:"productId,omitempty"`
 
 	// Status Inference: no source lists the values (paid, payment_due, posted, not_paid, voided are Chargebee's); kept an open string.
 	//
 	// Example: paid
 	Status string `json:"status"`
 
-	// SubscriptionId Example: AzZltzSnnXURXasn
-	SubscriptionId string `json:"subscriptionId"`
+	// SubscriptionID Example: AzZltzSnnXURXasn
+	SubscriptionID string `json:"subscriptionId"`
 
 	// TaxAmount Example: 600
 	TaxAmount float64 `json:"taxAmount"`
@@ -714,8 +709,8 @@ type Invoice struct {
 
 // InvoiceDownload defines model for InvoiceDownload.
 type InvoiceDownload struct {
-	// DownloadUrl Example: https://invoices.billing.example/INV-2026-00042.pdf?signature=abc123
-	DownloadUrl string `json:"downloadUrl"`
+	// DownloadURL Example: https://invoices.billing.example/INV-2026-00042.pdf?signature=abc123
+	DownloadURL string `json:"downloadUrl"`
 
 	// ValidTill A timestamp until which the link is valid. Inference: UTC seconds, like subscription timestamps.
 	//
@@ -741,7 +736,7 @@ type InvoiceEstimate struct {
 	// NextBillingPeriodAmountDue Only when the estimate is 0 (a trial or a downgrade).
 	//
 	// Example: 1999
-	NextBillingPeriodAmountDue *float64 `json:"nextBillingPeriodAmountDue,omitempty"`
+	NextBillingPeriodAmountDue float64 `json:"nextBillingPeriodAmountDue,omitempty"`
 
 	// SubTotal Example: 19990
 	SubTotal float64       `json:"subTotal"`
@@ -756,10 +751,10 @@ type InvoiceLineItem struct {
 	// Amount In cents, before tax.
 	//
 	// Example: 1999
-	Amount *float64 `json:"amount,omitempty"`
+	Amount float64 `json:"amount,omitempty"`
 
-	// ComponentId Example: builtfor_example-standard-EUR-Monthly
-	ComponentId string `json:"componentId,omitempty"`
+	// ComponentID Example: builtfor_example-standard-EUR-Monthly
+	ComponentID string `json:"componentId,omitempty"`
 
 	// Description A charge at term's description shows here.
 	//
@@ -771,22 +766,22 @@ type InvoiceLineItem struct {
 	// Example: plan_item_price
 	EntityType string `json:"entityType"`
 
-	// InvoiceId Example: INV-2026-00042
-	InvoiceId string `json:"invoiceId"`
+	// InvoiceID Example: INV-2026-00042
+	InvoiceID string `json:"invoiceId"`
 
-	// InvoiceLineItemId Example: li_AzZltzSnnXURXasn_1
-	InvoiceLineItemId string `json:"invoiceLineItemId"`
+	// InvoiceLineItemID Example: li_AzZltzSnnXURXasn_1
+	InvoiceLineItemID string `json:"invoiceLineItemId"`
 
-	// SubscriptionId Example: AzZltzSnnXURXasn
-	SubscriptionId string `json:"subscriptionId"`
+	// SubscriptionID Example: AzZltzSnnXURXasn
+	SubscriptionID string `json:"subscriptionId"`
 
 	// TaxAmount Example: 400
-	TaxAmount *float64 `json:"taxAmount,omitempty"`
+	TaxAmount float64 `json:"taxAmount,omitempty"`
 
 	// TaxRate Percent.
 	//
 	// Example: 20
-	TaxRate *float64 `json:"taxRate,omitempty"`
+	TaxRate float64 `json:"taxRate,omitempty"`
 }
 
 // InvoiceList defines model for InvoiceList.
@@ -823,10 +818,10 @@ type Plan struct {
 	// Example: month
 	BillingPeriodUnit PeriodUnit `json:"billingPeriodUnit"`
 
-	// ComponentGroupId Groups the billing periods of one offer.
+	// ComponentGroupID Groups the billing periods of one offer.
 	//
 	// Example: builtfor_example-standard
-	ComponentGroupId string `json:"componentGroupId"`
+	ComponentGroupID string `json:"componentGroupId"`
 
 	// ComponentType Always `plan` for a Plan.
 	//
@@ -837,10 +832,10 @@ type Plan struct {
 	Details *PlanDetails `json:"details,omitempty"`
 
 	// FreeQuantity Example: 0
-	FreeQuantity *float64 `json:"freeQuantity,omitempty"`
+	FreeQuantity float64 `json:"freeQuantity,omitempty"`
 
-	// Id Example: builtfor_example-standard-EUR-Monthly
-	Id string `json:"id"`
+	// ID Example: builtfor_example-standard-EUR-Monthly
+	ID string `json:"id"`
 
 	// IsUsageBased Example: false
 	IsUsageBased bool `json:"isUsageBased"`
@@ -851,7 +846,7 @@ type Plan struct {
 	// Price In cents. Only for flat_fee and per_unit (the unit price for per_unit).
 	//
 	// Example: 1999
-	Price *float64 `json:"price,omitempty"`
+	Price float64 `json:"price,omitempty"`
 
 	// PricingModel `flat_fee`: one price; `per_unit`: price times quantity; `stairstep`: the price of
 	// the step the quantity falls in.
@@ -860,8 +855,8 @@ type Plan struct {
 	// Example: flat_fee
 	PricingModel PricingModel `json:"pricingModel"`
 
-	// ProductId Example: builtfor_example
-	ProductId string `json:"productId"`
+	// ProductID Example: builtfor_example
+	ProductID string `json:"productId"`
 
 	// Status Example: active
 	Status ComponentStatus `json:"status"`
@@ -875,7 +870,7 @@ type Plan struct {
 	// TrialPeriodValue Length of the trial, in `trialPeriodUnit`.
 	//
 	// Example: 30
-	TrialPeriodValue *float64 `json:"trialPeriodValue,omitempty"`
+	TrialPeriodValue float64 `json:"trialPeriodValue,omitempty"`
 }
 
 // PlanComponentType Always `plan` for a Plan.
@@ -926,17 +921,17 @@ type ScheduledChanges struct {
 	// Example: year
 	BillingPeriodUnit string `json:"billingPeriodUnit"`
 
-	// ComponentId Example: builtfor_example-standard-EUR-Yearly
-	ComponentId string `json:"componentId"`
+	// ComponentID Example: builtfor_example-standard-EUR-Yearly
+	ComponentID string `json:"componentId"`
 
-	// GroupId Example: builtfor_example-standard
-	GroupId string `json:"groupId"`
+	// GroupID Example: builtfor_example-standard
+	GroupID string `json:"groupId"`
 
 	// Quantity Example: 1
-	Quantity *float64 `json:"quantity,omitempty"`
+	Quantity float64 `json:"quantity,omitempty"`
 
 	// UnitPrice Example: 19990
-	UnitPrice *float64 `json:"unitPrice,omitempty"`
+	UnitPrice float64 `json:"unitPrice,omitempty"`
 }
 
 // Subscription defines model for Subscription.
@@ -944,7 +939,7 @@ type Subscription struct {
 	// ActivatedAt UTC seconds (see the timestamp convention in info).
 	//
 	// Example: 1732534800
-	ActivatedAt *float64 `json:"activatedAt,omitempty"`
+	ActivatedAt float64 `json:"activatedAt,omitempty"`
 
 	// BillingPeriodUnit A plain string in the source schema (no enum), unlike a component's period
 	// unit. Values seen: month, year (the period value is always 1). Kept open so a
@@ -954,13 +949,13 @@ type Subscription struct {
 	// Example: month
 	BillingPeriodUnit string `json:"billingPeriodUnit"`
 
-	// BundleMainProductId Example: builtfor_bundle
-	BundleMainProductId string `json:"bundleMainProductId,omitempty"`
+	// BundleMainProductID Example: builtfor_bundle
+	BundleMainProductID string `json:"bundleMainProductId,omitempty"`
 
 	// CancelledAt UTC seconds (see the timestamp convention in info).
 	//
 	// Example: 1764070800
-	CancelledAt *float64 `json:"cancelledAt,omitempty"`
+	CancelledAt float64 `json:"cancelledAt,omitempty"`
 
 	// CurrencyCode ISO 4217.
 	//
@@ -968,18 +963,18 @@ type Subscription struct {
 	CurrencyCode string `json:"currencyCode"`
 
 	// HasScheduledChanges Example: false
-	HasScheduledChanges *bool `json:"hasScheduledChanges,omitempty"`
+	HasScheduledChanges bool `json:"hasScheduledChanges,omitempty"`
 
-	// Id Example: AzZltzSnnXURXasn
-	Id string `json:"id"`
+	// ID Example: AzZltzSnnXURXasn
+	ID string `json:"id"`
 
 	// NextRenewalAt UTC seconds (see the timestamp convention in info).
 	//
 	// Example: 1764070800
-	NextRenewalAt *float64 `json:"nextRenewalAt,omitempty"`
+	NextRenewalAt float64 `json:"nextRenewalAt,omitempty"`
 
-	// ProductId Example: builtfor_example
-	ProductId string `json:"productId"`
+	// ProductID Example: builtfor_example
+	ProductID string `json:"productId"`
 
 	// ResourceVersion A string here (webhooks carry a number); compare versions to spot
 	// out-of-order data.
@@ -988,8 +983,8 @@ type Subscription struct {
 	// Example: 1732534800123
 	ResourceVersion string `json:"resourceVersion"`
 
-	// ShopId Example: 6f3e2a8c-1b7d-4c59-a0e4-7d2b9c1f5e30
-	ShopId string `json:"shopId"`
+	// ShopID Example: 6f3e2a8c-1b7d-4c59-a0e4-7d2b9c1f5e30
+	ShopID string `json:"shopId"`
 
 	// Status A plain string in the source schema (no enum). Values seen: active, in_trial,
 	// non_renewing, paused, cancelled, future. Kept open so a new status never
@@ -1008,24 +1003,24 @@ type Subscription struct {
 	// TrialEndAt UTC seconds (see the timestamp convention in info).
 	//
 	// Example: 1735126800
-	TrialEndAt *float64 `json:"trialEndAt,omitempty"`
+	TrialEndAt float64 `json:"trialEndAt,omitempty"`
 }
 
 // SubscriptionItem An item of a subscription. Its numbers have no minimum in the source schema.
 type SubscriptionItem struct {
 	// Amount Example: 1999
-	Amount *float64 `json:"amount,omitempty"`
+	Amount float64 `json:"amount,omitempty"`
 
 	// FreeQuantity Plan items only.
 	//
 	// Example: 0
-	FreeQuantity *float64 `json:"freeQuantity,omitempty"`
+	FreeQuantity float64 `json:"freeQuantity,omitempty"`
 
-	// GroupId Example: builtfor_example-standard
-	GroupId string `json:"groupId"`
+	// GroupID Example: builtfor_example-standard
+	GroupID string `json:"groupId"`
 
-	// Id Example: builtfor_example-standard-EUR-Monthly
-	Id string `json:"id"`
+	// ID Example: builtfor_example-standard-EUR-Monthly
+	ID string `json:"id"`
 
 	// ItemType Inference: the component type (plan, addon, charge); kept an open string.
 	//
@@ -1035,15 +1030,15 @@ type SubscriptionItem struct {
 	// Quantity Non-metered items.
 	//
 	// Example: 1
-	Quantity *float64 `json:"quantity,omitempty"`
+	Quantity float64 `json:"quantity,omitempty"`
 
 	// UnitPrice Example: 1999
-	UnitPrice *float64 `json:"unitPrice,omitempty"`
+	UnitPrice float64 `json:"unitPrice,omitempty"`
 
 	// Usage Metered items, current period.
 	//
 	// Example: 0
-	Usage *float64 `json:"usage,omitempty"`
+	Usage float64 `json:"usage,omitempty"`
 }
 
 // SubscriptionResponse `item` is optional in the source schema (only a list's `total` is required).
@@ -1056,10 +1051,10 @@ type SubscriptionUpdateInput struct {
 	// CouponCode Example: WELCOME10
 	CouponCode string `json:"couponCode,omitempty"`
 
-	// SubscriptionItemId The id of the new plan component.
+	// SubscriptionItemID The id of the new plan component.
 	//
 	// Example: builtfor_example-standard-EUR-Yearly
-	SubscriptionItemId string `json:"subscriptionItemId"`
+	SubscriptionItemID string `json:"subscriptionItemId"`
 }
 
 // Tier One step of a tiered or stairstep price.
@@ -1067,7 +1062,7 @@ type Tier struct {
 	// EndingUnit Absent on the last tier (no upper bound).
 	//
 	// Example: 10
-	EndingUnit *float64 `json:"endingUnit,omitempty"`
+	EndingUnit float64 `json:"endingUnit,omitempty"`
 
 	// Price In cents. Per unit when tiered; the whole price of the step when stairstep.
 	//
@@ -1102,16 +1097,16 @@ type UsageResponse struct {
 	Item Usage `json:"item,omitempty"`
 }
 
-// SubscriptionId defines model for SubscriptionId.
-type SubscriptionId = string
+// SubscriptionID defines model for SubscriptionId.
+type SubscriptionID = string
 
-// SubscriptionItemId defines model for SubscriptionItemId.
-type SubscriptionItemId = string
+// SubscriptionItemID defines model for SubscriptionItemId.
+type SubscriptionItemID = string
 
 // GetInvoicesParams defines parameters for GetInvoices.
 type GetInvoicesParams struct {
-	// Id The id of the entity whose invoices are listed (see `type`).
-	Id string `form:"id" json:"id"`
+	// ID The id of the entity whose invoices are listed (see `type`).
+	ID string `form:"id" json:"id"`
 
 	// Type What `id` is. Inference: the sources only show `subscription`; it is kept an
 	// open string so that another search type does not need a new SDK.
@@ -1250,2530 +1245,4 @@ func (t Component) MarshalJSON() ([]byte, error) {
 func (t *Component) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
-}
-
-// RequestEditorFn is the function signature for the RequestEditor callback function
-type RequestEditorFn func(ctx context.Context, req *http.Request) error
-
-// Doer performs HTTP requests.
-//
-// The standard http.Client implements this interface.
-type HttpRequestDoer interface {
-	Do(req *http.Request) (*http.Response, error)
-}
-
-// Client which conforms to the OpenAPI3 specification for this service.
-type Client struct {
-	// The endpoint of the server conforming to this interface, with scheme,
-	// https://api.deepmap.com for example. This can contain a path relative
-	// to the server, such as https://api.deepmap.com/dev-test, and all the
-	// paths in the swagger spec will be appended to the server.
-	Server string
-
-	// Doer for performing requests, typically a *http.Client with any
-	// customized settings, such as certificate chains.
-	Client HttpRequestDoer
-
-	// A list of callbacks for modifying requests which are generated before sending over
-	// the network.
-	RequestEditors []RequestEditorFn
-}
-
-// ClientOption allows setting custom parameters during construction
-type ClientOption func(*Client) error
-
-// Creates a new Client, with reasonable defaults
-func NewClient(server string, opts ...ClientOption) (*Client, error) {
-	// create a client with sane default values
-	client := Client{
-		Server: server,
-	}
-	// mutate client and add all optional params
-	for _, o := range opts {
-		if err := o(&client); err != nil {
-			return nil, err
-		}
-	}
-	// ensure the server URL always has a trailing slash
-	if !strings.HasSuffix(client.Server, "/") {
-		client.Server += "/"
-	}
-	// create httpClient, if not already present
-	if client.Client == nil {
-		client.Client = &http.Client{}
-	}
-	return &client, nil
-}
-
-// WithHTTPClient allows overriding the default Doer, which is
-// automatically created using http.Client. This is useful for tests.
-func WithHTTPClient(doer HttpRequestDoer) ClientOption {
-	return func(c *Client) error {
-		c.Client = doer
-		return nil
-	}
-}
-
-// WithRequestEditorFn allows setting up a callback function, which will be
-// called right before sending the request. This can be used to mutate the request.
-func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
-	return func(c *Client) error {
-		c.RequestEditors = append(c.RequestEditors, fn)
-		return nil
-	}
-}
-
-// The interface specification for the client above.
-type ClientInterface interface {
-
-	// AddCustomerWithBody Create a customer
-	//
-	// Creates a customer that can subscribe to a product. Only the `user` type can be
-	// created today. The customer id and email must be those of the access token
-	// (`sub` and email claims).
-	//
-	// Inference: not idempotent (a second call for the same id is refused or creates
-	// nothing new); clients must not replay it blindly.
-	//
-	// Takes any type of body and a specified content type.
-	//
-	// Corresponds with POST /v1/customers (the `AddCustomer` operationId).
-	AddCustomerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// AddCustomer Create a customer
-	//
-	// Creates a customer that can subscribe to a product. Only the `user` type can be
-	// created today. The customer id and email must be those of the access token
-	// (`sub` and email claims).
-	//
-	// Inference: not idempotent (a second call for the same id is refused or creates
-	// nothing new); clients must not replay it blindly.
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /v1/customers (the `AddCustomer` operationId).
-	AddCustomer(ctx context.Context, body AddCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// AddSubscriptionEstimateForCustomerWithBody Estimate a subscription for a customer
-	//
-	// Estimates what a customer would pay for a plan, for a new subscription or for a
-	// change of an existing one (`subscriptionId`). Creates nothing: safe to repeat.
-	//
-	// Takes any type of body and a specified content type.
-	//
-	// Corresponds with POST /v1/estimates (the `AddSubscriptionEstimateForCustomer` operationId).
-	AddSubscriptionEstimateForCustomerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// AddSubscriptionEstimateForCustomer Estimate a subscription for a customer
-	//
-	// Estimates what a customer would pay for a plan, for a new subscription or for a
-	// change of an existing one (`subscriptionId`). Creates nothing: safe to repeat.
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /v1/estimates (the `AddSubscriptionEstimateForCustomer` operationId).
-	AddSubscriptionEstimateForCustomer(ctx context.Context, body AddSubscriptionEstimateForCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// GetInvoices List invoices
-	//
-	// Searches invoices, paginated by `limit` and `offset`. Today invoices are
-	// searched by subscription (`type=subscription`, `id=<subscription id>`).
-	//
-	// Corresponds with GET /v1/invoices (the `GetInvoices` operationId).
-	GetInvoices(ctx context.Context, params *GetInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// GetInvoiceDownload Get an invoice download link
-	//
-	// Returns a temporary link to the invoice's PDF.
-	//
-	// Corresponds with GET /v1/invoices/{invoiceId}/download (the `GetInvoiceDownload` operationId).
-	GetInvoiceDownload(ctx context.Context, invoiceId string, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// GetProductComponents Retrieve the components of a product
-	//
-	// Lists the plans, addons and charges of a product. No scope is listed for this
-	// operation; it is still called with a bearer token.
-	//
-	// Corresponds with GET /v1/products/{productId}/components (the `GetProductComponents` operationId).
-	GetProductComponents(ctx context.Context, productId string, params *GetProductComponentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// UpdateSubscriptionWithBody Update a subscription
-	//
-	// Changes the plan item or the billing period of a subscription (not both at
-	// once). The subscription item id equals the pricing (component) id. Sending the
-	// same change twice leaves the subscription as one change would.
-	//
-	// Takes any type of body and a specified content type.
-	//
-	// Corresponds with PATCH /v1/subscriptions/{subscriptionId} (the `UpdateSubscription` operationId).
-	UpdateSubscriptionWithBody(ctx context.Context, subscriptionId SubscriptionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// UpdateSubscription Update a subscription
-	//
-	// Changes the plan item or the billing period of a subscription (not both at
-	// once). The subscription item id equals the pricing (component) id. Sending the
-	// same change twice leaves the subscription as one change would.
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with PATCH /v1/subscriptions/{subscriptionId} (the `UpdateSubscription` operationId).
-	UpdateSubscription(ctx context.Context, subscriptionId SubscriptionId, body UpdateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// AddSubscriptionChargeAtTermWithBody Add a charge at term
-	//
-	// Adds a one-off charge to the NEXT invoice of the subscription; several per
-	// period are allowed. The subscription must be `active` or `non_renewing`.
-	//
-	// Inference: NOT idempotent. Each call adds a charge: sending it twice bills twice.
-	//
-	// Takes any type of body and a specified content type.
-	//
-	// Corresponds with POST /v1/subscriptions/{subscriptionId}/charge_at_term (the `AddSubscriptionChargeAtTerm` operationId).
-	AddSubscriptionChargeAtTermWithBody(ctx context.Context, subscriptionId SubscriptionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// AddSubscriptionChargeAtTerm Add a charge at term
-	//
-	// Adds a one-off charge to the NEXT invoice of the subscription; several per
-	// period are allowed. The subscription must be `active` or `non_renewing`.
-	//
-	// Inference: NOT idempotent. Each call adds a charge: sending it twice bills twice.
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /v1/subscriptions/{subscriptionId}/charge_at_term (the `AddSubscriptionChargeAtTerm` operationId).
-	AddSubscriptionChargeAtTerm(ctx context.Context, subscriptionId SubscriptionId, body AddSubscriptionChargeAtTermJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// SetSubscriptionItemQuantityWithBody Set the quantity of a subscription item
-	//
-	// Sets the quantity billed for the next cycle (stairstep and per-unit
-	// components). The quantity is NOT cumulative and does not reset each cycle.
-	// Idempotent: setting the same value twice has the effect of setting it once.
-	//
-	// Takes any type of body and a specified content type.
-	//
-	// Corresponds with PUT /v1/subscriptions/{subscriptionId}/items/{subscriptionItemId}/quantity (the `SetSubscriptionItemQuantity` operationId).
-	SetSubscriptionItemQuantityWithBody(ctx context.Context, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// SetSubscriptionItemQuantity Set the quantity of a subscription item
-	//
-	// Sets the quantity billed for the next cycle (stairstep and per-unit
-	// components). The quantity is NOT cumulative and does not reset each cycle.
-	// Idempotent: setting the same value twice has the effect of setting it once.
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with PUT /v1/subscriptions/{subscriptionId}/items/{subscriptionItemId}/quantity (the `SetSubscriptionItemQuantity` operationId).
-	SetSubscriptionItemQuantity(ctx context.Context, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, body SetSubscriptionItemQuantityJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// SetSubscriptionItemUsageWithBody Add usage to a subscription item
-	//
-	// Adds `usageQuantity` to the current usage of a metered item. Usage is
-	// cumulative within a billing period and resets at its end.
-	//
-	// Inference: NOT idempotent. Each call adds: sending it twice counts the usage twice.
-	//
-	// Takes any type of body and a specified content type.
-	//
-	// Corresponds with POST /v1/subscriptions/{subscriptionId}/items/{subscriptionItemId}/usage (the `SetSubscriptionItemUsage` operationId).
-	SetSubscriptionItemUsageWithBody(ctx context.Context, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// SetSubscriptionItemUsage Add usage to a subscription item
-	//
-	// Adds `usageQuantity` to the current usage of a metered item. Usage is
-	// cumulative within a billing period and resets at its end.
-	//
-	// Inference: NOT idempotent. Each call adds: sending it twice counts the usage twice.
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /v1/subscriptions/{subscriptionId}/items/{subscriptionItemId}/usage (the `SetSubscriptionItemUsage` operationId).
-	SetSubscriptionItemUsage(ctx context.Context, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, body SetSubscriptionItemUsageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-}
-
-// AddCustomerWithBody Create a customer
-//
-// Creates a customer that can subscribe to a product. Only the `user` type can be
-// created today. The customer id and email must be those of the access token
-// (`sub` and email claims).
-//
-// Inference: not idempotent (a second call for the same id is refused or creates
-// nothing new); clients must not replay it blindly.
-//
-// Takes any type of body and a specified content type.
-//
-// Corresponds with POST /v1/customers (the `AddCustomer` operationId).
-func (c *Client) AddCustomerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddCustomerRequestWithBody(c.Server, contentType, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// AddCustomer Create a customer
-//
-// Creates a customer that can subscribe to a product. Only the `user` type can be
-// created today. The customer id and email must be those of the access token
-// (`sub` and email claims).
-//
-// Inference: not idempotent (a second call for the same id is refused or creates
-// nothing new); clients must not replay it blindly.
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /v1/customers (the `AddCustomer` operationId).
-func (c *Client) AddCustomer(ctx context.Context, body AddCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddCustomerRequest(c.Server, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// AddSubscriptionEstimateForCustomerWithBody Estimate a subscription for a customer
-//
-// Estimates what a customer would pay for a plan, for a new subscription or for a
-// change of an existing one (`subscriptionId`). Creates nothing: safe to repeat.
-//
-// Takes any type of body and a specified content type.
-//
-// Corresponds with POST /v1/estimates (the `AddSubscriptionEstimateForCustomer` operationId).
-func (c *Client) AddSubscriptionEstimateForCustomerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddSubscriptionEstimateForCustomerRequestWithBody(c.Server, contentType, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// AddSubscriptionEstimateForCustomer Estimate a subscription for a customer
-//
-// Estimates what a customer would pay for a plan, for a new subscription or for a
-// change of an existing one (`subscriptionId`). Creates nothing: safe to repeat.
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /v1/estimates (the `AddSubscriptionEstimateForCustomer` operationId).
-func (c *Client) AddSubscriptionEstimateForCustomer(ctx context.Context, body AddSubscriptionEstimateForCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddSubscriptionEstimateForCustomerRequest(c.Server, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// GetInvoices List invoices
-//
-// Searches invoices, paginated by `limit` and `offset`. Today invoices are
-// searched by subscription (`type=subscription`, `id=<subscription id>`).
-//
-// Corresponds with GET /v1/invoices (the `GetInvoices` operationId).
-func (c *Client) GetInvoices(ctx context.Context, params *GetInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetInvoicesRequest(c.Server, params)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// GetInvoiceDownload Get an invoice download link
-//
-// Returns a temporary link to the invoice's PDF.
-//
-// Corresponds with GET /v1/invoices/{invoiceId}/download (the `GetInvoiceDownload` operationId).
-func (c *Client) GetInvoiceDownload(ctx context.Context, invoiceId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetInvoiceDownloadRequest(c.Server, invoiceId)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// GetProductComponents Retrieve the components of a product
-//
-// Lists the plans, addons and charges of a product. No scope is listed for this
-// operation; it is still called with a bearer token.
-//
-// Corresponds with GET /v1/products/{productId}/components (the `GetProductComponents` operationId).
-func (c *Client) GetProductComponents(ctx context.Context, productId string, params *GetProductComponentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetProductComponentsRequest(c.Server, productId, params)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// UpdateSubscriptionWithBody Update a subscription
-//
-// Changes the plan item or the billing period of a subscription (not both at
-// once). The subscription item id equals the pricing (component) id. Sending the
-// same change twice leaves the subscription as one change would.
-//
-// Takes any type of body and a specified content type.
-//
-// Corresponds with PATCH /v1/subscriptions/{subscriptionId} (the `UpdateSubscription` operationId).
-func (c *Client) UpdateSubscriptionWithBody(ctx context.Context, subscriptionId SubscriptionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateSubscriptionRequestWithBody(c.Server, subscriptionId, contentType, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// UpdateSubscription Update a subscription
-//
-// Changes the plan item or the billing period of a subscription (not both at
-// once). The subscription item id equals the pricing (component) id. Sending the
-// same change twice leaves the subscription as one change would.
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with PATCH /v1/subscriptions/{subscriptionId} (the `UpdateSubscription` operationId).
-func (c *Client) UpdateSubscription(ctx context.Context, subscriptionId SubscriptionId, body UpdateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateSubscriptionRequest(c.Server, subscriptionId, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// AddSubscriptionChargeAtTermWithBody Add a charge at term
-//
-// Adds a one-off charge to the NEXT invoice of the subscription; several per
-// period are allowed. The subscription must be `active` or `non_renewing`.
-//
-// Inference: NOT idempotent. Each call adds a charge: sending it twice bills twice.
-//
-// Takes any type of body and a specified content type.
-//
-// Corresponds with POST /v1/subscriptions/{subscriptionId}/charge_at_term (the `AddSubscriptionChargeAtTerm` operationId).
-func (c *Client) AddSubscriptionChargeAtTermWithBody(ctx context.Context, subscriptionId SubscriptionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddSubscriptionChargeAtTermRequestWithBody(c.Server, subscriptionId, contentType, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// AddSubscriptionChargeAtTerm Add a charge at term
-//
-// Adds a one-off charge to the NEXT invoice of the subscription; several per
-// period are allowed. The subscription must be `active` or `non_renewing`.
-//
-// Inference: NOT idempotent. Each call adds a charge: sending it twice bills twice.
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /v1/subscriptions/{subscriptionId}/charge_at_term (the `AddSubscriptionChargeAtTerm` operationId).
-func (c *Client) AddSubscriptionChargeAtTerm(ctx context.Context, subscriptionId SubscriptionId, body AddSubscriptionChargeAtTermJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddSubscriptionChargeAtTermRequest(c.Server, subscriptionId, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// SetSubscriptionItemQuantityWithBody Set the quantity of a subscription item
-//
-// Sets the quantity billed for the next cycle (stairstep and per-unit
-// components). The quantity is NOT cumulative and does not reset each cycle.
-// Idempotent: setting the same value twice has the effect of setting it once.
-//
-// Takes any type of body and a specified content type.
-//
-// Corresponds with PUT /v1/subscriptions/{subscriptionId}/items/{subscriptionItemId}/quantity (the `SetSubscriptionItemQuantity` operationId).
-func (c *Client) SetSubscriptionItemQuantityWithBody(ctx context.Context, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSetSubscriptionItemQuantityRequestWithBody(c.Server, subscriptionId, subscriptionItemId, contentType, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// SetSubscriptionItemQuantity Set the quantity of a subscription item
-//
-// Sets the quantity billed for the next cycle (stairstep and per-unit
-// components). The quantity is NOT cumulative and does not reset each cycle.
-// Idempotent: setting the same value twice has the effect of setting it once.
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with PUT /v1/subscriptions/{subscriptionId}/items/{subscriptionItemId}/quantity (the `SetSubscriptionItemQuantity` operationId).
-func (c *Client) SetSubscriptionItemQuantity(ctx context.Context, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, body SetSubscriptionItemQuantityJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSetSubscriptionItemQuantityRequest(c.Server, subscriptionId, subscriptionItemId, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// SetSubscriptionItemUsageWithBody Add usage to a subscription item
-//
-// Adds `usageQuantity` to the current usage of a metered item. Usage is
-// cumulative within a billing period and resets at its end.
-//
-// Inference: NOT idempotent. Each call adds: sending it twice counts the usage twice.
-//
-// Takes any type of body and a specified content type.
-//
-// Corresponds with POST /v1/subscriptions/{subscriptionId}/items/{subscriptionItemId}/usage (the `SetSubscriptionItemUsage` operationId).
-func (c *Client) SetSubscriptionItemUsageWithBody(ctx context.Context, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSetSubscriptionItemUsageRequestWithBody(c.Server, subscriptionId, subscriptionItemId, contentType, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// SetSubscriptionItemUsage Add usage to a subscription item
-//
-// Adds `usageQuantity` to the current usage of a metered item. Usage is
-// cumulative within a billing period and resets at its end.
-//
-// Inference: NOT idempotent. Each call adds: sending it twice counts the usage twice.
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /v1/subscriptions/{subscriptionId}/items/{subscriptionItemId}/usage (the `SetSubscriptionItemUsage` operationId).
-func (c *Client) SetSubscriptionItemUsage(ctx context.Context, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, body SetSubscriptionItemUsageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSetSubscriptionItemUsageRequest(c.Server, subscriptionId, subscriptionItemId, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// NewAddCustomerRequest calls the generic AddCustomer builder with application/json body
-func NewAddCustomerRequest(server string, body AddCustomerJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewAddCustomerRequestWithBody(server, "application/json", bodyReader)
-}
-
-// NewAddCustomerRequestWithBody constructs an http.Request for the AddCustomer method, with any body, and a specified content type
-func NewAddCustomerRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/customers")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewAddSubscriptionEstimateForCustomerRequest calls the generic AddSubscriptionEstimateForCustomer builder with application/json body
-func NewAddSubscriptionEstimateForCustomerRequest(server string, body AddSubscriptionEstimateForCustomerJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewAddSubscriptionEstimateForCustomerRequestWithBody(server, "application/json", bodyReader)
-}
-
-// NewAddSubscriptionEstimateForCustomerRequestWithBody constructs an http.Request for the AddSubscriptionEstimateForCustomer method, with any body, and a specified content type
-func NewAddSubscriptionEstimateForCustomerRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/estimates")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewGetInvoicesRequest constructs an http.Request for the GetInvoices method
-func NewGetInvoicesRequest(server string, params *GetInvoicesParams) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/invoices")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	if params != nil {
-		// queryValues collects non-styled parameters (passthrough, JSON)
-		// that are safe to round-trip through url.Values.Encode().
-		queryValues := queryURL.Query()
-		// rawQueryFragments collects pre-encoded query fragments from
-		// styled parameters, preserving literal commas as delimiters
-		// per the OpenAPI spec (e.g. "color=blue,black,brown").
-		var rawQueryFragments []string
-
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id", params.Id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
-			}
-		}
-
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
-			}
-		}
-
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "number", Format: "double"}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
-			}
-		}
-
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "number", Format: "double"}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
-			}
-		}
-
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "order", params.Order, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
-			}
-		}
-
-		if encoded := queryValues.Encode(); encoded != "" {
-			rawQueryFragments = append(rawQueryFragments, encoded)
-		}
-		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
-	return req, nil
-}
-
-// NewGetInvoiceDownloadRequest constructs an http.Request for the GetInvoiceDownload method
-func NewGetInvoiceDownloadRequest(server string, invoiceId string) (*http.Request, error) {
-	var err error
-
-	var pathParam0 string
-
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "invoiceId", invoiceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/invoices/%s/download", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
-	return req, nil
-}
-
-// NewGetProductComponentsRequest constructs an http.Request for the GetProductComponents method
-func NewGetProductComponentsRequest(server string, productId string, params *GetProductComponentsParams) (*http.Request, error) {
-	var err error
-
-	var pathParam0 string
-
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "productId", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/products/%s/components", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	if params != nil {
-		// queryValues collects non-styled parameters (passthrough, JSON)
-		// that are safe to round-trip through url.Values.Encode().
-		queryValues := queryURL.Query()
-		// rawQueryFragments collects pre-encoded query fragments from
-		// styled parameters, preserving literal commas as delimiters
-		// per the OpenAPI spec (e.g. "color=blue,black,brown").
-		var rawQueryFragments []string
-
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "lang_iso_code", params.LangIsoCode, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
-			}
-		}
-
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter_status", params.FilterStatus, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
-			}
-		}
-
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter_component_type", params.FilterComponentType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
-			}
-		}
-
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter_period_unit", params.FilterPeriodUnit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
-			}
-		}
-
-		if encoded := queryValues.Encode(); encoded != "" {
-			rawQueryFragments = append(rawQueryFragments, encoded)
-		}
-		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
-	return req, nil
-}
-
-// NewUpdateSubscriptionRequest calls the generic UpdateSubscription builder with application/json body
-func NewUpdateSubscriptionRequest(server string, subscriptionId SubscriptionId, body UpdateSubscriptionJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewUpdateSubscriptionRequestWithBody(server, subscriptionId, "application/json", bodyReader)
-}
-
-// NewUpdateSubscriptionRequestWithBody constructs an http.Request for the UpdateSubscription method, with any body, and a specified content type
-func NewUpdateSubscriptionRequestWithBody(server string, subscriptionId SubscriptionId, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	var pathParam0 string
-
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "subscriptionId", subscriptionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/subscriptions/%s", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewAddSubscriptionChargeAtTermRequest calls the generic AddSubscriptionChargeAtTerm builder with application/json body
-func NewAddSubscriptionChargeAtTermRequest(server string, subscriptionId SubscriptionId, body AddSubscriptionChargeAtTermJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewAddSubscriptionChargeAtTermRequestWithBody(server, subscriptionId, "application/json", bodyReader)
-}
-
-// NewAddSubscriptionChargeAtTermRequestWithBody constructs an http.Request for the AddSubscriptionChargeAtTerm method, with any body, and a specified content type
-func NewAddSubscriptionChargeAtTermRequestWithBody(server string, subscriptionId SubscriptionId, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	var pathParam0 string
-
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "subscriptionId", subscriptionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/subscriptions/%s/charge_at_term", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewSetSubscriptionItemQuantityRequest calls the generic SetSubscriptionItemQuantity builder with application/json body
-func NewSetSubscriptionItemQuantityRequest(server string, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, body SetSubscriptionItemQuantityJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewSetSubscriptionItemQuantityRequestWithBody(server, subscriptionId, subscriptionItemId, "application/json", bodyReader)
-}
-
-// NewSetSubscriptionItemQuantityRequestWithBody constructs an http.Request for the SetSubscriptionItemQuantity method, with any body, and a specified content type
-func NewSetSubscriptionItemQuantityRequestWithBody(server string, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	var pathParam0 string
-
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "subscriptionId", subscriptionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
-
-	var pathParam1 string
-
-	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "subscriptionItemId", subscriptionItemId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/subscriptions/%s/items/%s/quantity", pathParam0, pathParam1)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewSetSubscriptionItemUsageRequest calls the generic SetSubscriptionItemUsage builder with application/json body
-func NewSetSubscriptionItemUsageRequest(server string, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, body SetSubscriptionItemUsageJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewSetSubscriptionItemUsageRequestWithBody(server, subscriptionId, subscriptionItemId, "application/json", bodyReader)
-}
-
-// NewSetSubscriptionItemUsageRequestWithBody constructs an http.Request for the SetSubscriptionItemUsage method, with any body, and a specified content type
-func NewSetSubscriptionItemUsageRequestWithBody(server string, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	var pathParam0 string
-
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "subscriptionId", subscriptionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
-
-	var pathParam1 string
-
-	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "subscriptionItemId", subscriptionItemId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/subscriptions/%s/items/%s/usage", pathParam0, pathParam1)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
-	for _, r := range c.RequestEditors {
-		if err := r(ctx, req); err != nil {
-			return err
-		}
-	}
-	for _, r := range additionalEditors {
-		if err := r(ctx, req); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// ClientWithResponses builds on ClientInterface to offer response payloads
-type ClientWithResponses struct {
-	ClientInterface
-}
-
-// NewClientWithResponses creates a new ClientWithResponses, which wraps
-// Client with return type handling
-func NewClientWithResponses(server string, opts ...ClientOption) (*ClientWithResponses, error) {
-	client, err := NewClient(server, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return &ClientWithResponses{client}, nil
-}
-
-// WithBaseURL overrides the baseURL.
-func WithBaseURL(baseURL string) ClientOption {
-	return func(c *Client) error {
-		newBaseURL, err := url.Parse(baseURL)
-		if err != nil {
-			return err
-		}
-		c.Server = newBaseURL.String()
-		return nil
-	}
-}
-
-// ClientWithResponsesInterface is the interface specification for the client with responses above.
-type ClientWithResponsesInterface interface {
-
-	// AddCustomerWithBodyWithResponse Create a customer
-	//
-	// Creates a customer that can subscribe to a product. Only the `user` type can be
-	// created today. The customer id and email must be those of the access token
-	// (`sub` and email claims).
-	//
-	// Inference: not idempotent (a second call for the same id is refused or creates
-	// nothing new); clients must not replay it blindly.
-	//
-	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/customers (the `AddCustomer` operationId).
-	AddCustomerWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddCustomerResponse, error)
-
-	// AddCustomerWithResponse Create a customer
-	//
-	// Creates a customer that can subscribe to a product. Only the `user` type can be
-	// created today. The customer id and email must be those of the access token
-	// (`sub` and email claims).
-	//
-	// Inference: not idempotent (a second call for the same id is refused or creates
-	// nothing new); clients must not replay it blindly.
-	//
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/customers (the `AddCustomer` operationId).
-	AddCustomerWithResponse(ctx context.Context, body AddCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*AddCustomerResponse, error)
-
-	// AddSubscriptionEstimateForCustomerWithBodyWithResponse Estimate a subscription for a customer
-	//
-	// Estimates what a customer would pay for a plan, for a new subscription or for a
-	// change of an existing one (`subscriptionId`). Creates nothing: safe to repeat.
-	//
-	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/estimates (the `AddSubscriptionEstimateForCustomer` operationId).
-	AddSubscriptionEstimateForCustomerWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddSubscriptionEstimateForCustomerResponse, error)
-
-	// AddSubscriptionEstimateForCustomerWithResponse Estimate a subscription for a customer
-	//
-	// Estimates what a customer would pay for a plan, for a new subscription or for a
-	// change of an existing one (`subscriptionId`). Creates nothing: safe to repeat.
-	//
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/estimates (the `AddSubscriptionEstimateForCustomer` operationId).
-	AddSubscriptionEstimateForCustomerWithResponse(ctx context.Context, body AddSubscriptionEstimateForCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*AddSubscriptionEstimateForCustomerResponse, error)
-
-	// GetInvoicesWithResponse List invoices
-	//
-	// Searches invoices, paginated by `limit` and `offset`. Today invoices are
-	// searched by subscription (`type=subscription`, `id=<subscription id>`).
-	//
-	// Returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with GET /v1/invoices (the `GetInvoices` operationId).
-	GetInvoicesWithResponse(ctx context.Context, params *GetInvoicesParams, reqEditors ...RequestEditorFn) (*GetInvoicesResponse, error)
-
-	// GetInvoiceDownloadWithResponse Get an invoice download link
-	//
-	// Returns a temporary link to the invoice's PDF.
-	//
-	// Returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with GET /v1/invoices/{invoiceId}/download (the `GetInvoiceDownload` operationId).
-	GetInvoiceDownloadWithResponse(ctx context.Context, invoiceId string, reqEditors ...RequestEditorFn) (*GetInvoiceDownloadResponse, error)
-
-	// GetProductComponentsWithResponse Retrieve the components of a product
-	//
-	// Lists the plans, addons and charges of a product. No scope is listed for this
-	// operation; it is still called with a bearer token.
-	//
-	// Returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with GET /v1/products/{productId}/components (the `GetProductComponents` operationId).
-	GetProductComponentsWithResponse(ctx context.Context, productId string, params *GetProductComponentsParams, reqEditors ...RequestEditorFn) (*GetProductComponentsResponse, error)
-
-	// UpdateSubscriptionWithBodyWithResponse Update a subscription
-	//
-	// Changes the plan item or the billing period of a subscription (not both at
-	// once). The subscription item id equals the pricing (component) id. Sending the
-	// same change twice leaves the subscription as one change would.
-	//
-	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with PATCH /v1/subscriptions/{subscriptionId} (the `UpdateSubscription` operationId).
-	UpdateSubscriptionWithBodyWithResponse(ctx context.Context, subscriptionId SubscriptionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSubscriptionResponse, error)
-
-	// UpdateSubscriptionWithResponse Update a subscription
-	//
-	// Changes the plan item or the billing period of a subscription (not both at
-	// once). The subscription item id equals the pricing (component) id. Sending the
-	// same change twice leaves the subscription as one change would.
-	//
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with PATCH /v1/subscriptions/{subscriptionId} (the `UpdateSubscription` operationId).
-	UpdateSubscriptionWithResponse(ctx context.Context, subscriptionId SubscriptionId, body UpdateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSubscriptionResponse, error)
-
-	// AddSubscriptionChargeAtTermWithBodyWithResponse Add a charge at term
-	//
-	// Adds a one-off charge to the NEXT invoice of the subscription; several per
-	// period are allowed. The subscription must be `active` or `non_renewing`.
-	//
-	// Inference: NOT idempotent. Each call adds a charge: sending it twice bills twice.
-	//
-	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/subscriptions/{subscriptionId}/charge_at_term (the `AddSubscriptionChargeAtTerm` operationId).
-	AddSubscriptionChargeAtTermWithBodyWithResponse(ctx context.Context, subscriptionId SubscriptionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddSubscriptionChargeAtTermResponse, error)
-
-	// AddSubscriptionChargeAtTermWithResponse Add a charge at term
-	//
-	// Adds a one-off charge to the NEXT invoice of the subscription; several per
-	// period are allowed. The subscription must be `active` or `non_renewing`.
-	//
-	// Inference: NOT idempotent. Each call adds a charge: sending it twice bills twice.
-	//
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/subscriptions/{subscriptionId}/charge_at_term (the `AddSubscriptionChargeAtTerm` operationId).
-	AddSubscriptionChargeAtTermWithResponse(ctx context.Context, subscriptionId SubscriptionId, body AddSubscriptionChargeAtTermJSONRequestBody, reqEditors ...RequestEditorFn) (*AddSubscriptionChargeAtTermResponse, error)
-
-	// SetSubscriptionItemQuantityWithBodyWithResponse Set the quantity of a subscription item
-	//
-	// Sets the quantity billed for the next cycle (stairstep and per-unit
-	// components). The quantity is NOT cumulative and does not reset each cycle.
-	// Idempotent: setting the same value twice has the effect of setting it once.
-	//
-	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with PUT /v1/subscriptions/{subscriptionId}/items/{subscriptionItemId}/quantity (the `SetSubscriptionItemQuantity` operationId).
-	SetSubscriptionItemQuantityWithBodyWithResponse(ctx context.Context, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetSubscriptionItemQuantityResponse, error)
-
-	// SetSubscriptionItemQuantityWithResponse Set the quantity of a subscription item
-	//
-	// Sets the quantity billed for the next cycle (stairstep and per-unit
-	// components). The quantity is NOT cumulative and does not reset each cycle.
-	// Idempotent: setting the same value twice has the effect of setting it once.
-	//
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with PUT /v1/subscriptions/{subscriptionId}/items/{subscriptionItemId}/quantity (the `SetSubscriptionItemQuantity` operationId).
-	SetSubscriptionItemQuantityWithResponse(ctx context.Context, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, body SetSubscriptionItemQuantityJSONRequestBody, reqEditors ...RequestEditorFn) (*SetSubscriptionItemQuantityResponse, error)
-
-	// SetSubscriptionItemUsageWithBodyWithResponse Add usage to a subscription item
-	//
-	// Adds `usageQuantity` to the current usage of a metered item. Usage is
-	// cumulative within a billing period and resets at its end.
-	//
-	// Inference: NOT idempotent. Each call adds: sending it twice counts the usage twice.
-	//
-	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/subscriptions/{subscriptionId}/items/{subscriptionItemId}/usage (the `SetSubscriptionItemUsage` operationId).
-	SetSubscriptionItemUsageWithBodyWithResponse(ctx context.Context, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetSubscriptionItemUsageResponse, error)
-
-	// SetSubscriptionItemUsageWithResponse Add usage to a subscription item
-	//
-	// Adds `usageQuantity` to the current usage of a metered item. Usage is
-	// cumulative within a billing period and resets at its end.
-	//
-	// Inference: NOT idempotent. Each call adds: sending it twice counts the usage twice.
-	//
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/subscriptions/{subscriptionId}/items/{subscriptionItemId}/usage (the `SetSubscriptionItemUsage` operationId).
-	SetSubscriptionItemUsageWithResponse(ctx context.Context, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, body SetSubscriptionItemUsageJSONRequestBody, reqEditors ...RequestEditorFn) (*SetSubscriptionItemUsageResponse, error)
-}
-
-type AddCustomerResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *CustomerResponse
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Error
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Error
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *Error
-}
-
-// GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r AddCustomerResponse) GetJSON201() *CustomerResponse {
-	return r.JSON201
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r AddCustomerResponse) GetJSON401() *Error {
-	return r.JSON401
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r AddCustomerResponse) GetJSON403() *Error {
-	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r AddCustomerResponse) GetJSON404() *Error {
-	return r.JSON404
-}
-
-// GetBody returns the raw response body bytes
-func (r AddCustomerResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r AddCustomerResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r AddCustomerResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r AddCustomerResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type AddSubscriptionEstimateForCustomerResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *EstimateResponse
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Error
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Error
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *Error
-}
-
-// GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r AddSubscriptionEstimateForCustomerResponse) GetJSON201() *EstimateResponse {
-	return r.JSON201
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r AddSubscriptionEstimateForCustomerResponse) GetJSON401() *Error {
-	return r.JSON401
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r AddSubscriptionEstimateForCustomerResponse) GetJSON403() *Error {
-	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r AddSubscriptionEstimateForCustomerResponse) GetJSON404() *Error {
-	return r.JSON404
-}
-
-// GetBody returns the raw response body bytes
-func (r AddSubscriptionEstimateForCustomerResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r AddSubscriptionEstimateForCustomerResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r AddSubscriptionEstimateForCustomerResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r AddSubscriptionEstimateForCustomerResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type GetInvoicesResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *InvoiceList
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Error
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Error
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *Error
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetInvoicesResponse) GetJSON200() *InvoiceList {
-	return r.JSON200
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r GetInvoicesResponse) GetJSON401() *Error {
-	return r.JSON401
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r GetInvoicesResponse) GetJSON403() *Error {
-	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r GetInvoicesResponse) GetJSON404() *Error {
-	return r.JSON404
-}
-
-// GetBody returns the raw response body bytes
-func (r GetInvoicesResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r GetInvoicesResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r GetInvoicesResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r GetInvoicesResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type GetInvoiceDownloadResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *InvoiceDownloadResponse
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Error
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Error
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *Error
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetInvoiceDownloadResponse) GetJSON200() *InvoiceDownloadResponse {
-	return r.JSON200
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r GetInvoiceDownloadResponse) GetJSON401() *Error {
-	return r.JSON401
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r GetInvoiceDownloadResponse) GetJSON403() *Error {
-	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r GetInvoiceDownloadResponse) GetJSON404() *Error {
-	return r.JSON404
-}
-
-// GetBody returns the raw response body bytes
-func (r GetInvoiceDownloadResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r GetInvoiceDownloadResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r GetInvoiceDownloadResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r GetInvoiceDownloadResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type GetProductComponentsResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ComponentList
-	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *Error
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *Error
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetProductComponentsResponse) GetJSON200() *ComponentList {
-	return r.JSON200
-}
-
-// GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r GetProductComponentsResponse) GetJSON400() *Error {
-	return r.JSON400
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r GetProductComponentsResponse) GetJSON404() *Error {
-	return r.JSON404
-}
-
-// GetBody returns the raw response body bytes
-func (r GetProductComponentsResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r GetProductComponentsResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r GetProductComponentsResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r GetProductComponentsResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type UpdateSubscriptionResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *SubscriptionResponse
-	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *Error
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Error
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Error
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *Error
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r UpdateSubscriptionResponse) GetJSON200() *SubscriptionResponse {
-	return r.JSON200
-}
-
-// GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r UpdateSubscriptionResponse) GetJSON400() *Error {
-	return r.JSON400
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r UpdateSubscriptionResponse) GetJSON401() *Error {
-	return r.JSON401
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r UpdateSubscriptionResponse) GetJSON403() *Error {
-	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r UpdateSubscriptionResponse) GetJSON404() *Error {
-	return r.JSON404
-}
-
-// GetBody returns the raw response body bytes
-func (r UpdateSubscriptionResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r UpdateSubscriptionResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r UpdateSubscriptionResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r UpdateSubscriptionResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type AddSubscriptionChargeAtTermResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *ChargeAtTermResponse
-	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *Error
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Error
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Error
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *Error
-}
-
-// GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r AddSubscriptionChargeAtTermResponse) GetJSON201() *ChargeAtTermResponse {
-	return r.JSON201
-}
-
-// GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r AddSubscriptionChargeAtTermResponse) GetJSON400() *Error {
-	return r.JSON400
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r AddSubscriptionChargeAtTermResponse) GetJSON401() *Error {
-	return r.JSON401
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r AddSubscriptionChargeAtTermResponse) GetJSON403() *Error {
-	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r AddSubscriptionChargeAtTermResponse) GetJSON404() *Error {
-	return r.JSON404
-}
-
-// GetBody returns the raw response body bytes
-func (r AddSubscriptionChargeAtTermResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r AddSubscriptionChargeAtTermResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r AddSubscriptionChargeAtTermResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r AddSubscriptionChargeAtTermResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type SetSubscriptionItemQuantityResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *QuantityResponse
-	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *Error
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Error
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Error
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *Error
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r SetSubscriptionItemQuantityResponse) GetJSON200() *QuantityResponse {
-	return r.JSON200
-}
-
-// GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r SetSubscriptionItemQuantityResponse) GetJSON400() *Error {
-	return r.JSON400
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r SetSubscriptionItemQuantityResponse) GetJSON401() *Error {
-	return r.JSON401
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r SetSubscriptionItemQuantityResponse) GetJSON403() *Error {
-	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r SetSubscriptionItemQuantityResponse) GetJSON404() *Error {
-	return r.JSON404
-}
-
-// GetBody returns the raw response body bytes
-func (r SetSubscriptionItemQuantityResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r SetSubscriptionItemQuantityResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r SetSubscriptionItemQuantityResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r SetSubscriptionItemQuantityResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type SetSubscriptionItemUsageResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *UsageResponse
-	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *Error
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Error
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Error
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *Error
-}
-
-// GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r SetSubscriptionItemUsageResponse) GetJSON201() *UsageResponse {
-	return r.JSON201
-}
-
-// GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r SetSubscriptionItemUsageResponse) GetJSON400() *Error {
-	return r.JSON400
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r SetSubscriptionItemUsageResponse) GetJSON401() *Error {
-	return r.JSON401
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r SetSubscriptionItemUsageResponse) GetJSON403() *Error {
-	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r SetSubscriptionItemUsageResponse) GetJSON404() *Error {
-	return r.JSON404
-}
-
-// GetBody returns the raw response body bytes
-func (r SetSubscriptionItemUsageResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r SetSubscriptionItemUsageResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r SetSubscriptionItemUsageResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r SetSubscriptionItemUsageResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-// AddCustomerWithBodyWithResponse Create a customer
-//
-// Creates a customer that can subscribe to a product. Only the `user` type can be
-// created today. The customer id and email must be those of the access token
-// (`sub` and email claims).
-//
-// Inference: not idempotent (a second call for the same id is refused or creates
-// nothing new); clients must not replay it blindly.
-//
-// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/customers (the `AddCustomer` operationId).
-func (c *ClientWithResponses) AddCustomerWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddCustomerResponse, error) {
-	rsp, err := c.AddCustomerWithBody(ctx, contentType, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseAddCustomerResponse(rsp)
-}
-
-// AddCustomerWithResponse Create a customer
-//
-// Creates a customer that can subscribe to a product. Only the `user` type can be
-// created today. The customer id and email must be those of the access token
-// (`sub` and email claims).
-//
-// Inference: not idempotent (a second call for the same id is refused or creates
-// nothing new); clients must not replay it blindly.
-//
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/customers (the `AddCustomer` operationId).
-func (c *ClientWithResponses) AddCustomerWithResponse(ctx context.Context, body AddCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*AddCustomerResponse, error) {
-	rsp, err := c.AddCustomer(ctx, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseAddCustomerResponse(rsp)
-}
-
-// AddSubscriptionEstimateForCustomerWithBodyWithResponse Estimate a subscription for a customer
-//
-// Estimates what a customer would pay for a plan, for a new subscription or for a
-// change of an existing one (`subscriptionId`). Creates nothing: safe to repeat.
-//
-// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/estimates (the `AddSubscriptionEstimateForCustomer` operationId).
-func (c *ClientWithResponses) AddSubscriptionEstimateForCustomerWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddSubscriptionEstimateForCustomerResponse, error) {
-	rsp, err := c.AddSubscriptionEstimateForCustomerWithBody(ctx, contentType, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseAddSubscriptionEstimateForCustomerResponse(rsp)
-}
-
-// AddSubscriptionEstimateForCustomerWithResponse Estimate a subscription for a customer
-//
-// Estimates what a customer would pay for a plan, for a new subscription or for a
-// change of an existing one (`subscriptionId`). Creates nothing: safe to repeat.
-//
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/estimates (the `AddSubscriptionEstimateForCustomer` operationId).
-func (c *ClientWithResponses) AddSubscriptionEstimateForCustomerWithResponse(ctx context.Context, body AddSubscriptionEstimateForCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*AddSubscriptionEstimateForCustomerResponse, error) {
-	rsp, err := c.AddSubscriptionEstimateForCustomer(ctx, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseAddSubscriptionEstimateForCustomerResponse(rsp)
-}
-
-// GetInvoicesWithResponse List invoices
-//
-// Searches invoices, paginated by `limit` and `offset`. Today invoices are
-// searched by subscription (`type=subscription`, `id=<subscription id>`).
-//
-// Returns a wrapper object for the known response body format(s).
-//
-// Corresponds with GET /v1/invoices (the `GetInvoices` operationId).
-func (c *ClientWithResponses) GetInvoicesWithResponse(ctx context.Context, params *GetInvoicesParams, reqEditors ...RequestEditorFn) (*GetInvoicesResponse, error) {
-	rsp, err := c.GetInvoices(ctx, params, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseGetInvoicesResponse(rsp)
-}
-
-// GetInvoiceDownloadWithResponse Get an invoice download link
-//
-// Returns a temporary link to the invoice's PDF.
-//
-// Returns a wrapper object for the known response body format(s).
-//
-// Corresponds with GET /v1/invoices/{invoiceId}/download (the `GetInvoiceDownload` operationId).
-func (c *ClientWithResponses) GetInvoiceDownloadWithResponse(ctx context.Context, invoiceId string, reqEditors ...RequestEditorFn) (*GetInvoiceDownloadResponse, error) {
-	rsp, err := c.GetInvoiceDownload(ctx, invoiceId, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseGetInvoiceDownloadResponse(rsp)
-}
-
-// GetProductComponentsWithResponse Retrieve the components of a product
-//
-// Lists the plans, addons and charges of a product. No scope is listed for this
-// operation; it is still called with a bearer token.
-//
-// Returns a wrapper object for the known response body format(s).
-//
-// Corresponds with GET /v1/products/{productId}/components (the `GetProductComponents` operationId).
-func (c *ClientWithResponses) GetProductComponentsWithResponse(ctx context.Context, productId string, params *GetProductComponentsParams, reqEditors ...RequestEditorFn) (*GetProductComponentsResponse, error) {
-	rsp, err := c.GetProductComponents(ctx, productId, params, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseGetProductComponentsResponse(rsp)
-}
-
-// UpdateSubscriptionWithBodyWithResponse Update a subscription
-//
-// Changes the plan item or the billing period of a subscription (not both at
-// once). The subscription item id equals the pricing (component) id. Sending the
-// same change twice leaves the subscription as one change would.
-//
-// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with PATCH /v1/subscriptions/{subscriptionId} (the `UpdateSubscription` operationId).
-func (c *ClientWithResponses) UpdateSubscriptionWithBodyWithResponse(ctx context.Context, subscriptionId SubscriptionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSubscriptionResponse, error) {
-	rsp, err := c.UpdateSubscriptionWithBody(ctx, subscriptionId, contentType, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseUpdateSubscriptionResponse(rsp)
-}
-
-// UpdateSubscriptionWithResponse Update a subscription
-//
-// Changes the plan item or the billing period of a subscription (not both at
-// once). The subscription item id equals the pricing (component) id. Sending the
-// same change twice leaves the subscription as one change would.
-//
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with PATCH /v1/subscriptions/{subscriptionId} (the `UpdateSubscription` operationId).
-func (c *ClientWithResponses) UpdateSubscriptionWithResponse(ctx context.Context, subscriptionId SubscriptionId, body UpdateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSubscriptionResponse, error) {
-	rsp, err := c.UpdateSubscription(ctx, subscriptionId, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseUpdateSubscriptionResponse(rsp)
-}
-
-// AddSubscriptionChargeAtTermWithBodyWithResponse Add a charge at term
-//
-// Adds a one-off charge to the NEXT invoice of the subscription; several per
-// period are allowed. The subscription must be `active` or `non_renewing`.
-//
-// Inference: NOT idempotent. Each call adds a charge: sending it twice bills twice.
-//
-// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/subscriptions/{subscriptionId}/charge_at_term (the `AddSubscriptionChargeAtTerm` operationId).
-func (c *ClientWithResponses) AddSubscriptionChargeAtTermWithBodyWithResponse(ctx context.Context, subscriptionId SubscriptionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddSubscriptionChargeAtTermResponse, error) {
-	rsp, err := c.AddSubscriptionChargeAtTermWithBody(ctx, subscriptionId, contentType, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseAddSubscriptionChargeAtTermResponse(rsp)
-}
-
-// AddSubscriptionChargeAtTermWithResponse Add a charge at term
-//
-// Adds a one-off charge to the NEXT invoice of the subscription; several per
-// period are allowed. The subscription must be `active` or `non_renewing`.
-//
-// Inference: NOT idempotent. Each call adds a charge: sending it twice bills twice.
-//
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/subscriptions/{subscriptionId}/charge_at_term (the `AddSubscriptionChargeAtTerm` operationId).
-func (c *ClientWithResponses) AddSubscriptionChargeAtTermWithResponse(ctx context.Context, subscriptionId SubscriptionId, body AddSubscriptionChargeAtTermJSONRequestBody, reqEditors ...RequestEditorFn) (*AddSubscriptionChargeAtTermResponse, error) {
-	rsp, err := c.AddSubscriptionChargeAtTerm(ctx, subscriptionId, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseAddSubscriptionChargeAtTermResponse(rsp)
-}
-
-// SetSubscriptionItemQuantityWithBodyWithResponse Set the quantity of a subscription item
-//
-// Sets the quantity billed for the next cycle (stairstep and per-unit
-// components). The quantity is NOT cumulative and does not reset each cycle.
-// Idempotent: setting the same value twice has the effect of setting it once.
-//
-// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with PUT /v1/subscriptions/{subscriptionId}/items/{subscriptionItemId}/quantity (the `SetSubscriptionItemQuantity` operationId).
-func (c *ClientWithResponses) SetSubscriptionItemQuantityWithBodyWithResponse(ctx context.Context, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetSubscriptionItemQuantityResponse, error) {
-	rsp, err := c.SetSubscriptionItemQuantityWithBody(ctx, subscriptionId, subscriptionItemId, contentType, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseSetSubscriptionItemQuantityResponse(rsp)
-}
-
-// SetSubscriptionItemQuantityWithResponse Set the quantity of a subscription item
-//
-// Sets the quantity billed for the next cycle (stairstep and per-unit
-// components). The quantity is NOT cumulative and does not reset each cycle.
-// Idempotent: setting the same value twice has the effect of setting it once.
-//
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with PUT /v1/subscriptions/{subscriptionId}/items/{subscriptionItemId}/quantity (the `SetSubscriptionItemQuantity` operationId).
-func (c *ClientWithResponses) SetSubscriptionItemQuantityWithResponse(ctx context.Context, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, body SetSubscriptionItemQuantityJSONRequestBody, reqEditors ...RequestEditorFn) (*SetSubscriptionItemQuantityResponse, error) {
-	rsp, err := c.SetSubscriptionItemQuantity(ctx, subscriptionId, subscriptionItemId, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseSetSubscriptionItemQuantityResponse(rsp)
-}
-
-// SetSubscriptionItemUsageWithBodyWithResponse Add usage to a subscription item
-//
-// Adds `usageQuantity` to the current usage of a metered item. Usage is
-// cumulative within a billing period and resets at its end.
-//
-// Inference: NOT idempotent. Each call adds: sending it twice counts the usage twice.
-//
-// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/subscriptions/{subscriptionId}/items/{subscriptionItemId}/usage (the `SetSubscriptionItemUsage` operationId).
-func (c *ClientWithResponses) SetSubscriptionItemUsageWithBodyWithResponse(ctx context.Context, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetSubscriptionItemUsageResponse, error) {
-	rsp, err := c.SetSubscriptionItemUsageWithBody(ctx, subscriptionId, subscriptionItemId, contentType, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseSetSubscriptionItemUsageResponse(rsp)
-}
-
-// SetSubscriptionItemUsageWithResponse Add usage to a subscription item
-//
-// Adds `usageQuantity` to the current usage of a metered item. Usage is
-// cumulative within a billing period and resets at its end.
-//
-// Inference: NOT idempotent. Each call adds: sending it twice counts the usage twice.
-//
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/subscriptions/{subscriptionId}/items/{subscriptionItemId}/usage (the `SetSubscriptionItemUsage` operationId).
-func (c *ClientWithResponses) SetSubscriptionItemUsageWithResponse(ctx context.Context, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId, body SetSubscriptionItemUsageJSONRequestBody, reqEditors ...RequestEditorFn) (*SetSubscriptionItemUsageResponse, error) {
-	rsp, err := c.SetSubscriptionItemUsage(ctx, subscriptionId, subscriptionItemId, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseSetSubscriptionItemUsageResponse(rsp)
-}
-
-// ParseAddCustomerResponse parses an HTTP response from a AddCustomerWithResponse call
-func ParseAddCustomerResponse(rsp *http.Response) (*AddCustomerResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &AddCustomerResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest CustomerResponse
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON201 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
-
-	}
-
-	return response, nil
-}
-
-// ParseAddSubscriptionEstimateForCustomerResponse parses an HTTP response from a AddSubscriptionEstimateForCustomerWithResponse call
-func ParseAddSubscriptionEstimateForCustomerResponse(rsp *http.Response) (*AddSubscriptionEstimateForCustomerResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &AddSubscriptionEstimateForCustomerResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest EstimateResponse
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON201 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
-
-	}
-
-	return response, nil
-}
-
-// ParseGetInvoicesResponse parses an HTTP response from a GetInvoicesWithResponse call
-func ParseGetInvoicesResponse(rsp *http.Response) (*GetInvoicesResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &GetInvoicesResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest InvoiceList
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
-
-	}
-
-	return response, nil
-}
-
-// ParseGetInvoiceDownloadResponse parses an HTTP response from a GetInvoiceDownloadWithResponse call
-func ParseGetInvoiceDownloadResponse(rsp *http.Response) (*GetInvoiceDownloadResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &GetInvoiceDownloadResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest InvoiceDownloadResponse
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
-
-	}
-
-	return response, nil
-}
-
-// ParseGetProductComponentsResponse parses an HTTP response from a GetProductComponentsWithResponse call
-func ParseGetProductComponentsResponse(rsp *http.Response) (*GetProductComponentsResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &GetProductComponentsResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ComponentList
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
-
-	}
-
-	return response, nil
-}
-
-// ParseUpdateSubscriptionResponse parses an HTTP response from a UpdateSubscriptionWithResponse call
-func ParseUpdateSubscriptionResponse(rsp *http.Response) (*UpdateSubscriptionResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &UpdateSubscriptionResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest SubscriptionResponse
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
-
-	}
-
-	return response, nil
-}
-
-// ParseAddSubscriptionChargeAtTermResponse parses an HTTP response from a AddSubscriptionChargeAtTermWithResponse call
-func ParseAddSubscriptionChargeAtTermResponse(rsp *http.Response) (*AddSubscriptionChargeAtTermResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &AddSubscriptionChargeAtTermResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest ChargeAtTermResponse
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON201 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
-
-	}
-
-	return response, nil
-}
-
-// ParseSetSubscriptionItemQuantityResponse parses an HTTP response from a SetSubscriptionItemQuantityWithResponse call
-func ParseSetSubscriptionItemQuantityResponse(rsp *http.Response) (*SetSubscriptionItemQuantityResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &SetSubscriptionItemQuantityResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest QuantityResponse
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
-
-	}
-
-	return response, nil
-}
-
-// ParseSetSubscriptionItemUsageResponse parses an HTTP response from a SetSubscriptionItemUsageWithResponse call
-func ParseSetSubscriptionItemUsageResponse(rsp *http.Response) (*SetSubscriptionItemUsageResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &SetSubscriptionItemUsageResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest UsageResponse
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON201 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
-
-	}
-
-	return response, nil
 }

@@ -30,22 +30,22 @@ type ServerInterface interface {
 	GetInvoices(w http.ResponseWriter, r *http.Request, params GetInvoicesParams)
 	// GetInvoiceDownload Get an invoice download link
 	// (GET /v1/invoices/{invoiceId}/download)
-	GetInvoiceDownload(w http.ResponseWriter, r *http.Request, invoiceId string)
+	GetInvoiceDownload(w http.ResponseWriter, r *http.Request, invoiceID string)
 	// GetProductComponents Retrieve the components of a product
 	// (GET /v1/products/{productId}/components)
-	GetProductComponents(w http.ResponseWriter, r *http.Request, productId string, params GetProductComponentsParams)
+	GetProductComponents(w http.ResponseWriter, r *http.Request, productID string, params GetProductComponentsParams)
 	// UpdateSubscription Update a subscription
 	// (PATCH /v1/subscriptions/{subscriptionId})
-	UpdateSubscription(w http.ResponseWriter, r *http.Request, subscriptionId SubscriptionId)
+	UpdateSubscription(w http.ResponseWriter, r *http.Request, subscriptionID SubscriptionID)
 	// AddSubscriptionChargeAtTerm Add a charge at term
 	// (POST /v1/subscriptions/{subscriptionId}/charge_at_term)
-	AddSubscriptionChargeAtTerm(w http.ResponseWriter, r *http.Request, subscriptionId SubscriptionId)
+	AddSubscriptionChargeAtTerm(w http.ResponseWriter, r *http.Request, subscriptionID SubscriptionID)
 	// SetSubscriptionItemQuantity Set the quantity of a subscription item
 	// (PUT /v1/subscriptions/{subscriptionId}/items/{subscriptionItemId}/quantity)
-	SetSubscriptionItemQuantity(w http.ResponseWriter, r *http.Request, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId)
+	SetSubscriptionItemQuantity(w http.ResponseWriter, r *http.Request, subscriptionID SubscriptionID, subscriptionItemID SubscriptionItemID)
 	// SetSubscriptionItemUsage Add usage to a subscription item
 	// (POST /v1/subscriptions/{subscriptionId}/items/{subscriptionItemId}/usage)
-	SetSubscriptionItemUsage(w http.ResponseWriter, r *http.Request, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId)
+	SetSubscriptionItemUsage(w http.ResponseWriter, r *http.Request, subscriptionID SubscriptionID, subscriptionItemID SubscriptionItemID)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -96,7 +96,7 @@ func (siw *ServerInterfaceWrapper) GetInvoices(w http.ResponseWriter, r *http.Re
 
 	// ------------- Required query parameter "id" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, true, "id", r.URL.Query(), &params.Id, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "id", r.URL.Query(), &params.ID, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -177,16 +177,16 @@ func (siw *ServerInterfaceWrapper) GetInvoiceDownload(w http.ResponseWriter, r *
 	_ = err
 
 	// ------------- Path parameter "invoiceId" -------------
-	var invoiceId string
+	var invoiceID string
 
-	err = runtime.BindStyledParameterWithOptions("simple", "invoiceId", r.PathValue("invoiceId"), &invoiceId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "invoiceId", r.PathValue("invoiceId"), &invoiceID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "invoiceId", Err: err})
 		return
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.GetInvoiceDownload(w, r, invoiceId)
+		siw.Handler.GetInvoiceDownload(w, r, invoiceID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -203,9 +203,9 @@ func (siw *ServerInterfaceWrapper) GetProductComponents(w http.ResponseWriter, r
 	_ = err
 
 	// ------------- Path parameter "productId" -------------
-	var productId string
+	var productID string
 
-	err = runtime.BindStyledParameterWithOptions("simple", "productId", r.PathValue("productId"), &productId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "productId", r.PathValue("productId"), &productID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
 		return
@@ -267,7 +267,7 @@ func (siw *ServerInterfaceWrapper) GetProductComponents(w http.ResponseWriter, r
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.GetProductComponents(w, r, productId, params)
+		siw.Handler.GetProductComponents(w, r, productID, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -284,16 +284,16 @@ func (siw *ServerInterfaceWrapper) UpdateSubscription(w http.ResponseWriter, r *
 	_ = err
 
 	// ------------- Path parameter "subscriptionId" -------------
-	var subscriptionId SubscriptionId
+	var subscriptionID SubscriptionID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "subscriptionId", r.PathValue("subscriptionId"), &subscriptionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "subscriptionId", r.PathValue("subscriptionId"), &subscriptionID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "subscriptionId", Err: err})
 		return
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.UpdateSubscription(w, r, subscriptionId)
+		siw.Handler.UpdateSubscription(w, r, subscriptionID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -310,16 +310,16 @@ func (siw *ServerInterfaceWrapper) AddSubscriptionChargeAtTerm(w http.ResponseWr
 	_ = err
 
 	// ------------- Path parameter "subscriptionId" -------------
-	var subscriptionId SubscriptionId
+	var subscriptionID SubscriptionID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "subscriptionId", r.PathValue("subscriptionId"), &subscriptionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "subscriptionId", r.PathValue("subscriptionId"), &subscriptionID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "subscriptionId", Err: err})
 		return
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.AddSubscriptionChargeAtTerm(w, r, subscriptionId)
+		siw.Handler.AddSubscriptionChargeAtTerm(w, r, subscriptionID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -336,25 +336,25 @@ func (siw *ServerInterfaceWrapper) SetSubscriptionItemQuantity(w http.ResponseWr
 	_ = err
 
 	// ------------- Path parameter "subscriptionId" -------------
-	var subscriptionId SubscriptionId
+	var subscriptionID SubscriptionID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "subscriptionId", r.PathValue("subscriptionId"), &subscriptionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "subscriptionId", r.PathValue("subscriptionId"), &subscriptionID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "subscriptionId", Err: err})
 		return
 	}
 
 	// ------------- Path parameter "subscriptionItemId" -------------
-	var subscriptionItemId SubscriptionItemId
+	var subscriptionItemID SubscriptionItemID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "subscriptionItemId", r.PathValue("subscriptionItemId"), &subscriptionItemId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "subscriptionItemId", r.PathValue("subscriptionItemId"), &subscriptionItemID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "subscriptionItemId", Err: err})
 		return
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.SetSubscriptionItemQuantity(w, r, subscriptionId, subscriptionItemId)
+		siw.Handler.SetSubscriptionItemQuantity(w, r, subscriptionID, subscriptionItemID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -371,25 +371,25 @@ func (siw *ServerInterfaceWrapper) SetSubscriptionItemUsage(w http.ResponseWrite
 	_ = err
 
 	// ------------- Path parameter "subscriptionId" -------------
-	var subscriptionId SubscriptionId
+	var subscriptionID SubscriptionID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "subscriptionId", r.PathValue("subscriptionId"), &subscriptionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "subscriptionId", r.PathValue("subscriptionId"), &subscriptionID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "subscriptionId", Err: err})
 		return
 	}
 
 	// ------------- Path parameter "subscriptionItemId" -------------
-	var subscriptionItemId SubscriptionItemId
+	var subscriptionItemID SubscriptionItemID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "subscriptionItemId", r.PathValue("subscriptionItemId"), &subscriptionItemId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "subscriptionItemId", r.PathValue("subscriptionItemId"), &subscriptionItemID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "subscriptionItemId", Err: err})
 		return
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.SetSubscriptionItemUsage(w, r, subscriptionId, subscriptionItemId)
+		siw.Handler.SetSubscriptionItemUsage(w, r, subscriptionID, subscriptionItemID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -725,7 +725,7 @@ func (response GetInvoices404JSONResponse) VisitGetInvoicesResponse(w http.Respo
 }
 
 type GetInvoiceDownloadRequestObject struct {
-	InvoiceId string `json:"invoiceId"`
+	InvoiceID string `json:"invoiceId"`
 }
 
 type GetInvoiceDownloadResponseObject interface {
@@ -789,7 +789,7 @@ func (response GetInvoiceDownload404JSONResponse) VisitGetInvoiceDownloadRespons
 }
 
 type GetProductComponentsRequestObject struct {
-	ProductId string `json:"productId"`
+	ProductID string `json:"productId"`
 	Params    GetProductComponentsParams
 }
 
@@ -840,7 +840,7 @@ func (response GetProductComponents404JSONResponse) VisitGetProductComponentsRes
 }
 
 type UpdateSubscriptionRequestObject struct {
-	SubscriptionId SubscriptionId `json:"subscriptionId"`
+	SubscriptionID SubscriptionID `json:"subscriptionId"`
 	Body           *UpdateSubscriptionJSONRequestBody
 }
 
@@ -919,7 +919,7 @@ func (response UpdateSubscription404JSONResponse) VisitUpdateSubscriptionRespons
 }
 
 type AddSubscriptionChargeAtTermRequestObject struct {
-	SubscriptionId SubscriptionId `json:"subscriptionId"`
+	SubscriptionID SubscriptionID `json:"subscriptionId"`
 	Body           *AddSubscriptionChargeAtTermJSONRequestBody
 }
 
@@ -998,8 +998,8 @@ func (response AddSubscriptionChargeAtTerm404JSONResponse) VisitAddSubscriptionC
 }
 
 type SetSubscriptionItemQuantityRequestObject struct {
-	SubscriptionId     SubscriptionId     `json:"subscriptionId"`
-	SubscriptionItemId SubscriptionItemId `json:"subscriptionItemId"`
+	SubscriptionID     SubscriptionID     `json:"subscriptionId"`
+	SubscriptionItemID SubscriptionItemID `json:"subscriptionItemId"`
 	Body               *SetSubscriptionItemQuantityJSONRequestBody
 }
 
@@ -1078,8 +1078,8 @@ func (response SetSubscriptionItemQuantity404JSONResponse) VisitSetSubscriptionI
 }
 
 type SetSubscriptionItemUsageRequestObject struct {
-	SubscriptionId     SubscriptionId     `json:"subscriptionId"`
-	SubscriptionItemId SubscriptionItemId `json:"subscriptionItemId"`
+	SubscriptionID     SubscriptionID     `json:"subscriptionId"`
+	SubscriptionItemID SubscriptionItemID `json:"subscriptionItemId"`
 	Body               *SetSubscriptionItemUsageJSONRequestBody
 }
 
@@ -1316,10 +1316,10 @@ func (sh *strictHandler) GetInvoices(w http.ResponseWriter, r *http.Request, par
 }
 
 // GetInvoiceDownload operation middleware
-func (sh *strictHandler) GetInvoiceDownload(w http.ResponseWriter, r *http.Request, invoiceId string) {
+func (sh *strictHandler) GetInvoiceDownload(w http.ResponseWriter, r *http.Request, invoiceID string) {
 	var request GetInvoiceDownloadRequestObject
 
-	request.InvoiceId = invoiceId
+	request.InvoiceID = invoiceID
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.GetInvoiceDownload(ctx, request.(GetInvoiceDownloadRequestObject))
@@ -1342,10 +1342,10 @@ func (sh *strictHandler) GetInvoiceDownload(w http.ResponseWriter, r *http.Reque
 }
 
 // GetProductComponents operation middleware
-func (sh *strictHandler) GetProductComponents(w http.ResponseWriter, r *http.Request, productId string, params GetProductComponentsParams) {
+func (sh *strictHandler) GetProductComponents(w http.ResponseWriter, r *http.Request, productID string, params GetProductComponentsParams) {
 	var request GetProductComponentsRequestObject
 
-	request.ProductId = productId
+	request.ProductID = productID
 	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
@@ -1369,10 +1369,10 @@ func (sh *strictHandler) GetProductComponents(w http.ResponseWriter, r *http.Req
 }
 
 // UpdateSubscription operation middleware
-func (sh *strictHandler) UpdateSubscription(w http.ResponseWriter, r *http.Request, subscriptionId SubscriptionId) {
+func (sh *strictHandler) UpdateSubscription(w http.ResponseWriter, r *http.Request, subscriptionID SubscriptionID) {
 	var request UpdateSubscriptionRequestObject
 
-	request.SubscriptionId = subscriptionId
+	request.SubscriptionID = subscriptionID
 
 	var body UpdateSubscriptionJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
@@ -1402,10 +1402,10 @@ func (sh *strictHandler) UpdateSubscription(w http.ResponseWriter, r *http.Reque
 }
 
 // AddSubscriptionChargeAtTerm operation middleware
-func (sh *strictHandler) AddSubscriptionChargeAtTerm(w http.ResponseWriter, r *http.Request, subscriptionId SubscriptionId) {
+func (sh *strictHandler) AddSubscriptionChargeAtTerm(w http.ResponseWriter, r *http.Request, subscriptionID SubscriptionID) {
 	var request AddSubscriptionChargeAtTermRequestObject
 
-	request.SubscriptionId = subscriptionId
+	request.SubscriptionID = subscriptionID
 
 	var body AddSubscriptionChargeAtTermJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
@@ -1435,11 +1435,11 @@ func (sh *strictHandler) AddSubscriptionChargeAtTerm(w http.ResponseWriter, r *h
 }
 
 // SetSubscriptionItemQuantity operation middleware
-func (sh *strictHandler) SetSubscriptionItemQuantity(w http.ResponseWriter, r *http.Request, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId) {
+func (sh *strictHandler) SetSubscriptionItemQuantity(w http.ResponseWriter, r *http.Request, subscriptionID SubscriptionID, subscriptionItemID SubscriptionItemID) {
 	var request SetSubscriptionItemQuantityRequestObject
 
-	request.SubscriptionId = subscriptionId
-	request.SubscriptionItemId = subscriptionItemId
+	request.SubscriptionID = subscriptionID
+	request.SubscriptionItemID = subscriptionItemID
 
 	var body SetSubscriptionItemQuantityJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
@@ -1469,11 +1469,11 @@ func (sh *strictHandler) SetSubscriptionItemQuantity(w http.ResponseWriter, r *h
 }
 
 // SetSubscriptionItemUsage operation middleware
-func (sh *strictHandler) SetSubscriptionItemUsage(w http.ResponseWriter, r *http.Request, subscriptionId SubscriptionId, subscriptionItemId SubscriptionItemId) {
+func (sh *strictHandler) SetSubscriptionItemUsage(w http.ResponseWriter, r *http.Request, subscriptionID SubscriptionID, subscriptionItemID SubscriptionItemID) {
 	var request SetSubscriptionItemUsageRequestObject
 
-	request.SubscriptionId = subscriptionId
-	request.SubscriptionItemId = subscriptionItemId
+	request.SubscriptionID = subscriptionID
+	request.SubscriptionItemID = subscriptionItemID
 
 	var body SetSubscriptionItemUsageJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {

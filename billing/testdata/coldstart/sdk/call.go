@@ -10,7 +10,7 @@ import (
 )
 
 func call(c *billing.Client) error {
-	comps, err := c.GetProductComponents(context.Background(), "builtfor_example", nil)
+	comps, err := c.GetProductComponents(context.Background(), "builtfor_example", gen.GetProductComponentsParams{})
 	if err != nil {
 		return err
 	}
