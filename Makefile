@@ -19,14 +19,15 @@ help:
 
 # What `make generate` writes, all with the pinned oapi-codegen from openapi/: the
 # models and server URLs (gen/), the client's operation table and request builders
-# (internal/ops, with the user template openapi/templates/ops.tmpl), oapi-codegen's own
-# client for the SDK's tests (internal/rawclient), the embedded spec and the fake's
-# server interface.
-GENERATED := gen/ internal/ops/ internal/rawclient/ internal/specdoc/ billing/billingtest/internal/fakeapi/
+# (internal/ops, with the user template openapi/templates/ops.tmpl), billing.Client's
+# method of each operation (billing/operations.gen.go, with templates/methods.tmpl),
+# oapi-codegen's own client for the SDK's tests (internal/rawclient), the embedded
+# spec and the fake's server interface.
+GENERATED := gen/ internal/ops/ billing/operations.gen.go internal/rawclient/ internal/specdoc/ billing/billingtest/internal/fakeapi/
 
 ## generate: regenerate the generated packages from openapi/ with the pinned oapi-codegen
 generate:
-	go generate $(addprefix ./,$(addsuffix ...,$(GENERATED)))
+	go generate $(foreach g,$(GENERATED),$(if $(filter %/,$(g)),./$(g)...,./$(patsubst %/,%,$(dir $(g)))))
 
 ## check-generated: fail if a generated package differs from what `make generate` writes
 check-generated: generate

@@ -30,9 +30,9 @@ func missingTotal(total *float64) string {
 	return ""
 }
 
-// split sorts the items into plans and addons, as the spec's discriminator on
+// answer sorts the items into plans and addons, as the spec's discriminator on
 // componentType does (plan: Plan; addon and charge: Addon).
-func (l *componentList) split() *Components {
+func (l *componentList) answer() *Components {
 	c := &Components{Total: *l.Total}
 	for _, p := range l.Items {
 		if p.ComponentType == gen.PlanComponentTypePlan {

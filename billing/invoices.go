@@ -17,6 +17,8 @@ type invoiceList struct {
 
 func (l *invoiceList) missing() string { return missingTotal(l.Total) }
 
+func (l *invoiceList) answer() *gen.InvoiceList { return &gen.InvoiceList{Items: l.Items, Total: *l.Total} }
+
 // maxInvoices bounds the total a getInvoices answer may claim: a subscription
 // invoiced every day for ten thousand years has fewer. A larger (or negative, or
 // fractional) total is an error, so that the iteration has a bound on its pages.
