@@ -19,46 +19,11 @@ import (
 // Version is the SDK's version, sent in the User-Agent header.
 const Version = "0.1.0"
 
-// Base URLs of the Billing API environments. Use them with WithBaseURL; production
-// is the default. IntegrationURL gives the integration environments.
-const (
-	ProductionURL    = gen.ServerURLProduction
-	PreproductionURL = gen.ServerURLPreproduction
-)
-
-// IntegrationURL returns the base URL of integration environment n (1 to 6).
-func IntegrationURL(n int) (string, error) {
-	return gen.NewServerURLIntegration(gen.ServerURLIntegrationNVariable(fmt.Sprint(n)))
-}
-
 // Token endpoint defaults, as the PrestaShop documentation gives them.
 const (
 	DefaultTokenURL = "https://oauth.prestashop.com/oauth2/token"
 	DefaultAudience = "distribution.prestashop.net"
 )
-
-// Scopes a client may request. An operation needs the scope the spec lists for it;
-// getProductComponents and addCustomer need a token with no particular scope.
-const (
-	ScopeSubscriptionWrite             = "subscription.write"
-	ScopeSubscriptionWriteQuantity     = "subscription.write.quantity"
-	ScopeSubscriptionWriteUsage        = "subscription.write.usage"
-	ScopeSubscriptionWriteChargeAtTerm = "subscription.write.charge_at_term"
-	ScopeCustomerWriteEstimate         = "customer.write.estimate"
-	ScopeInvoicesRead                  = "invoices.read"
-)
-
-// DefaultScopes are the scopes requested when WithScopes is not used: all six. A
-// client that is not enabled for one of them gets an invalid_scope error from the
-// token endpoint; ask for fewer with WithScopes.
-var DefaultScopes = []string{
-	ScopeSubscriptionWrite,
-	ScopeSubscriptionWriteQuantity,
-	ScopeSubscriptionWriteUsage,
-	ScopeSubscriptionWriteChargeAtTerm,
-	ScopeCustomerWriteEstimate,
-	ScopeInvoicesRead,
-}
 
 // DefaultPageSize is the number of invoices Invoices asks for per page.
 const DefaultPageSize = 50
@@ -123,7 +88,8 @@ type config struct {
 	sleep        func(context.Context, time.Duration) error // tests only
 }
 
-// WithBaseURL sets the API's base URL (default ProductionURL).
+// WithBaseURL sets the API's base URL (default gen.ServerURLProduction; the other
+// environments are gen.ServerURLPreproduction and gen.NewServerURLIntegration's).
 func WithBaseURL(u string) Option { return func(c *config) { c.baseURL = strings.TrimRight(u, "/") } }
 
 // WithTokenURL sets the OAuth2 token endpoint (default DefaultTokenURL).
@@ -224,7 +190,7 @@ var userAgent = fmt.Sprintf("prestashop-billing-go/%s (%s; %s/%s)", Version, run
 // (WithClientCredentials) or a token source (WithTokenSource).
 func NewClient(opts ...Option) (*Client, error) {
 	cfg := config{
-		baseURL:  ProductionURL,
+		baseURL:  gen.ServerURLProduction,
 		tokenURL: DefaultTokenURL,
 		audience: DefaultAudience,
 		scopes:   DefaultScopes,

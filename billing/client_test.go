@@ -243,16 +243,6 @@ func TestRefusesPlainHTTPToRemoteHosts(t *testing.T) {
 	}
 }
 
-func TestIntegrationURL(t *testing.T) {
-	u, err := IntegrationURL(3)
-	if err != nil || u != "https://api-prestabulle3.billing.integration.prestashop.com" {
-		t.Errorf("IntegrationURL(3) = %q, %v", u, err)
-	}
-	if _, err := IntegrationURL(7); err == nil {
-		t.Error("IntegrationURL(7): want an error")
-	}
-}
-
 // closedURL returns a loopback URL where nothing listens: connections are refused.
 func closedURL(t *testing.T) string {
 	t.Helper()

@@ -20,19 +20,13 @@ type componentList struct {
 	Total *float64   `json:"total"` // required: nil when the answer has none
 }
 
-func (l *componentList) missing() string { return missingTotal(l.Total) }
-
-// missingTotal names the required total when a list answer has none.
-func missingTotal(total *float64) string {
-	if total == nil {
-		return "total"
-	}
-	return ""
-}
-
 // answer sorts the items into plans and addons, as the spec's discriminator on
-// componentType does (plan: Plan; addon and charge: Addon).
-func (l *componentList) answer() *Components {
+// componentType does (plan: Plan; addon and charge: Addon), or names the required
+// total when the answer has none.
+func (l *componentList) answer() (*Components, string) {
+	if l.Total == nil {
+		return nil, "total"
+	}
 	c := &Components{Total: *l.Total}
 	for _, p := range l.Items {
 		if p.ComponentType == gen.PlanComponentTypePlan {
@@ -51,5 +45,5 @@ func (l *componentList) answer() *Components {
 			Tiers:            p.Tiers,
 		})
 	}
-	return c
+	return c, ""
 }

@@ -15,9 +15,12 @@ type invoiceList struct {
 	Total *float64      `json:"total"` // required: nil when the answer has none
 }
 
-func (l *invoiceList) missing() string { return missingTotal(l.Total) }
-
-func (l *invoiceList) answer() *gen.InvoiceList { return &gen.InvoiceList{Items: l.Items, Total: *l.Total} }
+func (l *invoiceList) answer() (*gen.InvoiceList, string) {
+	if l.Total == nil {
+		return nil, "total"
+	}
+	return &gen.InvoiceList{Items: l.Items, Total: *l.Total}, ""
+}
 
 // maxInvoices bounds the total a getInvoices answer may claim: a subscription
 // invoiced every day for ten thousand years has fewer. A larger (or negative, or

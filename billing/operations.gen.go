@@ -30,6 +30,35 @@ type API interface {
 
 var _ API = (*Client)(nil)
 
+// Scopes a client may request: those the spec's operations require (each
+// operation not listed needs a token with no particular scope).
+const (
+	// ScopeCustomerWriteEstimate is required by addSubscriptionEstimateForCustomer.
+	ScopeCustomerWriteEstimate = "customer.write.estimate"
+	// ScopeInvoicesRead is required by getInvoices, getInvoiceDownload.
+	ScopeInvoicesRead = "invoices.read"
+	// ScopeSubscriptionWrite is required by updateSubscription.
+	ScopeSubscriptionWrite = "subscription.write"
+	// ScopeSubscriptionWriteChargeAtTerm is required by addSubscriptionChargeAtTerm.
+	ScopeSubscriptionWriteChargeAtTerm = "subscription.write.charge_at_term"
+	// ScopeSubscriptionWriteQuantity is required by setSubscriptionItemQuantity.
+	ScopeSubscriptionWriteQuantity = "subscription.write.quantity"
+	// ScopeSubscriptionWriteUsage is required by setSubscriptionItemUsage.
+	ScopeSubscriptionWriteUsage = "subscription.write.usage"
+)
+
+// DefaultScopes are the scopes requested when WithScopes is not used: all of them.
+// A client that is not enabled for one of them gets an invalid_scope error from the
+// token endpoint; ask for fewer with WithScopes.
+var DefaultScopes = []string{
+	ScopeCustomerWriteEstimate,
+	ScopeInvoicesRead,
+	ScopeSubscriptionWrite,
+	ScopeSubscriptionWriteChargeAtTerm,
+	ScopeSubscriptionWriteQuantity,
+	ScopeSubscriptionWriteUsage,
+}
+
 // AddCustomer calls addCustomer (POST /v1/customers): create a customer.
 //
 // Creates a customer that can subscribe to a product. Only the `user` type can be

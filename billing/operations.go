@@ -13,16 +13,16 @@ import (
 
 // invoke runs one call of op, for the methods of Client (operations.gen.go). It
 // refuses path parameters (name, value pairs in paths) that would not reach the
-// server as themselves, then inputs that check (the spec's checks, on unless
+// server as themselves (always), then inputs that check (the spec's checks, on unless
 // WithRequestValidation(false)) refuses, naming the field: nothing is sent. Then it
 // builds the request with build, runs the editors on it and sends it through the
-// doer, and decodes the 2xx answer into a D, which is the R it returns or gives it
-// (its answer method). A body that does not decode was an applied call: the error
+// doer, and decodes the 2xx answer into a D, which is the R it returns, or gives it
+// with its answer method (or names a field the spec requires that it lacks). A body that does not decode was an applied call: the error
 // wraps ErrUnexpectedResponse, and ErrOutcomeUnknown when the operation is not
 // idempotent.
 func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []RequestEditorFn, check func() *ops.FieldError, build func(context.Context) (*http.Request, error), paths ...string) (*R, error) {
-	if err := checkPath(op, paths...); err != nil {
-		return nil, err
+	if fe := ops.CheckPathValues(paths...); fe != nil {
+		return nil, invalid(op, fe)
 	}
 	if c.validate {
 		if fe := check(); fe != nil {
@@ -56,15 +56,15 @@ func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []
 	if err := json.Unmarshal(body, &out); err != nil {
 		return nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer does not decode: %w; the call was carried out", op.ID, ErrUnexpectedResponse, status, err))
 	}
-	if r, ok := any(&out).(interface{ missing() string }); ok {
-		if field := r.missing(); field != "" {
-			return nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer has no %s, which the spec requires; body %q", op.ID, ErrUnexpectedResponse, status, field, excerpt(body, 200)))
-		}
+	a, ok := any(&out).(interface{ answer() (*R, string) })
+	if !ok {
+		return any(&out).(*R), nil
 	}
-	if a, ok := any(&out).(interface{ answer() *R }); ok {
-		return a.answer(), nil
+	r, missing := a.answer()
+	if missing != "" {
+		return nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer has no %s, which the spec requires; body %q", op.ID, ErrUnexpectedResponse, status, missing, excerpt(body, 200)))
 	}
-	return any(&out).(*R), nil
+	return r, nil
 }
 
 // invalid is the error of a request that a check refused: nothing was sent.
@@ -72,15 +72,3 @@ func invalid(op *ops.Operation, fe *ops.FieldError) error {
 	return &InvalidRequestError{Operation: op.ID, Field: fe.Field, Reason: fe.Reason}
 }
 
-// checkPath refuses, before anything is built, path parameters (name, value pairs)
-// that would not reach the server as themselves: "." and ".." are removed from a
-// URL path by every HTTP stack, so the request would address another resource.
-// Empty values are left to the spec check, which names them too.
-func checkPath(op *ops.Operation, nameValues ...string) error {
-	for i := 0; i+1 < len(nameValues); i += 2 {
-		if v := nameValues[i+1]; v == "." || v == ".." {
-			return &InvalidRequestError{Operation: op.ID, Field: "path parameter " + nameValues[i], Reason: fmt.Sprintf("%q is not a valid id", v)}
-		}
-	}
-	return nil
-}

@@ -28,6 +28,19 @@ var (
 	periodUnits    = []string{"day", "month", "year"}
 )
 
+// CheckPathValues refuses path parameters (name, value pairs) that would not reach
+// the server as themselves: "." and ".." are removed from a URL path by every HTTP
+// stack, so the request would address another resource. The client runs it on every
+// call, its checks on or off. Empty values are left to the operation's check.
+func CheckPathValues(nameValues ...string) *FieldError {
+	for i := 0; i+1 < len(nameValues); i += 2 {
+		if v := nameValues[i+1]; v == "." || v == ".." {
+			return &FieldError{Field: "path parameter " + nameValues[i], Reason: strconv.Quote(v) + " is not a valid id"}
+		}
+	}
+	return nil
+}
+
 // path refuses an empty path parameter.
 func path(name, value string) *FieldError {
 	if value == "" {
