@@ -309,6 +309,36 @@ func (e PricingModel) Valid() bool {
 	}
 }
 
+// Defines values for SubscriptionStatus.
+const (
+	SubscriptionStatusActive      SubscriptionStatus = "active"
+	SubscriptionStatusCancelled   SubscriptionStatus = "cancelled"
+	SubscriptionStatusFuture      SubscriptionStatus = "future"
+	SubscriptionStatusInTrial     SubscriptionStatus = "in_trial"
+	SubscriptionStatusNonRenewing SubscriptionStatus = "non_renewing"
+	SubscriptionStatusPaused      SubscriptionStatus = "paused"
+)
+
+// Valid indicates whether the value is a known member of the SubscriptionStatus enum.
+func (e SubscriptionStatus) Valid() bool {
+	switch e {
+	case SubscriptionStatusActive:
+		return true
+	case SubscriptionStatusCancelled:
+		return true
+	case SubscriptionStatusFuture:
+		return true
+	case SubscriptionStatusInTrial:
+		return true
+	case SubscriptionStatusNonRenewing:
+		return true
+	case SubscriptionStatusPaused:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TrialPeriodUnit.
 const (
 	TrialPeriodUnitDay   TrialPeriodUnit = "day"
@@ -992,7 +1022,7 @@ type Subscription struct {
 	//
 	//
 	// Example: active
-	Status            string             `json:"status"`
+	Status            SubscriptionStatus `json:"status"`
 	SubscriptionItems []SubscriptionItem `json:"subscriptionItems"`
 
 	// SubscriptionWithScheduledChanges The change that applies at the next renewal. Inference: like Subscription, its
@@ -1005,6 +1035,13 @@ type Subscription struct {
 	// Example: 1735126800
 	TrialEndAt float64 `json:"trialEndAt,omitempty"`
 }
+
+// SubscriptionStatus A plain string in the source schema (no enum). Values seen: active, in_trial,
+// non_renewing, paused, cancelled, future. Kept open so a new status never
+// breaks decoding.
+//
+// Example: active
+type SubscriptionStatus string
 
 // SubscriptionItem An item of a subscription. Its numbers have no minimum in the source schema.
 type SubscriptionItem struct {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/prestashopcorp/billing-sdk-go/billing"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
@@ -92,7 +91,7 @@ func DefaultSeed() Seed {
 			},
 		}},
 		Subscriptions: []gen.Subscription{{
-			ID: SubscriptionID, ProductID: ProductID, ShopID: ShopID, Status: billing.StatusActive, CurrencyCode: "EUR",
+			ID: SubscriptionID, ProductID: ProductID, ShopID: ShopID, Status: gen.SubscriptionStatusActive, CurrencyCode: "EUR",
 			BillingPeriodUnit:   string(gen.PeriodUnitMonth),
 			ResourceVersion:     fmt.Sprint(date(2025, 12).UnixMilli()),
 			ActivatedAt:         float64(date(2024, 12).Unix()),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/prestashopcorp/billing-sdk-go/billing"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
 	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
@@ -42,7 +41,7 @@ func (h handlers) AddSubscriptionChargeAtTerm(ctx context.Context, req fakeapi.A
 	if !ok {
 		return subscriptionNotFound(req.SubscriptionID), nil
 	}
-	if sub.Status != billing.StatusActive && sub.Status != billing.StatusNonRenewing {
+	if sub.Status != gen.SubscriptionStatusActive && sub.Status != gen.SubscriptionStatusNonRenewing {
 		return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription %s is %s: a charge at term needs an active or non_renewing subscription", sub.ID, sub.Status), nil
 	}
 	ch := gen.ChargeAtTerm{Amount: req.Body.Amount, Description: req.Body.Description}

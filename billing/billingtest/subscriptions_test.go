@@ -179,7 +179,7 @@ func TestChargeAtTerm(t *testing.T) {
 }
 
 func TestChargeAtTermNeedsActiveSubscription(t *testing.T) {
-	for _, status := range []string{"cancelled", "paused", "in_trial"} {
+	for _, status := range []gen.SubscriptionStatus{gen.SubscriptionStatusCancelled, gen.SubscriptionStatusPaused, gen.SubscriptionStatusInTrial} {
 		seed := billingtest.DefaultSeed()
 		seed.Subscriptions[0].Status = status
 		srv := newServer(t, billingtest.WithSeed(seed))
