@@ -71,4 +71,3 @@ func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []
 func invalid(op *ops.Operation, fe *ops.FieldError) error {
 	return &InvalidRequestError{Operation: op.ID, Field: fe.Field, Reason: fe.Reason}
 }
-
