@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
+	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
 func call(c *billing.Client) error {
