@@ -16,6 +16,7 @@ import (
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 	"github.com/prestashopcorp/billing-sdk-go/internal/contracttest"
+	"github.com/prestashopcorp/billing-sdk-go/internal/faultlab"
 )
 
 const (
@@ -243,15 +244,15 @@ func TestFaultsAgainstBillingtest(t *testing.T) {
 	}{
 		{"usage 503", "setSubscriptionItemUsage", usage, billingtest.Fault{Status: 503}, unknown, 1, 0},
 		{"usage 500 twice", "setSubscriptionItemUsage", usage, billingtest.Fault{Status: 500, Times: 2}, unknown, 1, 0},
-		{"usage dropped after apply", "setSubscriptionItemUsage", usage, billingtest.Fault{Drop: billingtest.DropAfterApply}, unknown, 1, 1},
-		{"usage dropped before apply", "setSubscriptionItemUsage", usage, billingtest.Fault{Drop: billingtest.DropBeforeApply}, unknown, 1, 0},
+		{"usage dropped after apply", "setSubscriptionItemUsage", usage, billingtest.Fault{Drop: true, Apply: true}, unknown, 1, 1},
+		{"usage dropped before apply", "setSubscriptionItemUsage", usage, billingtest.Fault{Drop: true}, unknown, 1, 0},
 		{"usage 429 with Retry-After", "setSubscriptionItemUsage", usage, billingtest.Fault{Status: 429, RetryAfter: "0"}, success, 2, 1},
 		{"usage 429 until the attempts run out", "setSubscriptionItemUsage", usage, billingtest.Fault{Status: 429, Times: 3}, failed, 3, 0},
 		{"usage 404", "setSubscriptionItemUsage", usage, billingtest.Fault{Status: 404}, failed, 1, 0},
 		{"charge 504", "addSubscriptionChargeAtTerm", charge, billingtest.Fault{Status: 504}, unknown, 1, 0},
-		{"charge dropped after apply", "addSubscriptionChargeAtTerm", charge, billingtest.Fault{Drop: billingtest.DropAfterApply}, unknown, 1, 1},
+		{"charge dropped after apply", "addSubscriptionChargeAtTerm", charge, billingtest.Fault{Drop: true, Apply: true}, unknown, 1, 1},
 		{"quantity 503 then ok", "setSubscriptionItemQuantity", quantity, billingtest.Fault{Status: 503}, success, 2, 1},
-		{"quantity dropped after apply, replayed", "setSubscriptionItemQuantity", quantity, billingtest.Fault{Drop: billingtest.DropAfterApply}, success, 2, 2},
+		{"quantity dropped after apply, replayed", "setSubscriptionItemQuantity", quantity, billingtest.Fault{Drop: true, Apply: true}, success, 2, 2},
 		{"quantity 502 until the attempts run out", "setSubscriptionItemQuantity", quantity, billingtest.Fault{Status: 502, Times: 5}, failed, 3, 0},
 	}
 	for _, tt := range tests {
@@ -291,7 +292,7 @@ func TestFaultsAgainstBillingtest(t *testing.T) {
 
 	t.Run("stall past the deadline", func(t *testing.T) {
 		srv := billingtest.NewServer(billingtest.WithT(t))
-		srv.Fault("setSubscriptionItemUsage", billingtest.Fault{Stall: true})
+		srv.Fault("setSubscriptionItemUsage", billingtest.Fault{Respond: faultlab.Stall})
 		c := srv.Client()
 		if _, err := c.Token(context.Background()); err != nil { // the deadline is for the call only
 			t.Fatal(err)

@@ -52,7 +52,7 @@ func ExampleErrOutcomeUnknown() {
 	defer srv.Close()
 	client := srv.Client()
 	// The connection drops after the server counted the usage.
-	srv.Fault("setSubscriptionItemUsage", billingtest.Fault{Drop: billingtest.DropAfterApply})
+	srv.Fault("setSubscriptionItemUsage", billingtest.Fault{Drop: true, Apply: true})
 
 	_, err := client.SetSubscriptionItemUsage(context.Background(),
 		billingtest.SubscriptionID, billingtest.APICallsAddonID, gen.UsageInput{UsageQuantity: 250})

@@ -23,5 +23,5 @@
 //
 // TestLive runs the read-only operations against the real API in sandbox mode,
 // checking every request and answer against the spec; `make live` runs it (see
-// the README).
+// CONTRIBUTING.md).
 package contract

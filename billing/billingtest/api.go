@@ -47,23 +47,19 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			rec.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		}
 		writeJSON(rec, e.status, e.body)
-		s.reply(w, r, c, rec, Fault{})
+		s.reply(w, r, c, rec)
 		return
 	}
 	if err := s.router.ValidateRequest(r.Context(), op, r, params); err != nil {
 		writeError(rec, http.StatusBadRequest, "BAD_REQUEST", "%v", err)
-		s.reply(w, r, c, rec, Fault{})
+		s.reply(w, r, c, rec)
 		return
 	}
 	c.sandbox = isTrue(r.Header.Get("sandbox")) || isTrue(r.URL.Query().Get("sandbox"))
 
-	s.mu.Lock()
-	q := s.faults[op.ID]
-	f, faulted := popFault(&q)
-	s.faults[op.ID] = q
-	s.mu.Unlock()
-	if faulted && !f.applies() {
-		s.inject(w, r, f, writeFault)
+	f, faulted := s.popFault(op.ID)
+	if faulted && !f.Apply {
+		inject(w, r, f, nil, writeFault)
 		return
 	}
 
@@ -73,18 +69,17 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.applied[op.ID]++
 		s.mu.Unlock()
 	}
-	if faulted && (f.Apply || f.Drop != DropNone) {
-		s.inject(w, r, f, writeFault)
+	if faulted {
+		inject(w, r, f, rec.Result(), writeFault)
 		return
 	}
-	s.reply(w, r, c, rec, f) // f is the zero Fault, or Truncate or Pad
+	s.reply(w, r, c, rec)
 }
 
-// reply validates the recorded answer against the spec and sends it, cut short or
-// padded if f says so. An invalid answer is a violation: a test error with WithT,
-// else a 500. A 400 or 401 the operation does not declare is sent unchecked: the
+// reply validates the recorded answer against the spec and sends it. An invalid
+// answer is a bug of the fake: a test error with WithT, else a 500. A 400 or 401 the operation does not declare is sent unchecked: the
 // fake refuses invalid and unauthenticated calls on every operation.
-func (s *Server) reply(w http.ResponseWriter, r *http.Request, c *call, rec *httptest.ResponseRecorder, f Fault) {
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, c *call, rec *httptest.ResponseRecorder) {
 	res := rec.Result()
 	body := rec.Body.Bytes()
 	lenient := (res.StatusCode == http.StatusBadRequest || res.StatusCode == http.StatusUnauthorized) &&
@@ -92,9 +87,6 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, c *call, rec *htt
 	if !lenient {
 		if err := s.router.ValidateResponse(r.Context(), c.op, r, c.params, res.StatusCode, res.Header, body); err != nil {
 			v := fmt.Errorf("billingtest: %s (%s %s) answered %d against the spec: %w", c.op.ID, r.Method, r.URL, res.StatusCode, err)
-			s.mu.Lock()
-			s.violations = append(s.violations, v)
-			s.mu.Unlock()
 			if s.cfg.t == nil {
 				writeError(w, http.StatusInternalServerError, "INVALID_RESPONSE", "%v", v)
 				return
@@ -102,7 +94,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, c *call, rec *htt
 			s.cfg.t.Errorf("%v", v)
 		}
 	}
-	send(w, res.StatusCode, res.Header, body, f)
+	send(w, res)
 }
 
 // authenticate checks the call's bearer token and the operation's scopes, and

@@ -66,7 +66,7 @@ func ExampleServer_Fault() {
 	defer srv.Close()
 
 	// The next usage call is carried out, but its answer is lost.
-	srv.Fault("setSubscriptionItemUsage", billingtest.Fault{Drop: billingtest.DropAfterApply})
+	srv.Fault("setSubscriptionItemUsage", billingtest.Fault{Drop: true, Apply: true})
 
 	_, err := srv.Client().SetSubscriptionItemUsage(context.Background(), billingtest.SubscriptionID,
 		billingtest.APICallsAddonID, gen.UsageInput{UsageQuantity: 5})

@@ -1,12 +1,10 @@
 package billingtest
 
 import (
+	"context"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 
@@ -27,12 +25,12 @@ type Server struct {
 
 	cfg       config
 	ts        *httptest.Server
-	cert      tls.Certificate
 	router    *spec.Router
 	api       http.Handler // the generated strict handler
 	key       *signingKey
 	pdfSecret []byte
-	closed    chan struct{} // closed by Close: releases stalled calls
+	life      context.Context // canceled by Close: ends the context of every call
+	end       context.CancelFunc
 	closeOnce sync.Once
 	hooks     *hooks // WithWebhook; nil without
 
@@ -41,10 +39,7 @@ type Server struct {
 	requests      map[string]int
 	applied       map[string]int
 	tokenRequests int
-	faults        map[string][]Fault
-	tokenFaults   []Fault
-	violations    []error
-	origins       []*Origin
+	faults        map[string][]Fault // by operationId, and TokenEndpoint
 }
 
 // NewServer starts and returns a new Server configured by opts. The caller
@@ -63,23 +58,18 @@ func NewServer(opts ...Option) *Server {
 	if err != nil {
 		panic("billingtest: generating the signing key: " + err.Error())
 	}
-	cert, err := processCert()
-	if err != nil {
-		panic("billingtest: generating the TLS certificate: " + err.Error())
-	}
 	s := &Server{
 		ClientID:     cfg.clientID,
 		ClientSecret: cfg.clientSecret,
 		cfg:          cfg,
 		router:       router,
 		key:          key,
-		cert:         cert,
 		pdfSecret:    []byte(rand.Text()),
-		closed:       make(chan struct{}),
 		requests:     map[string]int{},
 		applied:      map[string]int{},
 		faults:       map[string][]Fault{},
 	}
+	s.life, s.end = context.WithCancel(context.Background())
 	if s.live, err = newStore(cfg.seed); err != nil {
 		panic(err.Error())
 	}
@@ -93,15 +83,8 @@ func NewServer(opts ...Option) *Server {
 	})
 	s.api = fakeapi.HandlerWithOptions(strict, fakeapi.StdHTTPServerOptions{ErrorHandlerFunc: badRequest})
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
-	start(s.ts, cert, cfg.tls)
+	start(s.ts, cfg.tls)
 	s.URL = s.ts.URL
-	// The client trusts the TLS listeners (WithTLS, NewOrigin) and speaks HTTP/2
-	// to them, as http.DefaultTransport does.
-	tr := s.ts.Client().Transport.(*http.Transport)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert.Leaf)
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool}
-	tr.ForceAttemptHTTP2 = true
 	if cfg.t != nil {
 		cfg.t.Cleanup(s.Close)
 	}
@@ -111,24 +94,26 @@ func NewServer(opts ...Option) *Server {
 // TokenURL returns the URL of the OAuth2 token endpoint: URL + "/oauth2/token".
 func (s *Server) TokenURL() string { return s.URL + "/oauth2/token" }
 
-// Close releases the calls stalled by a Fault, shuts the server and its Origins
-// down and waits for the calls in flight to end, then stops sending webhooks (see
-// FlushWebhooks). It may be called more than once.
+// Close ends the context of every call in flight, which releases the calls a
+// Fault holds (a stall, a padded answer the client stopped reading), shuts the
+// server down and waits for the calls in flight to end, then
+// stops sending webhooks (see FlushWebhooks). It may be called more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
-		close(s.closed)
-		s.mu.Lock()
-		origins := s.origins
-		s.mu.Unlock()
-		for _, o := range origins {
-			o.ts.Close()
-		}
+		s.end()
 		s.ts.Close()
 		s.hooks.close() // after the API: no more changes
 	})
 }
 
+// serveHTTP serves a call whose context also ends when the Server is closed:
+// whatever waits on it (a stall, a padded answer the client stopped reading)
+// lets Close return.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(s.life, cancel)()
+	r = r.WithContext(ctx)
 	switch {
 	case r.URL.Path == "/oauth2/token":
 		s.serveToken(w, r)
@@ -160,9 +145,8 @@ func (s *Server) Requests(operationID string) int {
 
 // Applied returns how many calls of the operation the server carried out with
 // success, whatever the client then got: the calls answered with a 2xx status,
-// and those a Fault answered after carrying them out (Apply, DropAfterApply,
-// Truncate, Pad). Rejected calls and calls answered by a Fault before applying
-// are not counted.
+// and those a Fault answered after carrying them out (Fault.Apply). Rejected
+// calls and calls answered by a Fault before applying are not counted.
 func (s *Server) Applied(operationID string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -175,12 +159,4 @@ func (s *Server) TokenRequests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.tokenRequests
-}
-
-// Violations returns the answers of the fake that broke the spec, oldest first.
-// Each one is a bug of the fake; a passing test sees none.
-func (s *Server) Violations() []error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.violations)
 }

@@ -67,19 +67,19 @@ type tokenResponse struct {
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.tokenRequests++
-	f, faulted := popFault(&s.tokenFaults)
 	s.mu.Unlock()
-	if faulted && !f.applies() {
-		s.inject(w, r, f, writeOAuthFault)
+	f, faulted := s.popFault(TokenEndpoint)
+	if faulted && !f.Apply {
+		inject(w, r, f, nil, writeOAuthFault)
 		return
 	}
 	rec := httptest.NewRecorder()
 	s.answerToken(rec, r)
-	if faulted && (f.Apply || f.Drop != DropNone) {
-		s.inject(w, r, f, writeOAuthFault)
+	if faulted {
+		inject(w, r, f, rec.Result(), writeOAuthFault)
 		return
 	}
-	send(w, rec.Code, rec.Header(), rec.Body.Bytes(), f) // f is the zero Fault, or Truncate or Pad
+	send(w, rec.Result())
 }
 
 // answerToken writes the token endpoint's answer to a request.

@@ -153,11 +153,8 @@ func TestViolationAnswers500WithoutT(t *testing.T) {
 		t.Errorf("status = %d, want 500: %s", res.StatusCode(), res.Body)
 	}
 	e := decodeError(t, res.HTTPResponse.Header.Get("Content-Type"), res.Body)
-	if e.ErrorCode != "INVALID_RESPONSE" || !strings.Contains(e.Message, "items.0") {
-		t.Errorf("error = %+v", e)
-	}
-	if v := srv.Violations(); len(v) != 1 || !strings.Contains(v[0].Error(), "getProductComponents") {
-		t.Errorf("Violations = %v, want one of getProductComponents", v)
+	if e.ErrorCode != "INVALID_RESPONSE" || !strings.Contains(e.Message, "items.0") || !strings.Contains(e.Message, "getProductComponents") {
+		t.Errorf("error = %+v, want one naming getProductComponents and items.0", e)
 	}
 }
 
@@ -173,8 +170,8 @@ func TestViolationFailsTestWithT(t *testing.T) {
 	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	if len(rt.errs) != 1 || len(srv.Violations()) != 1 {
-		t.Errorf("reported %d errors and %d violations, want 1 and 1", len(rt.errs), len(srv.Violations()))
+	if len(rt.errs) != 1 {
+		t.Errorf("reported %d errors, want 1", len(rt.errs))
 	}
 }
 
@@ -195,8 +192,5 @@ func TestNoViolationsOnErrorsTheSpecDeclares(t *testing.T) {
 	}
 	if r2.JSON404 == nil {
 		t.Errorf("status %d, want 404: %s", r2.StatusCode(), r2.Body)
-	}
-	if v := srv.Violations(); len(v) != 0 {
-		t.Errorf("Violations = %v", v)
 	}
 }

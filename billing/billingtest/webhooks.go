@@ -37,34 +37,20 @@ type webhookConfig struct {
 
 // WithWebhook makes the server send Billing's webhooks, signed with secret
 // (whsec_ and base64, as webhook.NewSecret makes), to url: the endpoint of the
-// code under test, typically an httptest.Server around a webhook.Handler. It
-// panics if secret is invalid.
+// code under test. It panics if secret is invalid. The server sends, as its state
+// changes: customer.created (addCustomer), subscription.created
+// (CreateSubscription), subscription.updated (a new plan or quantity, and the
+// renewal of CloseBillingPeriod), payment.succeeded (CloseBillingPeriod's
+// invoice, paid). Bodies are the documented Chargebee objects
+// (webhook.SubscriptionData...); message ids are msg_000001, msg_000002...; each
+// attempt is signed with the server's clock (give the verifier the same one,
+// webhook.WithClock).
 //
-// The server sends, as its state changes, whatever the API call or the
-// fake-only step:
-//
-//   - customer.created when addCustomer creates a customer;
-//   - subscription.created when CreateSubscription adds a subscription;
-//   - subscription.updated when updateSubscription changes the plan, when
-//     setSubscriptionItemQuantity changes a quantity (our inference: a
-//     quantity is a change of the subscription), and when CloseBillingPeriod
-//     renews it (its next_billing_at moved on);
-//   - payment.succeeded when CloseBillingPeriod issues the period's invoice,
-//     paid.
-//
-// Bodies are the documented Chargebee objects (webhook.SubscriptionData, ...),
-// built from the store at the change; resource_version is the subscription's
-// resourceVersion. Each message has an id msg_000001, msg_000002... and is
-// signed at each attempt with the server's clock (WithClock: give the
-// verifier the same clock, webhook.WithClock).
-//
-// Deliveries run on their own goroutine, one at a time, in the order of the
-// changes, so that API calls never wait for them. A failed attempt is
-// retried on Billing's schedule, compressed (see WithWebhookRetries), while
-// the next messages go on: a retried message arrives after later ones, as
-// with Billing. FlushWebhooks waits until every queued message is delivered
-// or given up, WebhookFault scripts duplicates and reordering,
-// WebhookDeliveries lists the attempts. Close drops what is left.
+// Messages are delivered one at a time, in the order of the changes, from a
+// queue that API calls never wait for. A failed attempt (no 2xx) is retried on
+// Billing's schedule, compressed (WithWebhookRetries), while the next messages
+// go on, as with Billing. FlushWebhooks waits for the queue, WebhookFault
+// scripts duplicates and reordering, WebhookDeliveries lists the attempts.
 func WithWebhook(url, secret string) Option {
 	s, err := webhook.NewSigner(secret)
 	if err != nil {

@@ -1,6 +1,6 @@
 // Package faultmatrix holds the fault matrix of the SDK (make faults): every
-// operation of billing.Client against every fault family billingtest and
-// internal/h2fault can script (refused and dropped connections, 5xx, 429,
+// operation of billing.Client against every fault family internal/faultlab
+// can script, on billingtest or in front of it (refused and dropped connections, 5xx, 429,
 // stalls, HTTP/2 stream resets and GOAWAY, redirects, broken 2xx answers, token
 // endpoint failures, a context ending at a random point), each cell run many
 // times with jittered timing. Each run checks what the caller saw against what

@@ -17,7 +17,7 @@ import (
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
-	"github.com/prestashopcorp/billing-sdk-go/internal/h2fault"
+	"github.com/prestashopcorp/billing-sdk-go/internal/faultlab"
 )
 
 // proto is how the client reaches the fake.
@@ -26,7 +26,7 @@ type proto int
 const (
 	h2  proto = iota // billingtest over TLS: Go's own HTTP/2 server, what production uses
 	h1               // billingtest over plain HTTP/1.1
-	raw              // internal/h2fault in front of billingtest: scripted HTTP/2 frames
+	raw              // faultlab.H2Front in front of billingtest: scripted HTTP/2 frames
 )
 
 func (p proto) String() string { return [...]string{"HTTP/2", "HTTP/1.1", "raw HTTP/2"}[p] }
@@ -93,8 +93,8 @@ type run struct {
 	rnd *rng
 
 	srv          *billingtest.Server
-	proxy        *h2fault.Server
-	origins      []*billingtest.Origin
+	proxy        *faultlab.H2Front
+	origins      []*faultlab.Origin
 	impostor     *httptest.Server
 	impostorHits atomic.Int32
 	dial         *dialer
@@ -124,11 +124,17 @@ func newRun(fam *family, op *operation, rnd *rng) *run {
 	r.srv = billingtest.NewServer(opts...)
 	r.base, r.tokenURL = r.srv.URL, r.srv.TokenURL()
 	pool := x509.NewCertPool()
-	pool.AddCert(r.srv.Certificate())
+	if c := r.srv.Certificate(); c != nil {
+		pool.AddCert(c)
+	}
+	lab, err := faultlab.Loopback() // of the origins and the front end
+	if err != nil {
+		panic(err)
+	}
+	pool.AddCert(lab.Leaf)
 	if fam.proto == raw {
-		r.proxy = h2fault.New(r.srv.URL)
+		r.proxy = faultlab.NewH2Front(r.srv.URL)
 		r.base, r.tokenURL = r.proxy.URL, r.proxy.URL+"/oauth2/token"
-		pool.AddCert(r.proxy.Certificate())
 	}
 	// Like http.DefaultTransport: HTTP/2 over TLS, keep-alives.
 	r.tr = &http.Transport{
@@ -145,7 +151,7 @@ func newRun(fam *family, op *operation, rnd *rng) *run {
 
 // origin starts an origin of the fake, and returns its base URL naming host.
 func (r *run) origin(secure bool, host string) string {
-	o := r.srv.NewOrigin(secure)
+	o := faultlab.NewOrigin(r.srv.URL, r.srv.HTTPClient().Transport, secure)
 	r.origins = append(r.origins, o)
 	return strings.Replace(o.URL, "127.0.0.1", host, 1)
 }
@@ -155,6 +161,12 @@ func (r *run) origin(secure bool, host string) string {
 func (r *run) startImpostor() {
 	r.impostor = httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { r.impostorHits.Add(1) }))
 	r.impostor.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
+	// A certificate no client trusts.
+	cert, err := faultlab.NewCert()
+	if err != nil {
+		panic(err)
+	}
+	r.impostor.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	r.impostor.StartTLS()
 	r.dial.mu.Lock()
 	r.dial.divert = r.impostor.Listener.Addr().String()
@@ -180,7 +192,10 @@ func (r *run) closeServers() {
 	if r.impostor != nil {
 		r.impostor.Close()
 	}
-	r.srv.Close() // and its origins
+	for _, o := range r.origins {
+		o.Close()
+	}
+	r.srv.Close()
 }
 
 // credentialLeaks lists the requests an origin received with credentials.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
-	"github.com/prestashopcorp/billing-sdk-go/internal/h2fault"
+	"github.com/prestashopcorp/billing-sdk-go/internal/faultlab"
 )
 
 // A family is one kind of fault; a cell is a family applied to an operation.
@@ -67,11 +67,11 @@ func fault(f billingtest.Fault) func(r *run) {
 }
 
 func tokenFault(f billingtest.Fault) func(r *run) {
-	return func(r *run) { r.srv.TokenFault(f) }
+	return func(r *run) { r.srv.Fault(billingtest.TokenEndpoint, f) }
 }
 
-func frames(a h2fault.Action, code http2.ErrCode) func(r *run) {
-	return func(r *run) { r.proxy.Fault("/v1/", h2fault.Fault{Action: a, Code: code}) }
+func frames(a faultlab.Action, code http2.ErrCode) func(r *run) {
+	return func(r *run) { r.proxy.Fault("/v1/", faultlab.FrameFault{Action: a, Code: code}) }
 }
 
 // jitteredDeadline gives the call a random deadline of 2 to 25 ms.
@@ -88,10 +88,10 @@ func families() []family {
 		{name: "connection refused once", arm: closeThen(func(d *dialer) { d.refuse = 1 }), expect: promised},
 		{name: "connection refused (server down)", arm: closeThen(func(d *dialer) { d.refuse = 1 << 30 }), expect: definiteFailure},
 
-		{name: "dropped before apply", arm: fault(billingtest.Fault{Drop: billingtest.DropBeforeApply}), expect: idempotentPromised},
-		{name: "dropped after apply", arm: fault(billingtest.Fault{Drop: billingtest.DropAfterApply}), expect: idempotentPromised},
-		{name: "dropped before apply", proto: h1, arm: fault(billingtest.Fault{Drop: billingtest.DropBeforeApply}), expect: idempotentPromised},
-		{name: "dropped after apply", proto: h1, arm: fault(billingtest.Fault{Drop: billingtest.DropAfterApply}), expect: idempotentPromised},
+		{name: "dropped before apply", arm: fault(billingtest.Fault{Drop: true}), expect: idempotentPromised},
+		{name: "dropped after apply", arm: fault(billingtest.Fault{Drop: true, Apply: true}), expect: idempotentPromised},
+		{name: "dropped before apply", proto: h1, arm: fault(billingtest.Fault{Drop: true}), expect: idempotentPromised},
+		{name: "dropped after apply", proto: h1, arm: fault(billingtest.Fault{Drop: true, Apply: true}), expect: idempotentPromised},
 		{name: "dropped after apply, Idempotency-Key sent", proto: h1,
 			arm: func(r *run) {
 				key := fmt.Sprintf("matrix-%x", r.rnd.Uint64())
@@ -99,7 +99,7 @@ func families() []family {
 					req.Header.Set("Idempotency-Key", key)
 					return nil
 				})
-				r.srv.Fault(r.op.id, billingtest.Fault{Drop: billingtest.DropAfterApply})
+				r.srv.Fault(r.op.id, billingtest.Fault{Drop: true, Apply: true})
 			}, expect: idempotentPromised},
 	}
 
@@ -118,21 +118,21 @@ func families() []family {
 		family{name: "429 with Retry-After: 1", slow: true, arm: fault(billingtest.Fault{Status: 429, RetryAfter: "1"}), expect: promised},
 		family{name: "429 on every attempt", arm: fault(billingtest.Fault{Status: 429, Times: fastRetries.MaxAttempts}),
 			expect: func(*operation) expect { return expect{fail: true, definite: true, status: 429} }},
-		family{name: "stall past the deadline", arm: jitteredDeadline(fault(billingtest.Fault{Stall: true})),
+		family{name: "stall past the deadline", arm: jitteredDeadline(fault(billingtest.Fault{Respond: faultlab.Stall})),
 			expect: func(*operation) expect { return expect{fail: true, errIs: []error{context.DeadlineExceeded}} }},
-		family{name: "stall after apply past the deadline", arm: jitteredDeadline(fault(billingtest.Fault{Stall: true, Apply: true})),
+		family{name: "stall after apply past the deadline", arm: jitteredDeadline(fault(billingtest.Fault{Respond: faultlab.Stall, Apply: true})),
 			expect: func(*operation) expect { return expect{fail: true, errIs: []error{context.DeadlineExceeded}} }},
 
-		family{name: "RST_STREAM PROTOCOL_ERROR before apply", proto: raw, arm: frames(h2fault.ResetBefore, http2.ErrCodeProtocol), expect: idempotentPromised},
-		family{name: "RST_STREAM PROTOCOL_ERROR after apply", proto: raw, arm: frames(h2fault.ResetAfter, http2.ErrCodeProtocol), expect: idempotentPromised},
+		family{name: "RST_STREAM PROTOCOL_ERROR before apply", proto: raw, arm: frames(faultlab.ResetBefore, http2.ErrCodeProtocol), expect: idempotentPromised},
+		family{name: "RST_STREAM PROTOCOL_ERROR after apply", proto: raw, arm: frames(faultlab.ResetAfter, http2.ErrCodeProtocol), expect: idempotentPromised},
 		// REFUSED_STREAM and a GOAWAY below the stream mean "not processed" (RFC 9113
 		// 8.7, 6.8), but without GetBody net/http reports them, for a request whose
 		// body was written, as a plain error text, as for a reset that may follow
 		// processing: the SDK reports them as unknown outcomes (its README says so),
 		// and promises a retry only for idempotent operations.
-		family{name: "RST_STREAM REFUSED_STREAM", proto: raw, arm: frames(h2fault.ResetBefore, http2.ErrCodeRefusedStream), expect: idempotentPromised},
-		family{name: "GOAWAY before processing", proto: raw, arm: frames(h2fault.GoAwayBefore, http2.ErrCodeNo), expect: idempotentPromised},
-		family{name: "GOAWAY after apply", proto: raw, arm: frames(h2fault.GoAwayAfter, http2.ErrCodeNo), expect: idempotentPromised},
+		family{name: "RST_STREAM REFUSED_STREAM", proto: raw, arm: frames(faultlab.ResetBefore, http2.ErrCodeRefusedStream), expect: idempotentPromised},
+		family{name: "GOAWAY before processing", proto: raw, arm: frames(faultlab.GoAwayBefore, http2.ErrCodeNo), expect: idempotentPromised},
+		family{name: "GOAWAY after apply", proto: raw, arm: frames(faultlab.GoAwayAfter, http2.ErrCodeNo), expect: idempotentPromised},
 	)
 
 	// Redirects, answered after the call was carried out (a 303 See Other is
@@ -148,7 +148,7 @@ func families() []family {
 		for _, status := range []int{301, 302, 303, 307, 308} {
 			fams = append(fams, family{name: fmt.Sprintf("%d to %s", status, target.name),
 				arm: func(r *run) {
-					r.srv.Fault(r.op.id, billingtest.Fault{Status: status, Apply: true, Location: target.base(r) + r.op.path})
+					r.srv.Fault(r.op.id, billingtest.Fault{Respond: faultlab.Redirect(status, target.base(r)+r.op.path), Apply: true})
 				},
 				expect: func(*operation) expect { return expect{fail: true, status: 300} }})
 		}
@@ -158,33 +158,33 @@ func families() []family {
 		return expect{fail: !op.idempotent, errIs: []error{billing.ErrUnexpectedResponse}}
 	}
 	fams = append(fams,
-		family{name: "2xx truncated", arm: fault(billingtest.Fault{Truncate: true}), expect: broken},
+		family{name: "2xx truncated", arm: fault(billingtest.Fault{Respond: faultlab.Truncate, Apply: true}), expect: broken},
 		family{name: "2xx not JSON", arm: func(r *run) {
-			r.srv.Fault(r.op.id, billingtest.Fault{Status: r.op.okStatus, Apply: true, Body: "<html><body>Done</body></html>", ContentType: "text/html"})
+			r.srv.Fault(r.op.id, billingtest.Fault{Respond: faultlab.Answer(r.op.okStatus, "text/html", "<html><body>Done</body></html>"), Apply: true})
 		}, expect: broken},
 		family{name: "2xx JSON of the wrong shape", arm: func(r *run) {
-			r.srv.Fault(r.op.id, billingtest.Fault{Status: r.op.okStatus, Apply: true, Body: `{"item": 42, "items": 42, "total": "many"}`})
+			r.srv.Fault(r.op.id, billingtest.Fault{Respond: faultlab.Answer(r.op.okStatus, "", `{"item": 42, "items": 42, "total": "many"}`), Apply: true})
 		}, expect: broken},
-		family{name: "2xx oversized", arm: fault(billingtest.Fault{Pad: 4 * maxBody}), expect: broken},
+		family{name: "2xx oversized", arm: fault(billingtest.Fault{Respond: faultlab.Pad(4 * maxBody), Apply: true}), expect: broken},
 
 		family{name: "token endpoint down", prefetch: never,
 			setup: func(r *run) { r.tokenURL = "http://" + refusedAddr + "/oauth2/token" }, expect: definiteFailure},
 		family{name: "token endpoint stalls past the deadline", prefetch: never, detached: true,
-			arm: jitteredDeadline(tokenFault(billingtest.Fault{Stall: true})),
+			arm: jitteredDeadline(tokenFault(billingtest.Fault{Respond: faultlab.Stall})),
 			expect: func(*operation) expect {
 				return expect{fail: true, definite: true, errIs: []error{context.DeadlineExceeded}}
 			}},
 		family{name: "token endpoint answers garbage", prefetch: never,
-			arm: tokenFault(billingtest.Fault{Status: 200, Body: "<html>Welcome</html>", ContentType: "text/html"}), expect: definiteFailure},
+			arm: tokenFault(billingtest.Fault{Respond: faultlab.Answer(200, "text/html", "<html>Welcome</html>")}), expect: definiteFailure},
 		family{name: "token endpoint 503 once", prefetch: never, arm: tokenFault(billingtest.Fault{Status: 503}), expect: promised},
 		family{name: "token endpoint 307 to http://", prefetch: never,
 			arm: func(r *run) {
-				r.srv.TokenFault(billingtest.Fault{Status: 307, Location: r.origin(false, "127.0.0.1") + "/oauth2/token"})
+				r.srv.Fault(billingtest.TokenEndpoint, billingtest.Fault{Respond: faultlab.Redirect(307, r.origin(false, "127.0.0.1")+"/oauth2/token")})
 			}, expect: definiteFailure},
 		family{name: "401, then token endpoint 503 on renewal",
 			arm: func(r *run) {
 				r.srv.Fault(r.op.id, billingtest.Fault{Status: 401})
-				r.srv.TokenFault(billingtest.Fault{Status: 503})
+				r.srv.Fault(billingtest.TokenEndpoint, billingtest.Fault{Status: 503})
 			}, expect: promised},
 		family{name: "token renewal fails, token still valid", slow: true,
 			// The fake's clock stands still, so it never refuses the token as
@@ -234,7 +234,7 @@ func frozenClock() func() time.Time {
 func renewalFails(r *run) {
 	renewAt := r.tokenEnd.Add(r.tokenExpiry.Sub(r.tokenEnd) * 3 / 4) // the latest it can be
 	time.Sleep(time.Until(renewAt) + 5*time.Millisecond)
-	r.srv.TokenFault(billingtest.Fault{Status: 503, Times: 10})
+	r.srv.Fault(billingtest.TokenEndpoint, billingtest.Fault{Status: 503, Times: 10})
 	if time.Until(r.tokenExpiry) < 50*time.Millisecond {
 		r.inconclusive = true
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
+	"github.com/prestashopcorp/billing-sdk-go/internal/faultlab"
 )
 
 // These tests run with every go test: they prove that the matrix's checks can
@@ -101,7 +102,7 @@ func TestCloseIdleFindsAnUnclosedBody(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.srv.Fault(usageOp.id, billingtest.Fault{Pad: 1 << 30}) // a body that does not end
+		r.srv.Fault(usageOp.id, billingtest.Fault{Respond: faultlab.Pad(1 << 30), Apply: true}) // a body that does not end
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, r.srv.URL+usageOp.path, strings.NewReader(`{"usageQuantity": 1}`))
 		req.Header.Set("Content-Type", "application/json")
 		tok.SetAuthHeader(req)

@@ -1,3 +1,4 @@
-// Package readme holds the test that builds the Go snippets of README.md; it has no
-// code of its own.
+// Package readme checks that the Go of README.md and CONTRIBUTING.md compiles as
+// written: the fenced Go snippets, the complete programs, and the Go expressions
+// written inline in the text.
 package readme

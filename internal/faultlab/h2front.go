@@ -1,16 +1,4 @@
-// Package h2fault is a test-only HTTP/2 front end that misbehaves on demand at
-// the framing level, which Go's own HTTP/2 server never does: it resets a
-// stream with a chosen error code (PROTOCOL_ERROR, REFUSED_STREAM, ...) or sends
-// GOAWAY, before or after the request was carried out.
-//
-// A Server listens on 127.0.0.1 with TLS, offers only h2 by ALPN (as the real
-// API's load balancer negotiates HTTP/2 with Go's transport), and forwards each
-// request to a backend over plain HTTP/1.1: a billingtest.Server, whose
-// Applied then tells what was carried out. Faults are scripted per path prefix
-// with Server.Fault. Frames are read and written with golang.org/x/net/http2's
-// Framer and HPACK coder; everything else (settings, flow control, priorities)
-// is the bare minimum a Go client needs, for small request and answer bodies.
-package h2fault
+package faultlab
 
 import (
 	"bufio"
@@ -26,20 +14,19 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prestashopcorp/billing-sdk-go/internal/testcert"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
 
-// Action tells what a Fault does to a stream.
+// Action tells what a FrameFault does to a stream.
 type Action int
 
 const (
-	// ResetBefore resets the stream with Fault.Code without forwarding the
+	// ResetBefore resets the stream with FrameFault.Code without forwarding the
 	// request: nothing is carried out.
 	ResetBefore Action = iota + 1
 	// ResetAfter forwards the request, waits for the backend's answer (the call
-	// was carried out), then resets the stream with Fault.Code instead of
+	// was carried out), then resets the stream with FrameFault.Code instead of
 	// answering.
 	ResetAfter
 	// GoAwayBefore sends GOAWAY naming a last stream below this one (RFC 9113
@@ -51,9 +38,9 @@ const (
 	GoAwayAfter
 )
 
-// A Fault is a scripted misbehaviour for the next requests whose path starts
-// with a prefix.
-type Fault struct {
+// A FrameFault is a scripted misbehaviour of an H2Front for the next requests
+// whose path starts with a prefix.
+type FrameFault struct {
 	Action Action
 	// Code is the RST_STREAM error code of ResetBefore and ResetAfter, and the
 	// GOAWAY error code of the others (default NO_ERROR).
@@ -64,11 +51,24 @@ type Fault struct {
 
 type scripted struct {
 	prefix string
-	f      Fault
+	f      FrameFault
 }
 
-// Server is the HTTP/2 front end. Create it with New and Close it when done.
-type Server struct {
+// H2Front is an HTTP/2 front end that misbehaves on demand at the framing
+// level, which Go's own HTTP/2 server never does: it resets a stream with a
+// chosen error code (PROTOCOL_ERROR, REFUSED_STREAM, ...) or sends GOAWAY,
+// before or after the request was carried out.
+//
+// An H2Front listens on 127.0.0.1 with TLS, offers only h2 by ALPN (as the real
+// API's load balancer negotiates HTTP/2 with Go's transport), and forwards each
+// request to a backend over plain HTTP/1.1: a billingtest.Server, whose
+// Applied then tells what was carried out. Faults are scripted per path prefix
+// with H2Front.Fault. Frames are read and written with golang.org/x/net/http2's
+// Framer and HPACK coder; everything else (settings, flow control, priorities)
+// is the bare minimum a Go client needs, for small request and answer bodies.
+//
+// Create it with NewH2Front and Close it when done.
+type H2Front struct {
 	// URL is the base URL, https://127.0.0.1:port.
 	URL string
 
@@ -86,18 +86,18 @@ type Server struct {
 	streams int
 }
 
-// New starts a Server forwarding to backend (an http:// base URL).
-func New(backend string) *Server {
-	cert, err := testcert.Loopback()
+// NewH2Front starts an H2Front forwarding to backend (an http:// base URL).
+func NewH2Front(backend string) *H2Front {
+	cert, err := Loopback()
 	if err != nil {
-		panic("h2fault: " + err.Error())
+		panic("faultlab: " + err.Error())
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		panic("h2fault: " + err.Error())
+		panic("faultlab: " + err.Error())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{
+	s := &H2Front{
 		URL:     "https://" + ln.Addr().String(),
 		backend: strings.TrimRight(backend, "/"),
 		ln:      tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2"}}),
@@ -114,12 +114,12 @@ func New(backend string) *Server {
 
 // Certificate returns the server's self-signed certificate (for 127.0.0.1),
 // for the RootCAs of a client.
-func (s *Server) Certificate() *x509.Certificate { return s.cert }
+func (s *H2Front) Certificate() *x509.Certificate { return s.cert }
 
 // Fault queues f for the next f.Times requests whose path starts with prefix.
-func (s *Server) Fault(prefix string, f Fault) {
+func (s *H2Front) Fault(prefix string, f FrameFault) {
 	if f.Action < ResetBefore || f.Action > GoAwayAfter || f.Times < 0 {
-		panic("h2fault: invalid Fault")
+		panic("faultlab: invalid FrameFault")
 	}
 	if f.Times == 0 {
 		f.Times = 1
@@ -129,7 +129,7 @@ func (s *Server) Fault(prefix string, f Fault) {
 	s.faults = append(s.faults, scripted{prefix, f})
 }
 
-func (s *Server) pop(path string) (Fault, bool) {
+func (s *H2Front) pop(path string) (FrameFault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.streams++
@@ -142,18 +142,18 @@ func (s *Server) pop(path string) (Fault, bool) {
 			return f, true
 		}
 	}
-	return Fault{}, false
+	return FrameFault{}, false
 }
 
 // Conns returns how many client connections are open.
-func (s *Server) Conns() int {
+func (s *H2Front) Conns() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.conns)
 }
 
 // Streams returns how many requests the server received.
-func (s *Server) Streams() int {
+func (s *H2Front) Streams() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.streams
@@ -161,7 +161,7 @@ func (s *Server) Streams() int {
 
 // Close stops listening, closes every connection and waits for the server's
 // goroutines to end.
-func (s *Server) Close() {
+func (s *H2Front) Close() {
 	s.cancel()
 	_ = s.ln.Close()
 	s.mu.Lock()
@@ -173,7 +173,7 @@ func (s *Server) Close() {
 	s.fwd.CloseIdleConnections()
 }
 
-func (s *Server) accept() {
+func (s *H2Front) accept() {
 	defer s.wg.Done()
 	for {
 		nc, err := s.ln.Accept()
@@ -196,7 +196,7 @@ func (s *Server) accept() {
 
 // conn is one client connection.
 type conn struct {
-	s  *Server
+	s  *H2Front
 	nc net.Conn
 
 	wmu  sync.Mutex // guards fr's writes, enc and closing

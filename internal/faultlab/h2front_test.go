@@ -1,4 +1,4 @@
-package h2fault_test
+package faultlab_test
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/net/http2"
 
-	"github.com/prestashopcorp/billing-sdk-go/internal/h2fault"
+	"github.com/prestashopcorp/billing-sdk-go/internal/faultlab"
 )
 
 // backend counts the requests it carried out and echoes their bodies.
@@ -30,7 +30,7 @@ func backend(t *testing.T) (*httptest.Server, *atomic.Int32) {
 	return ts, &n
 }
 
-func client(s *h2fault.Server) *http.Client {
+func client(s *faultlab.H2Front) *http.Client {
 	pool := x509.NewCertPool()
 	pool.AddCert(s.Certificate())
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
@@ -60,7 +60,7 @@ func post(t *testing.T, c *http.Client, url string, rewind bool) (string, error)
 
 func TestForward(t *testing.T) {
 	ts, n := backend(t)
-	s := h2fault.New(ts.URL)
+	s := faultlab.NewH2Front(ts.URL)
 	defer s.Close()
 	c := client(s)
 	for i := range 3 {
@@ -81,24 +81,24 @@ func TestForward(t *testing.T) {
 func TestFaults(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
-		fault     h2fault.Fault
+		fault     faultlab.FrameFault
 		rewind    bool
 		wantErr   string // "" for success
 		wantCalls int32
 	}{
-		{"refused stream, replayed", h2fault.Fault{Action: h2fault.ResetBefore, Code: http2.ErrCodeRefusedStream}, true, "", 1},
-		{"refused stream, no GetBody", h2fault.Fault{Action: h2fault.ResetBefore, Code: http2.ErrCodeRefusedStream}, false, "REFUSED_STREAM", 0},
+		{"refused stream, replayed", faultlab.FrameFault{Action: faultlab.ResetBefore, Code: http2.ErrCodeRefusedStream}, true, "", 1},
+		{"refused stream, no GetBody", faultlab.FrameFault{Action: faultlab.ResetBefore, Code: http2.ErrCodeRefusedStream}, false, "REFUSED_STREAM", 0},
 		// Go 1.26's transport replays a PROTOCOL_ERROR reset (carried out twice);
 		// Go 1.27's returns it. Either shows the reset arrived after the backend acted.
-		{"protocol error after, GetBody", h2fault.Fault{Action: h2fault.ResetAfter, Code: http2.ErrCodeProtocol}, true, "replayed or PROTOCOL_ERROR", 2},
-		{"protocol error after, no GetBody", h2fault.Fault{Action: h2fault.ResetAfter, Code: http2.ErrCodeProtocol}, false, "PROTOCOL_ERROR", 1},
-		{"internal error after", h2fault.Fault{Action: h2fault.ResetAfter, Code: http2.ErrCodeInternal}, true, "INTERNAL_ERROR", 1},
-		{"goaway before, replayed", h2fault.Fault{Action: h2fault.GoAwayBefore}, true, "", 1},
-		{"goaway after", h2fault.Fault{Action: h2fault.GoAwayAfter}, true, "GOAWAY", 1},
+		{"protocol error after, GetBody", faultlab.FrameFault{Action: faultlab.ResetAfter, Code: http2.ErrCodeProtocol}, true, "replayed or PROTOCOL_ERROR", 2},
+		{"protocol error after, no GetBody", faultlab.FrameFault{Action: faultlab.ResetAfter, Code: http2.ErrCodeProtocol}, false, "PROTOCOL_ERROR", 1},
+		{"internal error after", faultlab.FrameFault{Action: faultlab.ResetAfter, Code: http2.ErrCodeInternal}, true, "INTERNAL_ERROR", 1},
+		{"goaway before, replayed", faultlab.FrameFault{Action: faultlab.GoAwayBefore}, true, "", 1},
+		{"goaway after", faultlab.FrameFault{Action: faultlab.GoAwayAfter}, true, "GOAWAY", 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ts, n := backend(t)
-			s := h2fault.New(ts.URL)
+			s := faultlab.NewH2Front(ts.URL)
 			defer s.Close()
 			c := client(s)
 			defer c.CloseIdleConnections()
@@ -129,7 +129,7 @@ func TestFaults(t *testing.T) {
 
 func TestCloseEndsConnections(t *testing.T) {
 	ts, _ := backend(t)
-	s := h2fault.New(ts.URL)
+	s := faultlab.NewH2Front(ts.URL)
 	c := client(s)
 	if _, err := post(t, c, s.URL+"/a", true); err != nil {
 		t.Fatal(err)

@@ -24,7 +24,7 @@ func invoiceItems(ids ...string) []any {
 // A server whose offset handling wraps around (offset 100 serves page 0 again):
 // the iterator yields invoices it already yielded two pages before. A caller that
 // sums amounts counts them twice.
-func TestReviewInvoicesRepeatedPageTwoBack(t *testing.T) {
+func TestInvoicesPageRepeatedTwoBack(t *testing.T) {
 	api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) {
 		offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
 		page := (offset / 50) % 2 // 0, 1, 0, ...
@@ -53,7 +53,7 @@ func TestReviewInvoicesRepeatedPageTwoBack(t *testing.T) {
 
 // A server that always answers fresh ids and a huge total: the iterator keeps
 // fetching (bounded only by total/limit pages). Cap the test at 2000 pages.
-func TestReviewInvoicesEndlessFreshIDs(t *testing.T) {
+func TestInvoicesEndlessFreshIDsBoundedByTotal(t *testing.T) {
 	var n int
 	api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) {
 		n++
@@ -75,7 +75,7 @@ func TestReviewInvoicesEndlessFreshIDs(t *testing.T) {
 
 // Odd totals and items end the iteration after one page, with an error when the
 // page claims invoices it does not hold or a total that is not a count.
-func TestReviewInvoicesOddPages(t *testing.T) {
+func TestInvoicesOddPagesEndIteration(t *testing.T) {
 	tests := []struct {
 		name    string
 		body    string

@@ -2,50 +2,21 @@ package billing
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/faultlab"
 )
-
-// A 2xx body far larger than WithMaxResponseBytes, flushed in small chunks: the
-// client stops reading just past the bound and closes the connection, so the
-// server cannot write the rest (64 MiB, more than loopback buffers hold).
-func TestReviewSlowOversizedBody(t *testing.T) {
-	stopped := make(chan int, 1) // the bytes the server wrote before a write failed
-	api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(200)
-		chunk := []byte(strings.Repeat(" ", 64))
-		written := 0
-		for range 1 << 20 {
-			n, err := w.Write(chunk)
-			written += n
-			if err != nil {
-				break
-			}
-			w.(http.Flusher).Flush()
-		}
-		stopped <- written
-	})
-	// The client's own transport: the spec-checking one of the tests would read
-	// the whole answer to check it.
-	c, _ := api.client(t, WithMaxResponseBytes(4096), WithHTTPClient(api.Client()))
-	_, err := c.GetProductComponents(context.Background(), "p", gen.GetProductComponentsParams{})
-	if !errors.Is(err, ErrUnexpectedResponse) || !strings.Contains(err.Error(), "larger than 4096 bytes") {
-		t.Errorf("err = %v, want ErrUnexpectedResponse naming the bound", err)
-	}
-	if n := <-stopped; n >= 64<<20 {
-		t.Errorf("the server wrote all %d bytes: the client read the rest of the answer", n)
-	}
-}
 
 // Error texts: one "billing:" prefix, the operation first, no secret, on every path
 // tried.
-func TestReviewErrorTexts(t *testing.T) {
+func TestErrorTextsOnEveryFailurePath(t *testing.T) {
 	type scenario struct {
 		name string
 		run  func(t *testing.T) error
@@ -103,9 +74,9 @@ func TestReviewErrorTexts(t *testing.T) {
 			return usage(ctx, c)
 		}},
 		{"h2 GOAWAY on idempotent POST (net/http's advice)", func(t *testing.T) error {
-			s := newRawH2(t, func(c *rawH2Conn, id uint32) { c.goAway(0, 0) })
+			s := faultlab.NewRawH2(t, func(c *faultlab.RawH2Conn, id uint32) { c.GoAway(0, 0) })
 			api := newTestAPI(t, ok)
-			c, _ := api.client(t, WithBaseURL("http://"+s.ln.Addr().String()), WithHTTPClient(h2cClient()), WithTokenSource(staticToken("tok")))
+			c, _ := api.client(t, WithBaseURL("http://"+s.Ln.Addr().String()), WithHTTPClient(faultlab.H2CClient()), WithTokenSource(staticToken("tok")))
 			return usage(context.Background(), c)
 		}},
 		{"editor changes the path", func(t *testing.T) error {
@@ -135,4 +106,54 @@ func TestReviewErrorTexts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Error texts: one billing: prefix, the operation first, then what happened.
+func TestErrorTexts(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []Option
+		api  http.HandlerFunc
+		call int // index in calls
+		want string
+	}{
+		{"outcome unknown on 503", []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 1})}, func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, 503, "UNAVAILABLE", "try later")
+		}, 5, "billing: setSubscriptionItemUsage: outcome unknown, not retried: 503 Service Unavailable: UNAVAILABLE: try later"},
+		{"429 names its Retry-After", []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 1})}, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "7")
+			writeError(w, 429, "TOO_MANY_REQUESTS", "slow down")
+		}, 5, "billing: setSubscriptionItemUsage: 429 Too Many Requests: TOO_MANY_REQUESTS: slow down (Retry-After 7s)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := newTestAPI(t, tt.api)
+			c, _ := api.client(t, tt.opts...)
+			err := calls[tt.call].do(context.Background(), c)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("error = %v\nwant    %s", err, tt.want)
+			}
+		})
+	}
+	t.Run("token error", func(t *testing.T) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(401)
+			_, _ = io.WriteString(w, `{"error":"invalid_client","error_description":"bad secret"}`)
+		}))
+		t.Cleanup(srv.Close)
+		c, err := NewClient(WithBaseURL(srv.URL), WithTokenURL(srv.URL+"/oauth2/token"), WithClientCredentials("id", "s3cret"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.GetInvoiceDownload(context.Background(), "inv")
+		want := fmt.Sprintf("billing: getInvoiceDownload: getting an access token: %s/oauth2/token answered 401 Unauthorized: invalid_client: bad secret", srv.URL)
+		if err == nil || err.Error() != want {
+			t.Errorf("error = %v\nwant    %s", err, want)
+		}
+		_, err = c.Token(context.Background())
+		if want := strings.Replace(want, "getInvoiceDownload: ", "", 1); err == nil || err.Error() != want {
+			t.Errorf("Token error = %v\nwant          %s", err, want)
+		}
+	})
 }

@@ -1,5 +1,4 @@
-// Package testcert makes the TLS certificate of the project's loopback test servers.
-package testcert
+package faultlab
 
 import (
 	"crypto/ecdsa"
@@ -15,9 +14,13 @@ import (
 )
 
 // Loopback returns a self-signed certificate (its own CA) valid for 127.0.0.1,
-// ::1 and localhost, made once per process: the certificate of billingtest's TLS
-// listeners and of the test-only HTTP/2 front end.
-var Loopback = sync.OnceValues(func() (tls.Certificate, error) {
+// ::1 and localhost, made once per process: the certificate of the lab's TLS
+// listeners (Origin, H2Front).
+var Loopback = sync.OnceValues(NewCert)
+
+// NewCert returns a new self-signed certificate (its own CA) valid for
+// 127.0.0.1, ::1 and localhost: one that no client trusts yet.
+func NewCert() (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, err
@@ -48,4 +51,4 @@ var Loopback = sync.OnceValues(func() (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
-})
+}

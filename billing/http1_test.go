@@ -1,99 +1,19 @@
 package billing
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prestashopcorp/billing-sdk-go/internal/faultlab"
 )
 
-// rawListener accepts loopback TCP connections and serves each one with serve on a
-// goroutine of its own; the test's end closes the listener and every connection,
-// and waits for the goroutines.
-type rawListener struct {
-	ln    net.Listener
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func newRawListener(t *testing.T, serve func(net.Conn)) *rawListener {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &rawListener{ln: ln}
-	l.wg.Add(1)
-	go func() {
-		defer l.wg.Done()
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			l.mu.Lock()
-			l.conns = append(l.conns, nc)
-			l.mu.Unlock()
-			l.wg.Add(1)
-			go func() {
-				defer l.wg.Done()
-				defer nc.Close()
-				serve(nc)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		l.closeAll()
-		l.wg.Wait()
-	})
-	return l
-}
-
-// closeAll closes the listener and every connection it accepted.
-func (l *rawListener) closeAll() {
-	l.ln.Close()
-	l.mu.Lock()
-	for _, c := range l.conns {
-		c.Close()
-	}
-	l.mu.Unlock()
-}
-
-// rawH1 is a TCP server that reads HTTP/1.1 requests, "applies" every complete one
-// and answers with raw bytes (whatever act writes), then keeps or closes the
-// connection.
-type rawH1 struct {
-	*rawListener
-	applied atomic.Int32
-}
-
-func newRawH1(t *testing.T, act func(c net.Conn, req *http.Request)) *rawH1 {
-	s := &rawH1{}
-	s.rawListener = newRawListener(t, func(nc net.Conn) {
-		br := bufio.NewReader(nc)
-		for {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			if _, err := io.ReadAll(req.Body); err != nil {
-				return
-			}
-			s.applied.Add(1)
-			act(nc, req)
-		}
-	})
-	return s
-}
-
-func TestReviewRawH1AfterApply(t *testing.T) {
+func TestRawHTTP1FailureAfterApplyIsUnknownOrSuccess(t *testing.T) {
 	hold := func(c net.Conn) { _, _ = io.Copy(io.Discard, c) } // keep the connection open
 	tests := map[string]func(c net.Conn, req *http.Request){
 		"Connection: close, body shorter than Content-Length": func(c net.Conn, _ *http.Request) {
@@ -143,9 +63,9 @@ func TestReviewRawH1AfterApply(t *testing.T) {
 	}
 	for name, act := range tests {
 		t.Run(name, func(t *testing.T) {
-			s := newRawH1(t, act)
+			s := faultlab.NewRawH1(t, act)
 			api := newTestAPI(t, ok)
-			c, _ := api.client(t, WithBaseURL("http://"+s.ln.Addr().String()), WithHTTPClient(&http.Client{}),
+			c, _ := api.client(t, WithBaseURL("http://"+s.Ln.Addr().String()), WithHTTPClient(&http.Client{}),
 				WithTokenSource(staticToken("tok")))
 			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 			defer cancel()
@@ -159,11 +79,11 @@ func TestReviewRawH1AfterApply(t *testing.T) {
 			case <-done:
 			case <-time.After(3 * time.Second):
 				t.Errorf("call still running 3s after a 500ms deadline: the context is ignored")
-				s.closeAll() // unblock the client
+				s.CloseAll() // unblock the client
 				<-done
 			}
-			t.Logf("applied %d, err = %.300v", s.applied.Load(), err)
-			checkOutcome(t, err, s.applied.Load())
+			t.Logf("applied %d, err = %.300v", s.Applied.Load(), err)
+			checkOutcome(t, err, s.Applied.Load())
 			if err != nil && errors.Is(err, context.DeadlineExceeded) {
 				t.Logf("(ended by the deadline)")
 			}

@@ -1,8 +1,7 @@
 package webhook_test
 
-// Hostile review of package webhook. Tests named TestReviewFinding* reproduce a
-// finding of the review (each failed before its fix and stays as a regression
-// test); tests named TestReviewHeld* pin down what held.
+// A receiver under attack and under Billing's retries: signatures, bounds,
+// versions, concurrent and late deliveries, logs.
 
 import (
 	"bytes"
@@ -68,13 +67,13 @@ func (s ctxStore) AdvanceVersion(ctx context.Context, kind, id string, v webhook
 	return s.MemoryStore.AdvanceVersion(ctx, kind, id, v)
 }
 
-// FINDING (double processing). Billing hangs up (its delivery timeout) while
+// Billing hangs up (its delivery timeout) while
 // the partner's function still runs; the function then succeeds, but the
 // Tracker records the success with the request's context, now cancelled: a
 // database Store fails, the claim is released, and every redelivery runs the
 // function again. The function ran and succeeded, so the message must be
 // recorded.
-func TestReviewFindingRecordingUsesCancelledContext(t *testing.T) {
+func TestHandlerRecordsSuccessAfterBillingHungUp(t *testing.T) {
 	b := newBilling(t)
 	var calls atomic.Int32
 	var cancel context.CancelFunc
@@ -101,7 +100,7 @@ func TestReviewFindingRecordingUsesCancelledContext(t *testing.T) {
 }
 
 // The same at the Tracker level, on the stale path too.
-func TestReviewFindingTrackerRecordsWithCancelledContext(t *testing.T) {
+func TestTrackerRecordsWithoutTheRequestContext(t *testing.T) {
 	tr := webhook.NewTracker(ctxStore{webhook.NewMemoryStore(0)})
 	ev, err := webhook.Decode(subBody(webhook.SubscriptionUpdated, "sub1", 10))
 	if err != nil {
@@ -120,12 +119,12 @@ func TestReviewFindingTrackerRecordsWithCancelledContext(t *testing.T) {
 	}
 }
 
-// FINDING (lost event). subscription.created's function fails once (500:
+// subscription.created's function fails once (500:
 // Billing retries in 5 s); meanwhile subscription.updated of the same
 // subscription, a newer version, succeeds. The retried subscription.created
 // is then "stale": answered 200 and never given to its function again. A
 // partner that provisions on created never provisions.
-func TestReviewFindingLateCreatedIsDropped(t *testing.T) {
+func TestRetriedCreatedAfterNewerUpdateStillRuns(t *testing.T) {
 	b := newBilling(t)
 	var mu sync.Mutex
 	createdFails := 1
@@ -156,10 +155,10 @@ func TestReviewFindingLateCreatedIsDropped(t *testing.T) {
 	}
 }
 
-// FINDING (lost event). An event nobody handles advances the entity's version
+// An event nobody handles advances the entity's version
 // all the same: a partner with a function for subscription.created only
 // loses it when any other subscription event (which it ignores) overtakes it.
-func TestReviewFindingUnhandledEventAdvancesVersion(t *testing.T) {
+func TestUnhandledEventDoesNotAdvanceVersion(t *testing.T) {
 	b := newBilling(t)
 	ran := false
 	h := webhook.NewHandler(b.verifier(),
@@ -172,9 +171,9 @@ func TestReviewFindingUnhandledEventAdvancesVersion(t *testing.T) {
 	}
 }
 
-// FINDING (cosmetic, lost event in theory). A negative resource_version with
+// A negative resource_version with
 // nothing recorded is "older" than the 0 meaning none, and skipped.
-func TestReviewFindingNegativeVersionFirstEventStale(t *testing.T) {
+func TestNegativeFirstVersionRuns(t *testing.T) {
 	tr := webhook.NewTracker(webhook.NewMemoryStore(0))
 	ev, err := webhook.Decode(subBody(webhook.SubscriptionCreated, "sub1", -1))
 	if err != nil {
@@ -186,14 +185,14 @@ func TestReviewFindingNegativeVersionFirstEventStale(t *testing.T) {
 	}
 }
 
-// FINDING (lost event, robustness). One field of an unexpected JSON type in
+// One field of an unexpected JSON type in
 // an authentic event makes the whole event a 400, which Billing retries with
 // the same body for a day and then drops. Version accepts a string holding a
 // number; Timestamp does not; an empty meta_data as [] (what PHP's
 // json_encode writes for an empty map) fails too.
 // Timestamps decode from numeric strings as versions do, and meta_data from []
 // (PHP's empty map). Other numbers are decoded as the facts give them (numbers).
-func TestReviewFindingStrictDecodeLosesEvents(t *testing.T) {
+func TestUnexpectedFieldTypeDoesNotRefuseEvent(t *testing.T) {
 	for name, sub := range map[string]string{
 		"created_at as a string": `{"id":"sub1","created_at":"1764071100"}`,
 		"meta_data as []":        `{"id":"sub1","meta_data":[]}`,
@@ -205,9 +204,9 @@ func TestReviewFindingStrictDecodeLosesEvents(t *testing.T) {
 	}
 }
 
-// HELD: signature header shapes. None lets an unsigned or wrongly signed
+// Signature header shapes. None lets an unsigned or wrongly signed
 // delivery through; a valid one passes whatever the spacing.
-func TestReviewHeldSignatureHeaders(t *testing.T) {
+func TestSignatureHeaderShapes(t *testing.T) {
 	b := newBilling(t)
 	v := b.verifier()
 	body := subBody(webhook.SubscriptionUpdated, "sub1", 1)
@@ -254,12 +253,12 @@ func TestReviewHeldSignatureHeaders(t *testing.T) {
 	}
 }
 
-// HELD, INFO: the timestamp is parsed with strconv.ParseInt and the MAC is
+// The timestamp is parsed with strconv.ParseInt and the MAC is
 // computed over its canonical text, as Svix's own Go library does: "+", "0"
 // prefixes verify with the signature of the canonical value. Not a bypass (the
 // value is the same), but the signed text is not the header's text as the
 // Standard Webhooks specification words it.
-func TestReviewHeldTimestampCanonical(t *testing.T) {
+func TestTimestampVerifiedInCanonicalForm(t *testing.T) {
 	b := newBilling(t)
 	body := subBody(webhook.SubscriptionUpdated, "sub1", 1)
 	good := b.signer.Sign("msg_1", b.now, body)
@@ -272,8 +271,8 @@ func TestReviewHeldTimestampCanonical(t *testing.T) {
 	}
 }
 
-// HELD: the tolerance is inclusive both ways, to the second.
-func TestReviewHeldToleranceBoundary(t *testing.T) {
+// The tolerance is inclusive both ways, to the second.
+func TestToleranceInclusiveToTheSecond(t *testing.T) {
 	b := newBilling(t)
 	body := subBody(webhook.SubscriptionUpdated, "sub1", 1)
 	for _, tt := range []struct {
@@ -302,8 +301,8 @@ func TestReviewHeldToleranceBoundary(t *testing.T) {
 	}
 }
 
-// HELD: secrets that are not whsec_ and base64 are refused, without quoting.
-func TestReviewHeldSecretParsing(t *testing.T) {
+// Secrets that are not whsec_ and base64 are refused, without quoting.
+func TestSecretParsingRefusesWithoutQuoting(t *testing.T) {
 	for _, s := range []string{"", "whsec_", "whsec_!!!!", "whsec_ " + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", " whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS"} {
 		_, err := webhook.NewSignatureVerifier([]string{s})
 		if err == nil {
@@ -322,8 +321,8 @@ func TestReviewHeldSecretParsing(t *testing.T) {
 	}
 }
 
-// HELD: the legacy Basic token.
-func TestReviewHeldBasic(t *testing.T) {
+// The legacy Basic token.
+func TestLegacyBasicToken(t *testing.T) {
 	v, err := webhook.NewBasicVerifier("s3cret-token")
 	if err != nil {
 		t.Fatal(err)
@@ -356,9 +355,9 @@ func TestReviewHeldBasic(t *testing.T) {
 	}
 }
 
-// HELD: nothing decodes before the signature is checked; a forged body is
+// Nothing decodes before the signature is checked; a forged body is
 // 401 whatever its shape, never 400.
-func TestReviewHeldVerifyBeforeDecode(t *testing.T) {
+func TestVerifyBeforeDecode(t *testing.T) {
 	b := newBilling(t)
 	decoded := false
 	h := webhook.NewHandler(b.verifier(), webhook.OnOther(func(context.Context, *webhook.Event) error { decoded = true; return nil }))
@@ -375,8 +374,8 @@ func TestReviewHeldVerifyBeforeDecode(t *testing.T) {
 	}
 }
 
-// HELD: Content-Length lies and body bounds.
-func TestReviewHeldBodyBounds(t *testing.T) {
+// Content-Length lies and body bounds.
+func TestBodyBounds(t *testing.T) {
 	b := newBilling(t)
 	body := subBody(webhook.SubscriptionUpdated, "sub1", 1)
 	h := webhook.NewHandler(b.verifier(), webhook.WithMaxBodySize(int64(len(body))))
@@ -411,10 +410,10 @@ func TestReviewHeldBodyBounds(t *testing.T) {
 	}
 }
 
-// HELD: a panicking function. net/http recovers it and drops the connection
+// A panicking function. net/http recovers it and drops the connection
 // (Billing sees no answer and retries); the claim and the entity lock are
 // released, so the retry runs.
-func TestReviewHeldPanicReleasesClaim(t *testing.T) {
+func TestPanicReleasesClaim(t *testing.T) {
 	b := newBilling(t)
 	var calls atomic.Int32
 	h := webhook.NewHandler(b.verifier(),
@@ -455,9 +454,9 @@ func TestReviewHeldPanicReleasesClaim(t *testing.T) {
 	}
 }
 
-// HELD: many simultaneous deliveries of one message run the function once;
+// Many simultaneous deliveries of one message run the function once;
 // the others get 409 or 200, never 2xx before it succeeded.
-func TestReviewHeldConcurrentDeliveries(t *testing.T) {
+func TestConcurrentDeliveriesRunOnce(t *testing.T) {
 	b := newBilling(t)
 	var calls atomic.Int32
 	h := webhook.NewHandler(b.verifier(),
@@ -480,9 +479,9 @@ func TestReviewHeldConcurrentDeliveries(t *testing.T) {
 	}
 }
 
-// HELD: equal versions run (two events of one change), a missing version
+// Equal versions run (two events of one change), a missing version
 // runs and records nothing, a string version orders like a number.
-func TestReviewHeldVersions(t *testing.T) {
+func TestVersionOrdering(t *testing.T) {
 	tr := webhook.NewTracker(webhook.NewMemoryStore(0))
 	run := func(id, body string) webhook.Outcome {
 		ev, err := webhook.Decode([]byte(body))
@@ -516,9 +515,9 @@ func TestReviewHeldVersions(t *testing.T) {
 	}
 }
 
-// HELD: the logger never receives the secret, the signatures or the
+// The logger never receives the secret, the signatures or the
 // Authorization token, whatever the failure.
-func TestReviewHeldLogs(t *testing.T) {
+func TestLogsHoldNoSecret(t *testing.T) {
 	b := newBilling(t)
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -553,11 +552,11 @@ func TestReviewHeldLogs(t *testing.T) {
 	}
 }
 
-// FINDING (cosmetic, fake fidelity). billingtest: WebhookFault applies "to the
+// billingtest: WebhookFault applies "to the
 // next message queued after the faults queued before it, one fault per
 // message", but the partner of a WebhookSwap does not consume a fault: after
 // Swap then Duplicate, the duplicate hits the third message, not the second.
-func TestReviewFindingSwapPartnerSkipsFault(t *testing.T) {
+func TestWebhookSwapPartnerUsesUpAFault(t *testing.T) {
 	var mu sync.Mutex
 	count := map[string]int{}
 	endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

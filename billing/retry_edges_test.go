@@ -3,15 +3,12 @@ package billing
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/prestashopcorp/billing-sdk-go/gen"
 	"github.com/prestashopcorp/billing-sdk-go/internal/contracttest"
 )
 
@@ -41,7 +38,7 @@ func (t retryingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 
 // A caller's transport that retries as the WithHTTPClient doc allows re-sends an
 // idempotent call, never a usage report: applied once, outcome unknown.
-func TestReviewCallerTransportRetries(t *testing.T) {
+func TestCallerTransportRetryNeverResendsUsage(t *testing.T) {
 	for _, tc := range []struct {
 		call        int // index in calls
 		wantApplied int32
@@ -73,7 +70,7 @@ func TestReviewCallerTransportRetries(t *testing.T) {
 // The SDK replays after 401 and retries after 429 for every operation. It cannot
 // tell: these tests document the assumption (they pass when the SDK does what its
 // doc says, and log the double application).
-func TestReviewReplayAfterApplied4xx(t *testing.T) {
+func TestReplayAfterApplied401Or429(t *testing.T) {
 	for _, code := range []int{401, 429} {
 		t.Run(http.StatusText(code), func(t *testing.T) {
 			var applied atomic.Int32
@@ -91,7 +88,7 @@ func TestReviewReplayAfterApplied4xx(t *testing.T) {
 	}
 }
 
-func TestReviewRetryAfterValues(t *testing.T) {
+func TestRetryAfterValues(t *testing.T) {
 	tests := []struct {
 		header   string
 		wantWait func(d time.Duration) bool // nil: no retry
@@ -139,75 +136,12 @@ func TestReviewRetryAfterValues(t *testing.T) {
 
 // A partly filled RetryPolicy (MaxAttempts and BaseDelay, MaxDelay left zero)
 // silently disables the backoff: every retry is sent at once.
-func TestReviewPartialRetryPolicy(t *testing.T) {
+func TestPartialRetryPolicyKeepsBackoff(t *testing.T) {
 	p := RetryPolicy{MaxAttempts: 5, BaseDelay: time.Second}
 	for attempt := 1; attempt < 5; attempt++ {
 		if d := p.backoff(attempt); d == 0 {
 			t.Errorf("RetryPolicy{MaxAttempts: 5, BaseDelay: 1s}: backoff(%d) = 0: MaxDelay 0 caps every wait to nothing", attempt)
 			break
 		}
-	}
-}
-
-// The token endpoint is slow; the API call's context has a short deadline: the
-// call ends at its deadline, not wrapped in ErrOutcomeUnknown (nothing was sent),
-// and the fetch keeps going for the next caller.
-func TestReviewSlowTokenEndpoint(t *testing.T) {
-	release := make(chan struct{})
-	var tokenReqs atomic.Int32
-	api := newTestAPI(t, ok)
-	tokSrv := newTestAPI(t, ok)
-	tokSrv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tokenReqs.Add(1)
-		<-release
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"access_token":"slow","expires_in":3600,"token_type":"bearer"}`)
-	})
-	c, _ := api.client(t, WithTokenURL(tokSrv.URL+"/oauth2/token"))
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	err := usage(ctx, c)
-	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrOutcomeUnknown) || !strings.HasPrefix(err.Error(), "billing: setSubscriptionItemUsage: ") {
-		t.Errorf("err = %v, want DeadlineExceeded, not unknown", err)
-	}
-	close(release)
-	if err := usage(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
-	if n := tokenReqs.Load(); n != 1 {
-		t.Errorf("token requests = %d, want 1", n)
-	}
-}
-
-// Many concurrent callers whose token the API starts refusing: one refresh, each
-// call replayed once, nobody fails.
-func TestReviewConcurrent401Refresh(t *testing.T) {
-	api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") == "Bearer tok-1" {
-			writeError(w, 401, "UNAUTHORIZED", "expired")
-			return
-		}
-		ok(w, r)
-	})
-	c, _ := api.client(t)
-	var wg sync.WaitGroup
-	errs := make(chan error, 50)
-	for range 50 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := c.GetProductComponents(context.Background(), "p", gen.GetProductComponentsParams{})
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
-	if n := api.tokenRequests.Load(); n != 2 {
-		t.Errorf("token requests = %d, want 2 (tok-1, then one refresh)", n)
 	}
 }
