@@ -71,21 +71,16 @@ func (c *Client) Token(ctx context.Context) (*oauth2.Token, error) {
 type Option func(*config)
 
 type config struct {
-	baseURL      string
-	tokenURL     string
-	clientID     string
-	clientSecret string
-	audience     string
-	scopes       []string
-	tokenSource  oauth2.TokenSource
-	httpClient   *http.Client
-	sandbox      bool
-	validate     bool
-	retry        RetryPolicy
-	pageSize     int64
-	maxBody      int64
-	editors      []RequestEditorFn
-	sleep        func(context.Context, time.Duration) error // tests only
+	scopes      []string
+	tokenSource oauth2.TokenSource
+	httpClient  *http.Client
+	retry       RetryPolicy
+	editors     []RequestEditorFn
+	sleep       func(context.Context, time.Duration) error // tests only
+
+	baseURL, tokenURL, clientID, clientSecret, audience string
+	sandbox, validate                                   bool
+	pageSize, maxBody                                   int64
 }
 
 // WithBaseURL sets the API's base URL (default gen.ServerURLProduction; the other
@@ -198,6 +193,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		retry:    DefaultRetryPolicy(),
 		pageSize: DefaultPageSize,
 		maxBody:  DefaultMaxResponseBytes,
+		sleep:    sleepContext,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -238,9 +234,6 @@ func NewClient(opts ...Option) (*Client, error) {
 		maxBody:  cfg.maxBody,
 		sleep:    cfg.sleep,
 		origin:   origin(cfg.baseURL),
-	}
-	if d.sleep == nil {
-		d.sleep = sleepContext
 	}
 	c := &Client{
 		server:   cfg.baseURL + "/",

@@ -1,8 +1,6 @@
 package billing
 
-import (
-	"github.com/prestashopcorp/billing-sdk-go/gen"
-)
+import "github.com/prestashopcorp/billing-sdk-go/gen"
 
 // Components is a product's components as GetProductComponents returns them: its
 // plans, and its addons (componentType addon or charge), each in the order of the

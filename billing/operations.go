@@ -11,15 +11,13 @@ import (
 	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
 )
 
-// invoke runs one call of op, for the methods of Client (operations.gen.go). It
-// refuses path parameters (name, value pairs in paths) that would not reach the
-// server as themselves (always), then inputs that check (the spec's checks, on unless
-// WithRequestValidation(false)) refuses, naming the field: nothing is sent. Then it
-// builds the request with build, runs the editors on it and sends it through the
-// doer, and decodes the 2xx answer into a D, which is the R it returns, or gives it
-// with its answer method (or names a field the spec requires that it lacks). A body that does not decode was an applied call: the error
-// wraps ErrUnexpectedResponse, and ErrOutcomeUnknown when the operation is not
-// idempotent.
+// invoke runs one call of op for the methods of Client (operations.gen.go): it
+// refuses path values (name, value pairs) that would not reach the server as
+// themselves, and inputs that check refuses (unless WithRequestValidation(false)).
+// Then it builds the request, runs the editors, sends it through the doer and
+// decodes the 2xx answer into a D: the R it returns, or one whose answer method
+// gives it (or names a required field it lacks). An answer that does not decode
+// wraps ErrUnexpectedResponse (and ErrOutcomeUnknown if not idempotent).
 func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []RequestEditorFn, check func() *ops.FieldError, build func(context.Context) (*http.Request, error), paths ...string) (*R, error) {
 	if fe := ops.CheckPathValues(paths...); fe != nil {
 		return nil, invalid(op, fe)
