@@ -4,8 +4,9 @@ package billing
 
 import (
 	"context"
-	"iter"
 	"net/http"
+
+	"iter"
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
