@@ -89,6 +89,8 @@ type tokenCache struct {
 	tok      *oauth2.Token
 	renewAt  time.Time
 	inflight *tokenCall
+
+	renewalFailed func(context.Context, error) // observe: nil unless observed
 }
 
 type tokenCall struct {
@@ -157,6 +159,7 @@ func (c *tokenCache) run(ctx context.Context, call *tokenCall) {
 	c.mu.Unlock()
 	call.tok, call.err = tok, err
 	close(call.done)
+	c.observeRenewal(ctx, err) // observe
 }
 
 // renewTime is when a token fetched at start and expiring at expiry is renewed.

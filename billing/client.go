@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -77,6 +78,8 @@ type config struct {
 	retry       RetryPolicy
 	editors     []RequestEditorFn
 	sleep       func(context.Context, time.Duration) error // tests only
+	logger      *slog.Logger                               // WithLogger (observe.go)
+	observers   []Observer                                 // WithObserver (observe.go)
 
 	baseURL, tokenURL, clientID, clientSecret, audience string
 	sandbox, validate                                   bool
@@ -235,6 +238,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		sleep:    cfg.sleep,
 		origin:   origin(cfg.baseURL),
 	}
+	observeClient(&cfg, d)
 	c := &Client{
 		server:   cfg.baseURL + "/",
 		doer:     d,

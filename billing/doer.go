@@ -45,6 +45,7 @@ type doer struct {
 	maxBody  int64
 	sleep    func(context.Context, time.Duration) error
 	origin   string                     // scheme://host of the base URL: where the token may be sent
+	obs      Observer                   // observe: nil unless WithLogger or WithObserver
 	auth     atomic.Pointer[authHeader] // the Authorization value of the last token
 }
 
@@ -76,7 +77,7 @@ func noRedirects(hc *http.Client) *http.Client {
 	return &c
 }
 
-// do sends req, built for op with the editors applied, and returns the status and
+// attempts sends req, built for op with the editors applied, and returns the status and
 // the body of its answer: a nil error means a 2xx answer the spec declares, JSON,
 // read whole.
 //
@@ -84,7 +85,8 @@ func noRedirects(hc *http.Client) *http.Client {
 // context, which carries sent, the trace of its sending (see traceContext). rewind
 // makes its body again for a later attempt (it is the GetBody of the built request,
 // nil when an editor replaced the body: the doer then reads it into memory first).
-func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sent *sendTrace, rewind func() (io.ReadCloser, error)) (status int, _ []byte, _ error) {
+// ob observes the call (nil: not observed; see observe.go).
+func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Request, sent *sendTrace, rewind func() (io.ReadCloser, error), ob *callObs) (status int, _ []byte, _ error) {
 	if o := req.URL.Scheme + "://" + req.URL.Host; o != d.origin {
 		// An editor moved the request: the token must not follow it elsewhere.
 		return 0, nil, &InvalidRequestError{Operation: op.ID, Field: "URL",
@@ -148,7 +150,9 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 			r.GetBody = rewind
 		}
 
+		r = ob.attempt(r, sends, sent) // observe
 		resp, err := d.hc.Do(r)
+		ob.answered(resp, err) // observe
 		var lastErr error
 		switch {
 		case err != nil:
@@ -187,6 +191,7 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 				// A 401 means nothing was applied, so this is safe for every operation.
 				refreshed = true
 				d.tokens.invalidate(tok)
+				ob.event(EventTokenRefused, sends, 0, apiErr) // observe
 				attempt--
 				continue
 			}
@@ -209,6 +214,7 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 		var apiErr *APIError
 		if errors.As(lastErr, &apiErr) && apiErr.RetryAfter > 0 {
 			if apiErr.RetryAfter > d.policy.MaxRetryAfter {
+				ob.event(EventRetryAfterTooLong, sends, apiErr.RetryAfter, lastErr)
 				return 0, nil, lastErr // longer than the policy waits: the caller decides
 			}
 			wait = apiErr.RetryAfter
@@ -216,6 +222,7 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return 0, nil, fmt.Errorf("%w (not retried: the next attempt, in %s, is after the context deadline)", lastErr, wait.Round(time.Millisecond))
 		}
+		ob.retry(wait, lastErr) // observe
 		if err := d.sleep(ctx, wait); err != nil {
 			return 0, nil, fmt.Errorf("%w (not retried: %w while waiting to retry)", lastErr, err)
 		}

@@ -67,6 +67,9 @@ type APIError struct {
 	// Location is the Location header of a 3xx answer (redacted). The Billing API
 	// has no redirects: the SDK never follows one.
 	Location string
+	// Header holds the answer's headers (but Set-Cookie): the request id Billing's
+	// gateway gave it among them (see RequestID).
+	Header http.Header
 	// Body is the start of the response body (at most 4 KiB), for answers that are
 	// not the spec's error body.
 	Body []byte
@@ -120,6 +123,7 @@ func newAPIError(op string, resp *http.Response) *APIError {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
 	_ = resp.Body.Close()
 	e := &APIError{Operation: op, StatusCode: resp.StatusCode, RetryAfter: retryAfter(resp.Header, time.Now())}
+	e.Header = responseHeader(resp.Header) // observe
 	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		e.Location = loc
 		if u, err := url.Parse(loc); err == nil {

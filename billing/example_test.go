@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
+	"os"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
@@ -178,4 +180,35 @@ func ExampleAPI() {
 	// Output:
 	// <nil> [250]
 	// true [250]
+}
+
+// A client logging with log/slog: at debug one record per attempt, at info and
+// warn the events a partner must see (a 401 replayed, a token renewal that
+// failed, a Retry-After beyond the cap, an unknown outcome). No record holds
+// the secret, a token or a customer's e-mail address.
+func ExampleWithLogger() {
+	srv := billingtest.NewServer()
+	defer srv.Close()
+	srv.Fault("getProductComponents", billingtest.Fault{Status: 503})
+
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		Level: slog.LevelDebug,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey || a.Key == "duration" || a.Key == "error" {
+				return slog.Attr{} // left out to keep the output stable
+			}
+			return a
+		},
+	}))
+	client := srv.Client(billing.WithLogger(logger))
+
+	var info billing.ResponseInfo
+	if _, err := client.GetProductComponents(context.Background(), billingtest.ProductID, gen.GetProductComponentsParams{}, billing.RecordResponse(&info)); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("answered", info.StatusCode, "after", info.Attempts, "attempts")
+	// Output:
+	// level=DEBUG msg="billing: attempt" operation=getProductComponents method=GET path=/v1/products/{productId}/components attempt=1 status=503 retried=true error_type=503
+	// level=DEBUG msg="billing: attempt" operation=getProductComponents method=GET path=/v1/products/{productId}/components attempt=2 status=200 retried=false
+	// answered 200 after 2 attempts
 }

@@ -30,7 +30,10 @@
 // verifies before decoding, dispatches by type to the functions registered with
 // On, and answers 2xx only when the function succeeded, so that Billing's retries
 // (for about a day) deliver again what failed. 401 is a bad signature, 400 a
-// malformed payload, 413 a body too large.
+// malformed payload, 413 a body too large, 408 a body that did not arrive within
+// the read timeout (WithReadTimeout), 500 a function that failed or panicked (the
+// panic is recovered and logged, nothing is recorded, Billing delivers again).
+// Set the http.Server's timeouts too (see Handler).
 //
 // # Once and in order
 //

@@ -120,7 +120,8 @@ type envelope struct {
 // Verifier on what comes from the network. An unknown event type is no error.
 // Errors wrap ErrInvalidPayload: the body is not a JSON object, eventType is
 // missing or not a string, data is not an object, or the data of a known type
-// does not decode into its type.
+// does not decode into its type. An empty object may be written [] (as PHP
+// encodes an empty map) for the data and for every object in it.
 func Decode(body []byte) (*Event, error) {
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
@@ -136,23 +137,23 @@ func Decode(body []byte) (*Event, error) {
 	if !known(ev.Type) {
 		return ev, nil // delivered as it is, whatever its data
 	}
-	if len(ev.Data) == 0 || ev.Data[0] != '{' {
+	if len(ev.Data) == 0 || (ev.Data[0] != '{' && ev.Data[0] != '[') { // [ for an empty object written by PHP
 		return nil, fmt.Errorf("%w: the data of %s is not an object", ErrInvalidPayload, ev.Type)
 	}
 	var err error
 	switch ev.Type {
 	case SubscriptionCreated, SubscriptionUpdated, SubscriptionStatusUpdated:
 		ev.SubscriptionData = new(SubscriptionData)
-		err = json.Unmarshal(env.Data, ev.SubscriptionData)
+		err = unmarshal(env.Data, ev.SubscriptionData)
 	case PaymentSucceeded, PaymentFailed:
 		ev.PaymentData = new(PaymentData)
-		err = json.Unmarshal(env.Data, ev.PaymentData)
+		err = unmarshal(env.Data, ev.PaymentData)
 	case CustomerCreated, CustomerUpdated:
 		ev.CustomerData = new(CustomerData)
-		err = json.Unmarshal(env.Data, ev.CustomerData)
+		err = unmarshal(env.Data, ev.CustomerData)
 	case CustomerBillingAddressUpdated:
 		ev.BillingAddressData = new(BillingAddressData)
-		err = json.Unmarshal(env.Data, ev.BillingAddressData)
+		err = unmarshal(env.Data, ev.BillingAddressData)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s data: %s", ErrInvalidPayload, ev.Type, jsonError(err))

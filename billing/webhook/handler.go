@@ -7,20 +7,30 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"reflect"
+	"runtime"
+	"runtime/debug"
+	"time"
 )
 
 // DefaultMaxBodySize is the largest body a Handler reads unless WithMaxBodySize
 // changes it. Billing's events weigh a few KiB.
 const DefaultMaxBodySize = 1 << 20
 
-// A HandlerFunc handles one verified event. Returning an error makes the
-// Handler answer 500, and Billing delivers the event again later.
+// DefaultReadTimeout is how long a Handler waits for a body, from when it
+// starts reading it, unless WithReadTimeout changes it. Billing's bodies weigh
+// a few KiB and come in one piece.
+const DefaultReadTimeout = 10 * time.Second
+
+// A HandlerFunc handles one verified event. Returning an error, or panicking,
+// makes the Handler answer 500, and Billing delivers the event again later.
 type HandlerFunc func(ctx context.Context, ev *Event) error
 
 // A Handler is the http.Handler of a webhook endpoint. For each POST it:
 //
 //  1. reads the body, at most the maximum size (413 Request Entity Too Large
-//     beyond it);
+//     beyond it), within the read timeout (408 Request Timeout past it);
 //  2. verifies it with its Verifier before decoding it (401 Unauthorized when
 //     the signature or its timestamp does not pass, 400 Bad Request when the
 //     authentic body is not a webhook);
@@ -30,19 +40,40 @@ type HandlerFunc func(ctx context.Context, ev *Event) error
 //  4. calls the function registered with On for the event's type, or else the
 //     one registered with OnOther; without either, the event is acknowledged;
 //  5. answers 204 No Content when that function succeeded, 500 Internal Server
-//     Error when it failed: Billing retries any non-2xx answer for about a
-//     day (immediately, then after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
+//     Error when it failed or panicked: Billing retries any non-2xx answer for
+//     about a day (immediately, then after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
+//     10 h). A panic is recovered and is a failure like any other: the Tracker
+//     records nothing (the claim is released, the version not advanced).
 //
 // Other methods get 405. Answers carry no detail; the logger (WithLogger)
-// gets the reasons, never a header, secret or signature. A Handler is safe for
-// concurrent use.
+// gets the reasons, never a header, secret, signature or the body. A panic is
+// logged with its stack and the type of its value, not the value's text, which
+// may quote the event (a runtime error, written by the runtime, keeps its
+// text). A Handler is safe for concurrent use.
+//
+// The Handler bounds the time it waits for the body (WithReadTimeout, 408
+// Request Timeout), but it runs only once the request's headers are in, and
+// http.ListenAndServe, like a zero http.Server, sets no timeout at all. Serve
+// it from an http.Server that sets (see ExampleHandler_serverTimeouts):
+//
+//   - ReadHeaderTimeout (a few seconds): without it, a client that sends its
+//     headers slowly holds a connection and a goroutine for as long as it likes;
+//   - ReadTimeout: the headers and the body together; the Handler never waits
+//     for a body past it;
+//   - WriteTimeout: from the end of the headers to the end of the answer, so
+//     longer than your slowest function: past it the answer is lost and Billing
+//     delivers the message again (which a Tracker skips if the function
+//     succeeded);
+//   - IdleTimeout: how long a kept-alive connection waits for its next request.
 type Handler struct {
 	verifier Verifier
 	routes   map[Type]HandlerFunc
 	other    HandlerFunc
 	tracker  *Tracker
 	maxBody  int64
+	readTime time.Duration
 	log      *slog.Logger
+	obs      Observer // observe: WithObserver
 }
 
 // A HandlerOption configures a Handler.
@@ -69,6 +100,22 @@ func WithMaxBodySize(n int64) HandlerOption {
 	return func(h *Handler) { h.maxBody = n }
 }
 
+// WithReadTimeout sets how long the Handler waits for the body (default
+// DefaultReadTimeout): a body, however it trickles in, that has not arrived
+// whole by then is answered 408 Request Timeout. The Handler sets the read
+// deadline of the connection (of the stream, over HTTP/2) with
+// http.ResponseController, never later than the server's own ReadTimeout
+// would end the read. Zero or less sets none: the server's timeouts alone
+// bound the body, as they do behind a ResponseWriter that cannot set a
+// deadline (a wrapper without an Unwrap method).
+//
+// The Handler runs only once the request's headers are in: bounding those is
+// the server's job (http.Server's ReadHeaderTimeout), as is bounding the
+// writing of the answer (WriteTimeout). See the Handler's documentation.
+func WithReadTimeout(d time.Duration) HandlerOption {
+	return func(h *Handler) { h.readTime = d }
+}
+
 // WithLogger logs each refused or failed delivery (warn and error levels) and
 // each skipped one (debug), with the event's id and type when known. By default
 // the Handler logs nothing.
@@ -82,19 +129,22 @@ func NewHandler(v Verifier, opts ...HandlerOption) *Handler {
 	if v == nil {
 		panic("webhook: NewHandler: nil Verifier")
 	}
-	h := &Handler{verifier: v, routes: map[Type]HandlerFunc{}, maxBody: DefaultMaxBodySize}
+	h := &Handler{verifier: v, routes: map[Type]HandlerFunc{}, maxBody: DefaultMaxBodySize, readTime: DefaultReadTimeout}
 	for _, o := range opts {
 		o(h)
 	}
 	if h.maxBody <= 0 {
 		panic("webhook: WithMaxBodySize: the size must be positive")
 	}
+	if h.log == nil {
+		h.log = testLogger // observe: nil but in the package's tests
+	}
 	return h
 }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx := h.received(r) // observe: r.Context(), with the delivery's observation
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.answer(ctx, w, http.StatusMethodNotAllowed, nil, slog.LevelWarn, "webhook: refused", errors.New("method "+r.Method))
@@ -103,8 +153,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := h.read(w, r)
 	if err != nil {
 		status := http.StatusBadRequest
-		if errors.Is(err, ErrTooLarge) {
+		switch {
+		case errors.Is(err, ErrTooLarge):
 			status = http.StatusRequestEntityTooLarge
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			status = http.StatusRequestTimeout
 		}
 		h.answer(ctx, w, status, nil, slog.LevelWarn, "webhook: refused", err)
 		return
@@ -118,30 +171,38 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(ctx, w, status, nil, slog.LevelWarn, "webhook: refused", err)
 		return
 	}
+	h.verified(ctx, ev) // observe
 	fn := h.routes[ev.Type]
 	if fn == nil {
 		fn = h.other
 	}
-	run := func(ctx context.Context) error {
+	run := func(ctx context.Context) (err error) {
 		if fn == nil {
 			return nil
 		}
+		defer func() {
+			if v := recover(); v != nil {
+				err = &panicError{value: v, stack: debug.Stack()}
+			}
+		}()
 		return fn(ctx, ev)
 	}
-	if h.tracker == nil || fn == nil {
-		// With no function for its type, an event is acknowledged and not
-		// recorded: it must not make a later event of its entity look stale.
-		if err := run(ctx); err != nil {
-			h.answer(ctx, w, http.StatusInternalServerError, ev, slog.LevelError, "webhook: handler failed", err)
-			return
-		}
-		h.answer(ctx, w, http.StatusNoContent, ev, slog.LevelDebug, "webhook: processed", nil)
-		return
+	// With no function for its type, an event is acknowledged and not
+	// recorded: it must not make a later event of its entity look stale.
+	tracked := h.tracker != nil && fn != nil
+	out := Processed
+	if tracked {
+		out, err = h.tracker.Process(ctx, ev, run)
+	} else {
+		err = run(ctx)
 	}
-	out, err := h.tracker.Process(ctx, ev, run)
+	var panicked *panicError
 	switch {
-	case errors.Is(err, ErrInProgress):
+	case tracked && errors.Is(err, ErrInProgress):
 		h.answer(ctx, w, http.StatusConflict, ev, slog.LevelWarn, "webhook: delivered again while being processed", nil)
+	case errors.As(err, &panicked):
+		h.answer(ctx, w, http.StatusInternalServerError, ev, slog.LevelError, "webhook: handler panicked", nil,
+			slog.String("panic", panicked.what()), slog.String("stack", string(panicked.stack)))
 	case err != nil:
 		h.answer(ctx, w, http.StatusInternalServerError, ev, slog.LevelError, "webhook: handler failed", err)
 	case out == Processed:
@@ -151,16 +212,53 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// read reads the body, refusing one larger than the maximum.
+// A panicError is a panic of a HandlerFunc, recovered: the delivery failed.
+type panicError struct {
+	value any
+	stack []byte // of the panicking goroutine, from where it panicked
+}
+
+func (e *panicError) Error() string { return "webhook: the function panicked: " + e.what() }
+
+// what describes the panic without the text of its value, which the partner's
+// code may have built from the event (a customer's e-mail, the body): the text
+// of a runtime error, which the runtime writes, or else the value's type.
+func (e *panicError) what() string {
+	if err, ok := e.value.(runtime.Error); ok {
+		t := reflect.TypeOf(err)
+		if t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.PkgPath() == "runtime" {
+			return err.Error()
+		}
+	}
+	return fmt.Sprintf("%T", e.value)
+}
+
+// read reads the body within the read timeout, refusing one larger than the
+// maximum.
 func (h *Handler) read(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.ContentLength > h.maxBody {
 		return nil, tooLarge(h.maxBody)
 	}
+	if h.readTime > 0 {
+		// The server's ReadTimeout, counted from the start of the request,
+		// ends sooner when it is not longer: keep it.
+		srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+		if srv == nil || srv.ReadTimeout <= 0 || srv.ReadTimeout > h.readTime {
+			// http.ErrNotSupported leaves the body to the server's timeouts.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.readTime))
+		}
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		switch {
+		case errors.As(err, &tooBig):
 			return nil, tooLarge(h.maxBody)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return nil, fmt.Errorf("webhook: the body did not arrive in time: %w", os.ErrDeadlineExceeded)
 		}
 		return nil, fmt.Errorf("%w: reading the body: %v", ErrInvalidPayload, err)
 	}
@@ -174,6 +272,7 @@ func tooLarge(limit int64) error {
 // answer writes the status without a body and logs the outcome.
 func (h *Handler) answer(ctx context.Context, w http.ResponseWriter, status int, ev *Event, level slog.Level, msg string, err error, attrs ...slog.Attr) {
 	w.WriteHeader(status)
+	h.done(ctx, status, ev, err, attrs) // observe
 	if h.log == nil || !h.log.Enabled(ctx, level) {
 		return
 	}

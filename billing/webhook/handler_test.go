@@ -93,7 +93,12 @@ func TestHandlerStatuses(t *testing.T) {
 			defer func() { b.now = b.now.Add(time.Hour) }()
 			return b.request("m1", body)
 		}, nil, 401, ""},
-		{"malformed payload, authentic", func() *http.Request { return b.request("m1", []byte(`{"eventType":"subscription.created","data":[]}`)) }, nil, 400, ""},
+		{"malformed payload, authentic", func() *http.Request {
+			return b.request("m1", []byte(`{"eventType":"subscription.created","data":[1]}`))
+		}, nil, 400, ""},
+		{"empty objects written [] as PHP does", func() *http.Request {
+			return b.request("m1", []byte(`{"eventType":"subscription.created","data":{"customer":{"billing_address":[],"meta_data":[]},"subscription":[]}}`))
+		}, nil, 204, webhook.SubscriptionCreated},
 		{"malformed JSON, authentic", func() *http.Request { return b.request("m1", []byte(`{"eventType":`)) }, nil, 400, ""},
 		{"oversized, with Content-Length", func() *http.Request { return b.request("m1", body) },
 			[]webhook.HandlerOption{webhook.WithMaxBodySize(int64(len(body) - 1))}, 413, ""},

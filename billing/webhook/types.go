@@ -1,9 +1,11 @@
 package webhook
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -165,19 +167,7 @@ type CustomerMetaData struct {
 // PHP's json_encode writes for an empty map).
 func (m *CustomerMetaData) UnmarshalJSON(b []byte) error {
 	type plain CustomerMetaData
-	return unmarshalMeta(b, (*plain)(m))
-}
-
-// unmarshalMeta decodes a meta_data object into v, taking [] for {}.
-func unmarshalMeta(b []byte, v any) error {
-	if t := strings.TrimSpace(string(b)); strings.HasPrefix(t, "[") {
-		var a []json.RawMessage
-		if err := json.Unmarshal(b, &a); err != nil || len(a) > 0 {
-			return fmt.Errorf("meta_data: want an object, got %.40s", t)
-		}
-		return nil
-	}
-	return json.Unmarshal(b, v)
+	return unmarshal(b, (*plain)(m))
 }
 
 // BillingAddress is a customer's billing address.
@@ -263,7 +253,7 @@ type SubscriptionMeta struct {
 // UnmarshalJSON decodes the object, or an empty JSON array as an empty object.
 func (m *SubscriptionMeta) UnmarshalJSON(b []byte) error {
 	type plain SubscriptionMeta
-	return unmarshalMeta(b, (*plain)(m))
+	return unmarshal(b, (*plain)(m))
 }
 
 // SubscriptionItem is one item (plan, addon or charge) of a subscription.
@@ -336,11 +326,12 @@ type LinkedInvoice struct {
 	InvoiceStatus string    `json:"invoice_status,omitempty"` // "paid", "payment_due", ...
 }
 
-// UnmarshalJSON decodes the customer and keeps the object in Raw.
+// UnmarshalJSON decodes the customer, taking an empty JSON array for an empty
+// object wherever the customer holds an object, and keeps the object in Raw.
 func (c *Customer) UnmarshalJSON(b []byte) error {
 	type plain Customer
 	var p plain
-	if err := json.Unmarshal(b, &p); err != nil {
+	if err := unmarshal(b, &p); err != nil {
 		return err
 	}
 	*c = Customer(p)
@@ -348,11 +339,12 @@ func (c *Customer) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// UnmarshalJSON decodes the subscription and keeps the object in Raw.
+// UnmarshalJSON decodes the subscription, taking an empty JSON array for an empty
+// object wherever the subscription holds an object, and keeps the object in Raw.
 func (s *Subscription) UnmarshalJSON(b []byte) error {
 	type plain Subscription
 	var p plain
-	if err := json.Unmarshal(b, &p); err != nil {
+	if err := unmarshal(b, &p); err != nil {
 		return err
 	}
 	*s = Subscription(p)
@@ -360,11 +352,12 @@ func (s *Subscription) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// UnmarshalJSON decodes the transaction and keeps the object in Raw.
+// UnmarshalJSON decodes the transaction, taking an empty JSON array for an empty
+// object wherever the transaction holds an object, and keeps the object in Raw.
 func (t *Transaction) UnmarshalJSON(b []byte) error {
 	type plain Transaction
 	var p plain
-	if err := json.Unmarshal(b, &p); err != nil {
+	if err := unmarshal(b, &p); err != nil {
 		return err
 	}
 	*t = Transaction(p)
@@ -378,4 +371,114 @@ func keep(b []byte) json.RawMessage {
 		return nil
 	}
 	return append(json.RawMessage(nil), b...)
+}
+
+// unmarshal is json.Unmarshal that also takes an empty JSON array for an empty
+// object wherever v's type holds one (a struct, or a pointer to one, as a field
+// or an element of a slice): PHP's json_encode writes an empty map as [], so
+// Billing may send [] for any object it builds from one. A type that decodes
+// itself (json.Unmarshaler) is left to its UnmarshalJSON, which for the objects
+// of this package calls unmarshal in turn.
+//
+// The payload is decoded as it is first; only when that fails are the empty
+// arrays found and decoded again as {}, so a well-formed payload costs nothing
+// more.
+func unmarshal(b []byte, v any) error {
+	err := json.Unmarshal(b, v)
+	if err == nil {
+		return nil
+	}
+	at, ferr := emptyArraysForObjects(b, 0, reflect.TypeOf(v), nil)
+	if ferr != nil || len(at) == 0 {
+		return err
+	}
+	fixed := bytes.Clone(b)
+	for i, off := range at {
+		fixed[off] = "{}"[i%2] // the same length: offsets and the rest stay
+	}
+	reflect.ValueOf(v).Elem().SetZero() // the first attempt filled it in part
+	return json.Unmarshal(fixed, v)
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// emptyArraysForObjects appends to at the offsets (from base, where b starts in
+// the whole text) of the brackets of each empty array in the JSON value b that
+// stands where t has an object. It returns an error if b is not JSON.
+func emptyArraysForObjects(b []byte, base int64, t reflect.Type, at []int64) ([]int64, error) {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || reflect.PointerTo(t).Implements(unmarshalerType) ||
+		(t.Kind() != reflect.Struct && t.Kind() != reflect.Slice && t.Kind() != reflect.Array) {
+		return at, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	tok, err := dec.Token()
+	if err != nil {
+		return at, err
+	}
+	// each decodes the next value of the array or object and looks into it as a
+	// value of type et.
+	each := func(et reflect.Type) error {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		at, err = emptyArraysForObjects(raw, base+dec.InputOffset()-int64(len(raw)), et, at)
+		return err
+	}
+	switch {
+	case tok == json.Delim('[') && t.Kind() == reflect.Struct:
+		open := base + dec.InputOffset() - 1
+		if dec.More() {
+			return at, nil // not empty: json.Unmarshal's error stands
+		}
+		if _, err := dec.Token(); err != nil {
+			return at, err
+		}
+		return append(at, open, base+dec.InputOffset()-1), nil
+	case tok == json.Delim('[') && t.Kind() != reflect.Struct:
+		for dec.More() {
+			if err := each(t.Elem()); err != nil {
+				return at, err
+			}
+		}
+	case tok == json.Delim('{') && t.Kind() == reflect.Struct:
+		for dec.More() {
+			key, err := dec.Token()
+			if err != nil {
+				return at, err
+			}
+			name, _ := key.(string)
+			if err := each(fieldType(t, name)); err != nil {
+				return at, err
+			}
+		}
+	}
+	return at, nil
+}
+
+// fieldType returns the type of the field of struct t that encoding/json
+// decodes the object key name into (its exact name first, else one equal under
+// case folding), or nil if none does.
+func fieldType(t reflect.Type, name string) reflect.Type {
+	var folded reflect.Type
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || tag == "-" && f.Tag.Get("json") == "-" {
+			continue
+		}
+		if tag == "" {
+			tag = f.Name
+		}
+		if tag == name {
+			return f.Type
+		}
+		if folded == nil && strings.EqualFold(tag, name) {
+			folded = f.Type
+		}
+	}
+	return folded
 }

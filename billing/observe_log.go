@@ -1,0 +1,156 @@
+package billing
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+)
+
+// logObserver is the Observer of WithLogger.
+type logObserver struct {
+	log    *slog.Logger
+	secret string // the client secret, never logged
+	doer   *doer  // for the current token, never logged
+}
+
+func (l *logObserver) StartCall(ctx context.Context, _ *Call) context.Context { return ctx }
+
+func (l *logObserver) StartAttempt(ctx context.Context, _ *Call, _ *Attempt) context.Context {
+	return ctx
+}
+
+// EndAttempt logs the attempt at debug.
+func (l *logObserver) EndAttempt(ctx context.Context, call *Call, a *Attempt) {
+	if !l.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 12)
+	attrs = append(attrs,
+		slog.String("operation", call.Operation),
+		slog.String("method", call.Method),
+		slog.String("path", call.Route),
+		slog.Int("attempt", a.Number),
+		slog.Int("status", a.StatusCode),
+		slog.Duration("duration", a.Duration),
+		slog.Bool("retried", a.Retried))
+	if id := RequestID(a.Header); id != "" {
+		attrs = append(attrs, slog.String("request_id", l.redact(id)))
+	}
+	if a.Err != nil {
+		attrs = append(attrs, slog.String("error_type", a.ErrorType), slog.String("error", l.redact(a.Err.Error())))
+	}
+	if !a.Retried && call.Err != nil && call.OutcomeUnknown {
+		attrs = append(attrs, slog.Bool("outcome_unknown", true))
+	}
+	l.log.LogAttrs(ctx, slog.LevelDebug, "billing: attempt", attrs...)
+}
+
+// Event logs the events a partner must see: at info a 401 replay, at warn the
+// others. Retries are in the attempts' records (debug). A kind it does not
+// know is logged at info under its name.
+func (l *logObserver) Event(ctx context.Context, call *Call, e Event) {
+	level, msg := slog.LevelWarn, ""
+	switch e.Kind {
+	case EventTokenRefused:
+		level, msg = slog.LevelInfo, "billing: token refused (401), sending again with a new token"
+	case EventTokenRenewalFailed:
+		msg = "billing: renewing the access token failed; the current token is used until it expires"
+	case EventRetryAfterTooLong:
+		msg = "billing: Retry-After longer than the retry policy waits; not retried"
+	case EventOutcomeUnknown:
+		msg = "billing: outcome unknown; the call was not sent again, reconcile before sending it again"
+	case EventRetry:
+		return // in the attempt's record
+	default:
+		level, msg = slog.LevelInfo, "billing: "+e.Kind.String()
+	}
+	if !l.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 8)
+	if call != nil {
+		attrs = append(attrs, slog.String("operation", call.Operation), slog.String("method", call.Method), slog.String("path", call.Route))
+	}
+	if e.Attempt > 0 {
+		attrs = append(attrs, slog.Int("attempt", e.Attempt))
+	}
+	if e.Wait > 0 {
+		attrs = append(attrs, slog.Duration("wait", e.Wait))
+	}
+	if call != nil && call.Header != nil {
+		if id := RequestID(call.Header); id != "" {
+			attrs = append(attrs, slog.String("request_id", l.redact(id)))
+		}
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.String("error_type", ErrorType(e.Err)), slog.String("error", l.redact(e.Err.Error())))
+	}
+	l.log.LogAttrs(ctx, level, msg, attrs...)
+}
+
+func (l *logObserver) EndCall(context.Context, *Call) {}
+
+// redact removes from s what a record must never hold: the client secret, the
+// current access token, the value after an HTTP authentication scheme (Bearer,
+// Basic) and e-mail addresses.
+func (l *logObserver) redact(s string) string {
+	if l.secret != "" {
+		s = strings.ReplaceAll(s, l.secret, "[redacted]")
+	}
+	if a := l.doer.auth.Load(); a != nil && a.tok.AccessToken != "" {
+		s = strings.ReplaceAll(s, a.tok.AccessToken, "[redacted]")
+	}
+	return redactText(s)
+}
+
+// redactText replaces, in s, the credentials after "Bearer " or "Basic " and the
+// e-mail addresses with "[redacted]".
+func redactText(s string) string {
+	for _, scheme := range []string{"Bearer ", "bearer ", "Basic ", "basic "} {
+		for from := 0; ; {
+			i := strings.Index(s[from:], scheme)
+			if i < 0 {
+				break
+			}
+			start := from + i + len(scheme)
+			end := start
+			for end < len(s) && !isSpaceOrQuote(s[end]) {
+				end++
+			}
+			if end > start {
+				s = s[:start] + "[redacted]" + s[end:]
+			}
+			from = start + 1
+		}
+	}
+	for from := 0; ; {
+		i := strings.IndexByte(s[from:], '@')
+		if i < 0 {
+			return s
+		}
+		at := from + i
+		start, end := at, at+1
+		for start > 0 && isAddrChar(s[start-1]) {
+			start--
+		}
+		for end < len(s) && isAddrChar(s[end]) {
+			end++
+		}
+		if start < at && end > at+1 && strings.Contains(s[at+1:end], ".") {
+			s = s[:start] + "[redacted]" + s[end:]
+			from = start + len("[redacted]")
+			continue
+		}
+		from = at + 1
+	}
+}
+
+func isSpaceOrQuote(c byte) bool {
+	return c == ' ' || c == '\t' || c == '"' || c == '\'' || c == ',' || c == ';' || c == '\n' || c == '\\'
+}
+
+// isAddrChar reports whether c may be part of an e-mail address as it shows in
+// a text (its local part or domain).
+func isAddrChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".!#$%&*+-/=?^_`{|}~", c) >= 0 || c >= 0x80
+}
