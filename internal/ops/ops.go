@@ -54,6 +54,9 @@ type Param struct {
 // the spec declares exactly these).
 var EditorParams = []Param{{In: "header", Name: "Sandbox"}, {In: "query", Name: "sandbox"}}
 
+// field names p in a FieldError, as the spec writes it ("header parameter sandbox").
+func (p Param) field() string { return p.In + " parameter " + strings.ToLower(p.Name) }
+
 // Declares reports whether the spec declares the response status for the operation.
 func (o *Operation) Declares(status int) bool { return slices.Contains(o.Statuses, status) }
 
@@ -102,12 +105,11 @@ func (o *Operation) CheckRequest(h http.Header, rawQuery string) *FieldError {
 				break
 			}
 		}
-		field := p.In + " parameter " + strings.ToLower(p.Name)
 		if v == "" {
-			return &FieldError{Field: field, Reason: "empty value is not allowed"}
+			return &FieldError{Field: p.field(), Reason: "empty value is not allowed"}
 		}
 		if _, err := strconv.ParseBool(v); err != nil {
-			return &FieldError{Field: field, Reason: "value " + v + ": an invalid boolean: invalid syntax"}
+			return &FieldError{Field: p.field(), Reason: "value " + v + ": an invalid boolean: invalid syntax"}
 		}
 	}
 	if len(o.BodyTypes) > 0 {
