@@ -11,7 +11,7 @@ GOLANGCI_LINT := $(CURDIR)/.cache/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangc
 NPM_TOOLS := $(CURDIR)/.cache/npm
 SPECTRAL := $(NPM_TOOLS)/node_modules/.bin/spectral
 
-.PHONY: help generate check-generated test lint bench fuzz faults quickstart contract-tools lint-spec contract live
+.PHONY: help generate check-generated test lint bench fuzz faults quickstart contract-tools lint-spec contract live test-postgres multi
 
 ## help: list the targets and what they do
 help:
@@ -46,14 +46,28 @@ lint: $(GOLANGCI_LINT)
 $(GOLANGCI_LINT):
 	GOBIN=$(dir $(GOLANGCI_LINT)) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
-## bench: the SDK against raw net/http side by side, cold start, binary size, paginator heap (BENCHFLAGS="-count=5" for steadier figures)
+## bench: the SDK against raw net/http side by side, cold start, binary size, paginator heap; the webhook Tracker on PostgreSQL against bare SQL (skipped without BILLING_POSTGRES_URL) (BENCHFLAGS="-count=5" for steadier figures)
 bench:
 	go test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./billing/
+	@[ -n "$$BILLING_POSTGRES_URL" ] || echo "bench: BenchmarkWebhookPostgres skips: no BILLING_POSTGRES_URL (or run: .ci/with-postgres make bench)"
+	go test -run '^$$' -bench Webhook -benchmem $(BENCHFLAGS) ./billing/sqlstore/
+
+## test-postgres: the SQL stores' tests on PostgreSQL: BILLING_POSTGRES_URL's server, or a throwaway cluster on loopback (.ci/with-postgres)
+test-postgres:
+	.ci/with-postgres go test -race -count=1 ./billing/sqlstore/ ./billing/webhook/...
+
+## multi: webhooks to 4 instances sharing PostgreSQL, SIGKILLed and restarted; prints the closing line (MULTIFLAGS sets the scale)
+MULTIFLAGS ?= -multi.entities=1000 -multi.events=10 -multi.kills=120
+multi:
+	@mkdir -p .cache; rc=0; \
+	.ci/with-postgres go test -count=1 -timeout 20m -run '^TestWebhooksManyInstances$$' -v ./billing/sqlstore/ -args $(MULTIFLAGS) >.cache/multi.log 2>&1 || rc=$$?; \
+	grep -E '^(postgres:|webhooks:|--- |ok|FAIL)|multi_test.go' .cache/multi.log; \
+	[ $$rc -eq 0 ] || { echo "make multi failed (exit $$rc); the end of .cache/multi.log:"; tail -n 60 .cache/multi.log; exit $$rc; }
 
 ## fuzz: each fuzz target of billing/, internal/ops/ and billing/webhook/ for FUZZTIME (default 20s); failures land in <package>/testdata/fuzz/
 FUZZTIME ?= 20s
 fuzz:
-	for t in FuzzAPIError FuzzRetryAfter FuzzComponentUnion FuzzComponents FuzzChecksAgreeWithOpenapi3filter; do \
+	for t in FuzzAPIError FuzzAPIErrorRedaction FuzzRetryAfter FuzzComponentUnion FuzzComponents FuzzChecksAgreeWithOpenapi3filter; do \
 		go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./billing/ || exit 1; \
 	done
 	go test -run '^$$' -fuzz '^FuzzBuildersMatchReference$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/ops/

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -48,8 +48,8 @@ func clientCredentials(cfg *config) func(context.Context) (*oauth2.Token, error)
 			tok, err := cc.Token(ctx)
 			if err == nil || attempt >= policy.MaxAttempts || ctx.Err() != nil || !retryableTokenError(err) {
 				if err != nil {
-					// The endpoint may echo the secret (in error_description): never print it.
-					err = &tokenError{err: err, secret: cfg.clientSecret}
+					// The endpoint may echo the credentials: never print them.
+					err = newTokenError(err, credentialForms(cfg.clientID, cfg.clientSecret))
 				}
 				return tok, err
 			}
@@ -145,7 +145,7 @@ func (c *tokenCache) run(ctx context.Context, call *tokenCall) {
 	case err != nil:
 		var te *tokenError
 		if !errors.As(err, &te) {
-			err = &tokenError{err: err}
+			err = newTokenError(err, nil)
 		}
 	case tok == nil || tok.AccessToken == "":
 		err = errors.New("getting an access token: the token endpoint returned no access_token")
@@ -185,36 +185,48 @@ func (c *tokenCache) invalidate(tok *oauth2.Token) {
 }
 
 // tokenError is a failed token request, told on one line without the "billing:"
-// prefix (the caller adds it with the operation). It wraps the cause, an
-// *oauth2.RetrieveError when the token endpoint answered.
+// prefix (the caller adds it with the operation). Its text and its cause hold no
+// credential, whatever the token endpoint echoed: when the endpoint answered, the
+// cause is a redacted copy of the *oauth2.RetrieveError (errors.As still finds
+// its ErrorCode), never the original, which prints the body as it came.
 type tokenError struct {
-	err    error
-	secret string // the client secret, never shown
+	msg string
+	err error
 }
 
+func (e *tokenError) Error() string { return e.msg }
 func (e *tokenError) Unwrap() error { return e.err }
 
-func (e *tokenError) Error() string {
-	msg := e.text()
-	if e.secret != "" {
-		msg = strings.ReplaceAll(msg, e.secret, "[redacted]")
-	}
-	return msg
-}
-
-func (e *tokenError) text() string {
+// newTokenError returns err as a tokenError, with secrets redacted.
+func newTokenError(err error, secrets []string) *tokenError {
 	var re *oauth2.RetrieveError
-	if !errors.As(e.err, &re) || re.Response == nil || re.Response.Request == nil {
-		return "getting an access token: " + e.err.Error()
+	if !errors.As(err, &re) || re.Response == nil {
+		msg := "getting an access token: " + oneLine(redact(err.Error(), secrets))
+		if redact(fmt.Sprintf("%+v", err), secrets) != fmt.Sprintf("%+v", err) {
+			err = errors.New(msg) // the cause would print a secret
+		}
+		return &tokenError{msg: msg, err: err}
 	}
-	msg := fmt.Sprintf("getting an access token: %s answered %s", re.Response.Request.URL.Redacted(), re.Response.Status)
+	clean := func(s string) string { return redact(s, secrets) }
+	c := &oauth2.RetrieveError{
+		Response:         &http.Response{Status: oneLine(clean(re.Response.Status)), StatusCode: re.Response.StatusCode},
+		Body:             []byte(clean(string(re.Body))),
+		ErrorCode:        clean(re.ErrorCode),
+		ErrorDescription: clean(re.ErrorDescription),
+		ErrorURI:         clean(re.ErrorURI),
+	}
+	where := "the token endpoint"
+	if re.Response.Request != nil {
+		where = re.Response.Request.URL.Redacted()
+	}
+	msg := fmt.Sprintf("getting an access token: %s answered %s", where, c.Response.Status)
 	switch {
-	case re.ErrorCode != "" && re.ErrorDescription != "":
-		msg += ": " + oneLine(re.ErrorCode) + ": " + oneLine(re.ErrorDescription)
-	case re.ErrorCode != "":
-		msg += ": " + oneLine(re.ErrorCode)
-	case len(re.Body) > 0:
-		msg += fmt.Sprintf(": body %q", excerpt(re.Body, 200))
+	case c.ErrorCode != "" && c.ErrorDescription != "":
+		msg += ": " + oneLine(c.ErrorCode) + ": " + oneLine(c.ErrorDescription)
+	case c.ErrorCode != "":
+		msg += ": " + oneLine(c.ErrorCode)
+	case len(c.Body) > 0:
+		msg += fmt.Sprintf(": body %q", excerpt(c.Body, 200))
 	}
-	return msg
+	return &tokenError{msg: msg, err: c}
 }

@@ -116,7 +116,9 @@ func WithTokenSource(ts oauth2.TokenSource) Option { return func(c *config) { c.
 // WithHTTPClient sets the HTTP client used for API and token requests (default
 // http.DefaultClient). Retries wrap it: its Transport must not re-send a request on
 // its own unless the request has a GetBody (as net/http's does), since the SDK
-// leaves GetBody nil on the requests that must never be sent twice. The client uses a copy of hc that never
+// leaves GetBody nil on the requests that must never be sent twice; a call that
+// such a transport sent twice fails with an error wrapping ErrOutcomeUnknown that
+// names the transport (the request trace sees it). The client uses a copy of hc that never
 // follows redirects (the Billing API and its token endpoint have none, and a
 // redirect could re-send a usage report or carry credentials elsewhere); hc itself
 // is not changed.
@@ -237,6 +239,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		maxBody:  cfg.maxBody,
 		sleep:    cfg.sleep,
 		origin:   origin(cfg.baseURL),
+		creds:    credentialForms(cfg.clientID, cfg.clientSecret),
 	}
 	observeClient(&cfg, d)
 	c := &Client{
@@ -270,7 +273,7 @@ func checkURL(what, raw string) error {
 		return fmt.Errorf("billing: %s %q: user information in a URL is not allowed; use WithClientCredentials", what, u.Redacted())
 	case u.RawQuery != "" || u.ForceQuery:
 		return fmt.Errorf("billing: %s %q: a query is not allowed", what, raw)
-	case u.Fragment != "":
+	case u.Fragment != "" || strings.Contains(raw, "#"):
 		return fmt.Errorf("billing: %s %q: a fragment is not allowed", what, raw)
 	}
 	switch {

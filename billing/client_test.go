@@ -162,13 +162,15 @@ func TestUnauthorizedRefreshesTokenAndReplaysOnce(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) {
 				if r.Header.Get("Authorization") != tt.accept {
+					w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 					writeError(w, 401, "UNAUTHORIZED", "invalid token")
 					return
 				}
 				ok(w, r)
 			})
 			c, _ := api.client(t)
-			// Usage is not idempotent, yet a 401 is replayed: nothing was applied.
+			// Usage is not idempotent, yet a 401 that says the token was refused is
+			// replayed: nothing was applied.
 			err := calls[5].do(context.Background(), c)
 			var apiErr *APIError
 			switch {

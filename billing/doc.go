@@ -21,7 +21,8 @@
 //   - Access tokens: the OAuth2 client-credentials grant (HTTP Basic and client_id in
 //     the form, audience, scopes), cached and renewed shortly before expiry; concurrent
 //     first calls share one token request; a 401 drops the token and replays the call
-//     once with a fresh one. WithTokenSource plugs in any other token.
+//     once with a fresh one (a non-idempotent call only when the 401 says the token
+//     was refused, see RetryPolicy). WithTokenSource plugs in any other token.
 //   - Sandbox mode for the whole client (WithSandbox) or one call (Sandbox).
 //   - Retries by RetryPolicy, with a guarantee for the non-idempotent operations
 //     (usage, charge at term, customer creation): they are sent again only when the

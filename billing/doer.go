@@ -47,6 +47,19 @@ type doer struct {
 	origin   string                     // scheme://host of the base URL: where the token may be sent
 	obs      Observer                   // observe: nil unless WithLogger or WithObserver
 	auth     atomic.Pointer[authHeader] // the Authorization value of the last token
+	creds    []string                   // the credentials' forms no error may show (credentialForms)
+}
+
+// secrets returns what no error may show: the client's credentials and tok (nil:
+// the last token sent).
+func (d *doer) secrets(tok *oauth2.Token) []string {
+	if a := d.auth.Load(); tok == nil && a != nil {
+		tok = a.tok
+	}
+	if tok == nil {
+		return d.creds
+	}
+	return append(d.creds[:len(d.creds):len(d.creds)], tok.AccessToken)
 }
 
 // authHeader is the Authorization header value of a token.
@@ -87,6 +100,12 @@ func noRedirects(hc *http.Client) *http.Client {
 // nil when an editor replaced the body: the doer then reads it into memory first).
 // ob observes the call (nil: not observed; see observe.go).
 func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Request, sent *sendTrace, rewind func() (io.ReadCloser, error), ob *callObs) (status int, _ []byte, _ error) {
+	sends := 0
+	defer func() {
+		if sends == 0 && req.Body != nil {
+			_ = req.Body.Close() // as net/http's Do does, even when refusing it
+		}
+	}()
 	if o := req.URL.Scheme + "://" + req.URL.Host; o != d.origin {
 		// An editor moved the request: the token must not follow it elsewhere.
 		return 0, nil, &InvalidRequestError{Operation: op.ID, Field: "URL",
@@ -107,6 +126,7 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 	default:
 		body, err := readBounded(req.Body, math.MaxInt64, req.ContentLength)
 		_ = req.Body.Close()
+		req.Body = nil
 		if err != nil {
 			return 0, nil, fmt.Errorf("billing: %s: reading request body: %w", op.ID, err)
 		}
@@ -114,8 +134,8 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 		rewind = func() (io.ReadCloser, error) { return newBodyReader(body), nil }
 	}
 
-	refreshed := false
-	for attempt, sends := 1, 0; ; attempt++ {
+	refreshed, mayHaveApplied := false, false
+	for attempt := 1; ; attempt++ {
 		tok, err := d.tokens.token(ctx)
 		if err != nil {
 			// Nothing was sent: the token is needed first.
@@ -148,12 +168,23 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 		if op.Idempotent {
 			// The transport may re-send an idempotent request on its own.
 			r.GetBody = rewind
+		} else if _, own := d.hc.Transport.(*http.Transport); sent != nil && r.Body != nil && !own && d.hc.Transport != nil {
+			// A transport of the caller's may re-send: see the body read first.
+			sent.body, r.Body = r.Body, sent
 		}
 
 		r = ob.attempt(r, sends, sent) // observe
 		resp, err := d.hc.Do(r)
 		ob.answered(resp, err) // observe
+		if sent.resent() {
+			// A transport under net/http sent it again on its own.
+			if err == nil {
+				_ = resp.Body.Close()
+			}
+			return 0, nil, unknownIf(op, true, fmt.Errorf("billing: %s: the HTTP client's transport (%T) sent the request again in one attempt: it re-sends requests on its own (see WithHTTPClient), so the call may have been applied more than once", op.ID, d.hc.Transport))
+		}
 		var lastErr error
+		var apiErr *APIError
 		switch {
 		case err != nil:
 			nothingSent := sent.nothingSent(err)
@@ -173,24 +204,29 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 			if !op.Idempotent && !nothingSent {
 				return 0, nil, unknownIf(op, true, lastErr)
 			}
+			mayHaveApplied = mayHaveApplied || !nothingSent
 		case resp.StatusCode < 200:
 			// A 1xx final answer (101 Switching Protocols): its body is the raw
 			// connection, never read. The Billing API switches no protocol.
 			_ = resp.Body.Close()
 			return 0, nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer; the call may have been carried out", op.ID, ErrUnexpectedResponse, resp.StatusCode))
 		case resp.StatusCode < 300:
-			body, retry, err := d.success(ctx, op, resp)
+			body, retry, err := d.success(ctx, op, resp, tok)
 			if !retry {
 				return resp.StatusCode, body, err
 			}
-			lastErr = err
+			lastErr, mayHaveApplied = err, true
 		default:
-			apiErr := newAPIError(op.ID, resp)
-			if resp.StatusCode == http.StatusUnauthorized && !refreshed {
-				// The token was refused: drop it and replay once with a fresh one.
-				// A 401 means nothing was applied, so this is safe for every operation.
+			apiErr = newAPIError(op.ID, resp, d.secrets(tok))
+			apiErr.Attempts, apiErr.EarlierAttemptMayHaveApplied = attempt, mayHaveApplied
+			if resp.StatusCode == http.StatusUnauthorized {
+				d.tokens.invalidate(tok) // the next call fetches a fresh one
+			}
+			if resp.StatusCode == http.StatusUnauthorized && !refreshed && (op.Idempotent || tokenRefused(resp.Header, tok, d.tokens.now())) {
+				// Replay once with a fresh token. A 401 means nothing was applied;
+				// a non-idempotent call relies on it only when the answer says the
+				// token was refused (RFC 6750), or the token was about to expire.
 				refreshed = true
-				d.tokens.invalidate(tok)
 				ob.event(EventTokenRefused, sends, 0, apiErr) // observe
 				attempt--
 				continue
@@ -198,6 +234,7 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 			switch {
 			case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500 && op.Idempotent:
 				// Retried below. A 429 means nothing was applied, whatever the operation.
+				mayHaveApplied = mayHaveApplied || resp.StatusCode >= 500
 			case resp.StatusCode >= 500, resp.StatusCode < 400:
 				// A 5xx, or a redirect (never followed), may follow an application.
 				return 0, nil, unknownIf(op, true, apiErr)
@@ -211,8 +248,7 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 			return 0, nil, lastErr
 		}
 		wait := d.policy.backoff(attempt)
-		var apiErr *APIError
-		if errors.As(lastErr, &apiErr) && apiErr.RetryAfter > 0 {
+		if apiErr != nil && apiErr.RetryAfter > 0 {
 			if apiErr.RetryAfter > d.policy.MaxRetryAfter {
 				ob.event(EventRetryAfterTooLong, sends, apiErr.RetryAfter, lastErr)
 				return 0, nil, lastErr // longer than the policy waits: the caller decides
@@ -235,14 +271,15 @@ func newBodyReader(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader
 
 // readBounded reads r whole, or its first max+1 bytes: a result longer than max
 // tells the answer is larger. size is the length the answer announced
-// (Content-Length, -1 if unknown): the answer is then read in one allocation.
+// (Content-Length, -1 if unknown): an answer of up to 64 KiB is then read in one
+// allocation. Memory follows the bytes read, never the announced size.
 func readBounded(r io.Reader, max, size int64) ([]byte, error) {
 	limit := max
 	if limit < math.MaxInt64 {
 		limit++
 	}
 	n := int64(512)
-	if size >= 0 && size < math.MaxInt64 {
+	if size >= 0 && size < 64<<10 {
 		n = size + 1 // room to see the EOF
 	}
 	b := make([]byte, 0, min(n, limit))
@@ -269,7 +306,7 @@ func readBounded(r io.Reader, max, size int64) ([]byte, error) {
 //
 // The call was carried out, so every error wraps ErrUnexpectedResponse, and
 // ErrOutcomeUnknown for a non-idempotent call.
-func (d *doer) success(ctx context.Context, op *ops.Operation, resp *http.Response) (_ []byte, retry bool, _ error) {
+func (d *doer) success(ctx context.Context, op *ops.Operation, resp *http.Response, tok *oauth2.Token) (_ []byte, retry bool, _ error) {
 	body, err := readBounded(resp.Body, d.maxBody, resp.ContentLength)
 	_ = resp.Body.Close()
 	var why error
@@ -282,13 +319,31 @@ func (d *doer) success(ctx context.Context, op *ops.Operation, resp *http.Respon
 	case int64(len(body)) > d.maxBody:
 		why = fmt.Errorf("%d answer larger than %d bytes (WithMaxResponseBytes), not read", resp.StatusCode, d.maxBody)
 	case !op.Declares(resp.StatusCode):
-		why = fmt.Errorf("%d answer, the spec declares %v; body %q", resp.StatusCode, op.Statuses, excerpt(body, 200))
+		why = fmt.Errorf("%d answer, the spec declares %v; body %q", resp.StatusCode, op.Statuses, d.excerpt(body, tok))
 	case !isJSON(resp.Header.Get("Content-Type")):
-		why = fmt.Errorf("%d answer with Content-Type %q, want JSON; body %q", resp.StatusCode, resp.Header.Get("Content-Type"), excerpt(body, 200))
+		why = fmt.Errorf("%d answer with Content-Type %q, want JSON; body %q", resp.StatusCode, oneLine(redact(resp.Header.Get("Content-Type"), d.secrets(tok))), d.excerpt(body, tok))
 	default:
 		return body, false, nil
 	}
 	return nil, false, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %w; the call was carried out", op.ID, ErrUnexpectedResponse, why))
+}
+
+// excerpt returns the start of a body for an error, secrets redacted first.
+func (d *doer) excerpt(body []byte, tok *oauth2.Token) string {
+	return excerpt([]byte(redact(string(body), d.secrets(tok))), 200)
+}
+
+// tokenRefused reports whether a 401 answer says that the token was refused
+// (RFC 6750: a Bearer challenge with error="invalid_token"), or tok was about to
+// expire anyway.
+func tokenRefused(h http.Header, tok *oauth2.Token, now time.Time) bool {
+	for _, v := range h.Values("Www-Authenticate") {
+		v = strings.ToLower(v)
+		if strings.HasPrefix(v, "bearer") && (strings.Contains(v, `error="invalid_token"`) || strings.Contains(v, "error=invalid_token")) {
+			return true
+		}
+	}
+	return !tok.Expiry.IsZero() && tok.Expiry.Sub(now) < expiryMargin
 }
 
 func isJSON(contentType string) bool {
@@ -310,10 +365,18 @@ func unknownIf(op *ops.Operation, mayHaveActed bool, err error) error {
 // acted on it when the round trip fails. It holds its ClientTrace, so that one
 // allocation (and one per hook) serves an attempt.
 type sendTrace struct {
-	getConn atomic.Bool // the transport asked for a connection
-	gotConn atomic.Bool // a connection was obtained (dialled, TLS done, or reused)
-	wrote   atomic.Bool // the whole request was written
+	getConn atomic.Bool  // the transport asked for a connection
+	gotConn atomic.Bool  // a connection was obtained (dialled, TLS done, or reused)
+	writes  atomic.Int32 // how many times the whole request was written
 	ct      httptrace.ClientTrace
+	// The request's body reads through the trace. net/http gets a second
+	// connection for a request only while its body is unread (it cannot rewind
+	// it); a transport that reads it first (to log or check it) then gets one.
+	// Two connections after the body was read are two round trips of a body
+	// read once: a layer under the client re-sends it.
+	body     io.ReadCloser
+	bodyRead atomic.Bool
+	connLate atomic.Int32
 }
 
 // traceContext returns the context of the first attempt of a call of op: ctx and,
@@ -321,7 +384,7 @@ type sendTrace struct {
 // An idempotent operation needs no trace: whether it was sent changes nothing (it is
 // retried, and never reported as an unknown outcome).
 func traceContext(ctx context.Context, op *ops.Operation) (context.Context, *sendTrace) {
-	if op.Idempotent {
+	if op.Idempotent || ctx == nil { // send refuses a nil ctx
 		return ctx, nil
 	}
 	sent := newSendTrace()
@@ -332,14 +395,32 @@ func newSendTrace() *sendTrace {
 	s := &sendTrace{}
 	s.ct = httptrace.ClientTrace{
 		GetConn: func(string) { s.getConn.Store(true) },
-		GotConn: func(httptrace.GotConnInfo) { s.gotConn.Store(true) },
+		GotConn: func(httptrace.GotConnInfo) {
+			s.gotConn.Store(true)
+			if s.bodyRead.Load() {
+				s.connLate.Add(1)
+			}
+		},
 		WroteRequest: func(info httptrace.WroteRequestInfo) {
 			if info.Err == nil {
-				s.wrote.Store(true)
+				s.writes.Add(1)
 			}
 		},
 	}
 	return s
+}
+
+func (s *sendTrace) Read(p []byte) (int, error) {
+	s.bodyRead.Store(true)
+	return s.body.Read(p)
+}
+
+func (s *sendTrace) Close() error { return s.body.Close() }
+
+// resent reports whether the request was sent twice in one attempt: written
+// twice, or given two connections after its body was read (nil: not traced).
+func (s *sendTrace) resent() bool {
+	return s != nil && (s.writes.Load() > 1 || s.connLate.Load() > 1)
 }
 
 // nothingSent reports whether a round trip that failed with err never delivered a
@@ -350,7 +431,7 @@ func newSendTrace() *sendTrace {
 // error is a DNS or dial error.
 func (s *sendTrace) nothingSent(err error) bool {
 	// s is nil when not traced (an idempotent operation, for which it changes nothing).
-	return s.neverConnected(err) || s != nil && s.gotConn.Load() && !s.wrote.Load()
+	return s.neverConnected(err) || s != nil && s.gotConn.Load() && s.writes.Load() == 0
 }
 
 // neverConnected reports whether a round trip that failed with err never got a
@@ -387,10 +468,19 @@ func (e transportError) Error() string {
 func (e transportError) Unwrap() error { return e.err }
 
 // checkHeaders refuses, before anything is sent, a header that net/http would
-// refuse to send (a name that is not a token, a value with a control character),
-// so that such a failure is reported as an invalid request, not as a network error.
+// refuse to send (a name that is not a token, a value with a control character,
+// a connection-specific header HTTP/2 forbids), so that such a failure is
+// reported as an invalid request, not as a network error; and Accept-Encoding,
+// which would turn net/http's decompression off (the SDK reads answers as JSON,
+// and bounds their decoded size). It puts each name in canonical form first, so
+// that the request checks see every header.
 func checkHeaders(op string, h http.Header) error {
 	for name, values := range h {
+		if ck := http.CanonicalHeaderKey(name); ck != name {
+			h[ck] = append(h[ck][:len(h[ck]):len(h[ck])], values...)
+			delete(h, name)
+			name = ck
+		}
 		if name == "" || strings.IndexFunc(name, func(r rune) bool { return r > 0x7e || !isTokenChar(byte(r)) }) >= 0 {
 			return &InvalidRequestError{Operation: op, Field: fmt.Sprintf("header %q", name), Reason: "not a valid header name"}
 		}
@@ -399,8 +489,28 @@ func checkHeaders(op string, h http.Header) error {
 				return &InvalidRequestError{Operation: op, Field: "header " + name, Reason: "value holds a control character"}
 			}
 		}
+		switch {
+		case name == "Accept-Encoding":
+			return &InvalidRequestError{Operation: op, Field: "header " + name, Reason: "not allowed: net/http negotiates compression and decodes the answer"}
+		case len(values) > 0 && http2Forbids(name, values):
+			return &InvalidRequestError{Operation: op, Field: "header " + name, Reason: fmt.Sprintf("%q: HTTP/2 forbids it", values)}
+		}
 	}
 	return nil
+}
+
+// http2Forbids reports whether net/http refuses to send the values vv (at least
+// one) of header name over HTTP/2: a connection-specific header.
+func http2Forbids(name string, vv []string) bool {
+	switch v := vv[0]; name {
+	case "Upgrade":
+		return v != "" && v != "chunked"
+	case "Transfer-Encoding":
+		return len(vv) > 1 || v != "" && v != "chunked"
+	case "Connection":
+		return len(vv) > 1 || v != "" && !strings.EqualFold(v, "close") && !strings.EqualFold(v, "keep-alive")
+	}
+	return false
 }
 
 // validHeaderValue reports whether net/http sends v as a header value: no control

@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,8 +72,28 @@ type APIError struct {
 	// gateway gave it among them (see RequestID).
 	Header http.Header
 	// Body is the start of the response body (at most 4 KiB), for answers that are
-	// not the spec's error body.
+	// not the spec's error body. Like every text of the error, it holds no
+	// credential: the client secret and the bearer token, if the server echoed
+	// them, are replaced by "[redacted]".
 	Body []byte
+	// Attempts is how many attempts the call made, this answer's included (a
+	// replay after a 401 is not counted).
+	Attempts int
+
+	// EarlierAttemptMayHaveApplied is set when an earlier attempt of the call may
+	// have been carried out (see MayHaveApplied).
+	EarlierAttemptMayHaveApplied bool
+}
+
+// MayHaveApplied reports whether the call may have been carried out even though
+// it ended with this answer: the answer is a 5xx or a 3xx (it may follow an
+// application), or an earlier attempt of the call may have reached the server
+// and been applied before its answer was lost (a 5xx, a connection lost after
+// the request was written, a 2xx answer cut short), so that this answer, even a
+// 4xx refusal, is only the retry's. A 4xx for which it is false means nothing
+// was applied.
+func (e *APIError) MayHaveApplied() bool {
+	return e.EarlierAttemptMayHaveApplied || e.StatusCode >= 500 || e.StatusCode >= 300 && e.StatusCode < 400
 }
 
 // Error tells the operation, the status and the error body's code and message (or
@@ -101,6 +122,9 @@ func (e *APIError) Error() string {
 	if e.Location != "" {
 		fmt.Fprintf(&b, " (redirect to %s, not followed)", oneLine(e.Location))
 	}
+	if e.EarlierAttemptMayHaveApplied {
+		fmt.Fprintf(&b, " (attempt %d: an earlier attempt may have been applied)", e.Attempts)
+	}
 	return b.String()
 }
 
@@ -117,26 +141,56 @@ func oneLine(s string) string {
 const maxErrorBody = 4 << 10
 
 // newAPIError reads (at most maxErrorBody bytes of) resp's body, closes it and
-// returns the APIError it describes.
-func newAPIError(op string, resp *http.Response) *APIError {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+// returns the APIError it describes, with secrets redacted.
+func newAPIError(op string, resp *http.Response, secrets []string) *APIError {
+	n := maxErrorBody // and room to redact a secret that straddles the cut
+	for _, s := range secrets {
+		n += len(s)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, int64(n)))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
 	_ = resp.Body.Close()
+	body = []byte(redact(string(body), secrets))
 	e := &APIError{Operation: op, StatusCode: resp.StatusCode, RetryAfter: retryAfter(resp.Header, time.Now())}
 	e.Header = responseHeader(resp.Header) // observe
 	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		e.Location = loc
 		if u, err := url.Parse(loc); err == nil {
-			e.Location = u.Redacted()
+			loc = u.Redacted()
 		}
+		e.Location = redact(loc, secrets)
 	}
 	var eb gen.Error
 	if json.Unmarshal(body, &eb) == nil && (eb.ErrorCode != "" || eb.Message != "") {
-		e.ErrorCode, e.Message = eb.ErrorCode, eb.Message
+		e.ErrorCode, e.Message = redact(eb.ErrorCode, secrets), redact(eb.Message, secrets)
 		return e
 	}
-	e.Body = body
+	e.Body = body[:min(len(body), maxErrorBody)]
 	return e
+}
+
+// redact returns s with each of secrets (see credentialForms) replaced by
+// "[redacted]". Every text the SDK puts in an error from what a server sent goes
+// through it, whole, before it is cut short or quoted.
+func redact(s string, secrets []string) string {
+	for _, x := range secrets {
+		if x != "" {
+			s = strings.ReplaceAll(s, x, "[redacted]")
+		}
+	}
+	return s
+}
+
+// credentialForms returns the forms in which a client's credentials travel, and
+// a server may echo them: the secret raw, URL-escaped and JSON-escaped, and the
+// HTTP Basic credentials base64(id:secret), of the raw and of the URL-escaped
+// values (x/oauth2 escapes them).
+func credentialForms(id, secret string) []string {
+	if secret == "" {
+		return nil
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	return []string{secret, url.QueryEscape(secret), strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(secret),
+		b64([]byte(id + ":" + secret)), b64([]byte(url.QueryEscape(id) + ":" + url.QueryEscape(secret)))}
 }
 
 // excerpt returns at most n bytes of b, cut on a rune boundary, marked when cut.

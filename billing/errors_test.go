@@ -69,6 +69,7 @@ func TestAPIError(t *testing.T) {
 			if !errors.As(err, &apiErr) {
 				t.Fatalf("error %v is not an *APIError", err)
 			}
+			tt.want.Attempts = 1                                                                                                   // one attempt: a 4xx is not retried
 			if diff := cmp.Diff(&tt.want, apiErr, cmpopts.EquateEmpty(), cmpopts.IgnoreFields(APIError{}, "Header")); diff != "" { // Header: see observe_test.go
 				t.Errorf("APIError (-want +got):\n%s", diff)
 			}

@@ -57,7 +57,7 @@ func FuzzAPIError(f *testing.F) {
 			Header:     http.Header{"Content-Type": {contentType}},
 			Body:       io.NopCloser(bytes.NewReader(body)),
 		}
-		e := newAPIError(fuzzOp, resp)
+		e := newAPIError(fuzzOp, resp, nil)
 
 		if e.Operation != fuzzOp || e.StatusCode != status {
 			t.Errorf("Operation, StatusCode = %q, %d; want %q, %d", e.Operation, e.StatusCode, fuzzOp, status)
@@ -315,7 +315,7 @@ func TestFuzzFindings(t *testing.T) {
 		Header:     http.Header{"Content-Type": {"application/json"}},
 		Body:       io.NopCloser(strings.NewReader(`{"message":"two\nlines \u001b[31m"}`)),
 	}
-	if msg := newAPIError(fuzzOp, resp).Error(); strings.IndexFunc(msg, isControl) >= 0 {
+	if msg := newAPIError(fuzzOp, resp, nil).Error(); strings.IndexFunc(msg, isControl) >= 0 {
 		t.Errorf("Error() = %q has a control character", msg)
 	}
 	for _, v := range []string{"9223372037", "18446744074", "99999999999999999999"} {

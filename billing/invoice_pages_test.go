@@ -82,11 +82,11 @@ func TestInvoicesOddPagesEndIteration(t *testing.T) {
 		offSpec bool // the answer breaks the spec
 		wantErr string
 	}{
-		{"items null, total 5", `{"items":null,"total":5}`, true, "billing: getInvoices: the page at offset 0 is empty, but the total is 5: the list ended early"},
-		{"no items, total 5", `{"total":5}`, false, "billing: getInvoices: the page at offset 0 is empty, but the total is 5: the list ended early"},
-		{"negative total", `{"items":[],"total":-1}`, false, "billing: getInvoices: the page at offset 0 claims a total of -1 invoices: not a count of invoices"},
-		{"total 1e308", `{"items":[],"total":1e308}`, false, "billing: getInvoices: the page at offset 0 claims a total of 1e+308 invoices: not a count of invoices"},
-		{"fractional total", `{"items":[],"total":2.5}`, false, "billing: getInvoices: the page at offset 0 claims a total of 2.5 invoices: not a count of invoices"},
+		{"items null, total 5", `{"items":null,"total":5}`, true, "billing: getInvoices: unexpected success response: the page at offset 0 is empty, but the total is 5: the list ended early"},
+		{"no items, total 5", `{"total":5}`, false, "billing: getInvoices: unexpected success response: the page at offset 0 is empty, but the total is 5: the list ended early"},
+		{"negative total", `{"items":[],"total":-1}`, false, "billing: getInvoices: unexpected success response: the page at offset 0 claims a total of -1 invoices: not a count of invoices"},
+		{"total 1e308", `{"items":[],"total":1e308}`, false, "billing: getInvoices: unexpected success response: the page at offset 0 claims a total of 1e+308 invoices: not a count of invoices"},
+		{"fractional total", `{"items":[],"total":2.5}`, false, "billing: getInvoices: unexpected success response: the page at offset 0 claims a total of 2.5 invoices: not a count of invoices"},
 		{"total missing", `{"items":[]}`, true, `billing: getInvoices: unexpected success response: 200 answer has no total, which the spec requires; body "{\"items\":[]}"`},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"iter"
 	"math"
 
@@ -29,8 +30,10 @@ const maxInvoices = 1 << 22
 
 // Invoices iterates over all invoices of a subscription, fetching them page by page
 // (WithPageSize invoices per getInvoices call) as the loop advances; breaking out of
-// the loop fetches no more pages. Only one page is held at a time. An error ends the
-// iteration as a final (zero Invoice, error) pair:
+// the loop fetches no more pages. Only one page is held at a time, and a 64-bit
+// hash of each invoice id yielded (seeded per loop: two ids of a million share
+// one with odds below 1 in 10^7). An error ends the iteration as a final (zero
+// Invoice, error) pair:
 //
 //	for inv, err := range client.Invoices(ctx, subscriptionID) {
 //		if err != nil {
@@ -39,25 +42,35 @@ const maxInvoices = 1 << 22
 //		fmt.Println(inv.InvoiceID, inv.AmountTotal)
 //	}
 //
-// A server that makes no progress ends the iteration with an error instead of
-// looping or yielding an invoice twice: an empty page before the total is reached,
-// a page that repeats an invoice of the page before it or starts with the first
-// invoice of an earlier page (an offset ignored or wrapped around), or a total that
-// is not a count of invoices (negative, fractional, above a few million).
+// No invoice is yielded twice. Pages are fetched by offset, newest invoice first,
+// so an invoice issued while the loop runs shifts the later pages by one: the
+// next page starts with an invoice already yielded. That is normal: invoices
+// already yielded are skipped, and the iteration goes on (an invoice issued after
+// the loop started is not yielded). A server that makes no progress ends the
+// iteration with an error wrapping ErrUnexpectedResponse instead of looping: a
+// page that holds only invoices already yielded (the offset ignored or wrapped
+// around, or more than a page of invoices issued during the loop), an empty page
+// before the total is reached, or a total that is not a count of invoices
+// (negative, fractional, above a few million).
 func (c *Client) Invoices(ctx context.Context, subscriptionID string, opts ...RequestEditorFn) iter.Seq2[gen.Invoice, error] {
 	return func(yield func(gen.Invoice, error) bool) {
 		params := gen.GetInvoicesParams{ID: subscriptionID, Type: "subscription", Limit: float64(c.pageSize)}
-		var seen pagesSeen
+		seen, seed := idSet{}, maphash.MakeSeed()
 		for {
 			page, err := c.GetInvoices(ctx, params, opts...)
 			if err == nil {
-				err = seen.check(page, params.Offset)
+				err = checkPage(page, params.Offset, seen, seed)
 			}
 			if err != nil {
 				yield(gen.Invoice{}, err)
 				return
 			}
 			for _, inv := range page.Items {
+				h := maphash.String(seed, inv.InvoiceID)
+				if seen[h] {
+					continue
+				}
+				seen[h] = true
 				if !yield(inv, nil) {
 					return
 				}
@@ -70,40 +83,28 @@ func (c *Client) Invoices(ctx context.Context, subscriptionID string, opts ...Re
 	}
 }
 
-// pagesSeen remembers what the pages so far held, in little memory: the invoices of
-// the last page, and the first invoice of each page (a few bytes per page).
-type pagesSeen struct {
-	prev   map[string]bool // invoice ids of the previous page
-	firsts map[string]bool // the first invoice id of every page
-}
+// idSet holds the hashes of the invoice ids yielded.
+type idSet map[uint64]bool
 
-// check refuses a page that makes no progress, then records it.
-func (s *pagesSeen) check(page *gen.InvoiceList, offset float64) error {
-	if t := page.Total; t < 0 || t > maxInvoices || t != math.Trunc(t) {
-		return fmt.Errorf("billing: getInvoices: the page at offset %g claims a total of %g invoices: not a count of invoices", offset, t)
+// checkPage refuses a page that makes no progress: seen holds the invoices
+// yielded so far.
+func checkPage(page *gen.InvoiceList, offset float64, seen idSet, seed maphash.Seed) error {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("billing: getInvoices: %w: the page at offset %g "+format, append([]any{ErrUnexpectedResponse, offset}, args...)...)
 	}
-	if len(page.Items) == 0 {
-		if offset < page.Total {
-			return fmt.Errorf("billing: getInvoices: the page at offset %g is empty, but the total is %g: the list ended early", offset, page.Total)
-		}
-		return nil
-	}
-	first := page.Items[0].InvoiceID
-	if s.firsts[first] {
-		return fmt.Errorf("billing: getInvoices: the page at offset %g starts with invoice %q, as an earlier page did: the server ignored the offset", offset, first)
+	switch t := page.Total; {
+	case t < 0 || t > maxInvoices || t != math.Trunc(t):
+		return fail("claims a total of %g invoices: not a count of invoices", t)
+	case len(page.Items) == 0 && offset < t:
+		return fail("is empty, but the total is %g: the list ended early", t)
 	}
 	for _, inv := range page.Items {
-		if s.prev[inv.InvoiceID] {
-			return fmt.Errorf("billing: getInvoices: the page at offset %g repeats invoice %q of the previous page: the server ignored the offset", offset, inv.InvoiceID)
+		if !seen[maphash.String(seed, inv.InvoiceID)] {
+			return nil
 		}
 	}
-	if s.firsts == nil {
-		s.firsts = map[string]bool{}
-	}
-	s.firsts[first] = true
-	s.prev = make(map[string]bool, len(page.Items))
-	for _, inv := range page.Items {
-		s.prev[inv.InvoiceID] = true
+	if len(page.Items) > 0 {
+		return fail("holds only invoices already yielded (%q first): the server ignored the offset", page.Items[0].InvoiceID)
 	}
 	return nil
 }

@@ -89,7 +89,7 @@ func TestInvoicesNoProgress(t *testing.T) {
 			handle: func(w http.ResponseWriter, r *http.Request) {
 				writeJSON(w, 200, map[string]any{"items": []any{}, "total": 50})
 			},
-			wantErr:      "billing: getInvoices: the page at offset 0 is empty, but the total is 50: the list ended early",
+			wantErr:      "billing: getInvoices: unexpected success response: the page at offset 0 is empty, but the total is 50: the list ended early",
 			wantRequests: 1,
 		},
 		{
@@ -101,7 +101,7 @@ func TestInvoicesNoProgress(t *testing.T) {
 				invoicePagesTotal(10, 1_000_000)(w, r)
 			},
 			wantItems:    4,
-			wantErr:      `billing: getInvoices: the page at offset 4 starts with invoice "inv-0", as an earlier page did: the server ignored the offset`,
+			wantErr:      `billing: getInvoices: unexpected success response: the page at offset 4 holds only invoices already yielded ("inv-0" first): the server ignored the offset`,
 			wantRequests: 2,
 		},
 	}

@@ -127,6 +127,7 @@ func TestObserverAndLoggerSeeEachAttemptAndEvent(t *testing.T) {
 		name: "401 replayed with a new token",
 		answers: []func(http.ResponseWriter, *http.Request){
 			func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`) // addCustomer is replayed only then
 				writeError(w, 401, "UNAUTHORIZED", "token "+r.Header.Get("Authorization")+" expired")
 			},
 			ok,

@@ -27,6 +27,9 @@ func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []
 			return nil, invalid(op, fe)
 		}
 	}
+	if ctx == nil {
+		return nil, &InvalidRequestError{Operation: op.ID, Field: "ctx", Reason: "nil context"}
+	}
 	rctx, sent := traceContext(ctx, op)
 	req, err := build(rctx)
 	if err != nil {
@@ -37,6 +40,9 @@ func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []
 	for _, edits := range [2][]RequestEditorFn{c.editors, opts} {
 		for _, edit := range edits {
 			if err := edit(ctx, req); err != nil {
+				if req.Body != nil {
+					_ = req.Body.Close() // as net/http's Do does
+				}
 				return nil, fmt.Errorf("billing: %s: request editor: %w", op.ID, err)
 			}
 		}
@@ -60,7 +66,7 @@ func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []
 	}
 	r, missing := a.answer()
 	if missing != "" {
-		return nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer has no %s, which the spec requires; body %q", op.ID, ErrUnexpectedResponse, status, missing, excerpt(body, 200)))
+		return nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer has no %s, which the spec requires; body %q", op.ID, ErrUnexpectedResponse, status, missing, c.doer.excerpt(body, nil)))
 	}
 	return r, nil
 }

@@ -25,13 +25,16 @@ const (
 //   - a 5xx or 3xx answer, a connection lost after the request was written, the
 //     context ending after it was written, and a 2xx answer that cannot be read
 //     return an error wrapping ErrOutcomeUnknown;
-//   - any other 4xx answer (400, 401 after the one replay with a fresh token, 403,
-//     404, ...) is an *APIError that does not wrap it: the server refused the call;
+//   - any other 4xx answer (400, 401, 403, 404, ...) is an *APIError that does not
+//     wrap it: the server refused the call;
 //   - failures before sending (invalid request, token request failed) do not wrap it.
 //
-// Whatever the operation, a 401 is replayed once with a fresh token, and no
-// redirect is ever followed: a 3xx is an *APIError (with its Location), never
-// retried.
+// A 401 drops the token, and the call is replayed once with a fresh one: any
+// idempotent call, and a non-idempotent one when the answer says the token was
+// refused (WWW-Authenticate: Bearer error="invalid_token") or the token was about
+// to expire. No redirect is ever followed: a 3xx is an *APIError (with its
+// Location), never retried. An *APIError after a retry tells its Attempts, and
+// MayHaveApplied reports whether an earlier attempt may have been carried out.
 //
 // The delay before attempt n+1 is BaseDelay*2^(n-1), capped at MaxDelay, with
 // jitter (between half and all of it); a Retry-After header of at most MaxRetryAfter

@@ -40,8 +40,9 @@
 // Billing delivers at least once, and may deliver late or out of order. A Tracker
 // (WithTracker) skips a message it processed (same message id) and an event older
 // than the newest version processed of its entity (resource_version), on a Store:
-// MemoryStore for tests and single-process services, or your database through
-// the Store interface (see its documentation for the SQL).
+// MemoryStore for tests and single-process services, or PostgreSQL or SQLite
+// through package billing/sqlstore, shared by every instance of a service: a
+// message runs once across instances, an entity's events one at a time.
 //
 // Package billingtest's fake Billing API sends these webhooks, signed, when its
 // state changes (billingtest.WithWebhook), for end-to-end tests.

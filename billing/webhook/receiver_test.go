@@ -32,25 +32,39 @@ func subBody(typ webhook.Type, id string, v int64) []byte {
 // ctxStore is a Store that, like database/sql, fails once its context is done.
 type ctxStore struct{ *webhook.MemoryStore }
 
-func (s ctxStore) ClaimMessage(ctx context.Context, id string) error {
+func (s ctxStore) ClaimMessage(ctx context.Context, id string, lease time.Duration) (webhook.Claim, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return webhook.Claim{}, err
 	}
-	return s.MemoryStore.ClaimMessage(ctx, id)
+	return s.MemoryStore.ClaimMessage(ctx, id, lease)
 }
 
-func (s ctxStore) CompleteMessage(ctx context.Context, id string) error {
+func (s ctxStore) CompleteMessage(ctx context.Context, c webhook.Claim) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.MemoryStore.CompleteMessage(ctx, id)
+	return s.MemoryStore.CompleteMessage(ctx, c)
 }
 
-func (s ctxStore) ReleaseMessage(ctx context.Context, id string) error {
+func (s ctxStore) ReleaseMessage(ctx context.Context, c webhook.Claim) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.MemoryStore.ReleaseMessage(ctx, id)
+	return s.MemoryStore.ReleaseMessage(ctx, c)
+}
+
+func (s ctxStore) LockEntity(ctx context.Context, kind, id string, lease time.Duration) (webhook.EntityLock, error) {
+	if err := ctx.Err(); err != nil {
+		return webhook.EntityLock{}, err
+	}
+	return s.MemoryStore.LockEntity(ctx, kind, id, lease)
+}
+
+func (s ctxStore) UnlockEntity(ctx context.Context, l webhook.EntityLock) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.MemoryStore.UnlockEntity(ctx, l)
 }
 
 func (s ctxStore) Version(ctx context.Context, kind, id string) (webhook.Version, error) {

@@ -12,23 +12,24 @@ func TestMemoryStoreRetention(t *testing.T) {
 	m.now = func() time.Time { return now }
 	ctx := t.Context()
 	for _, id := range []string{"a", "b"} {
-		if err := m.ClaimMessage(ctx, id); err != nil {
+		c, err := m.ClaimMessage(ctx, id, time.Minute)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := m.CompleteMessage(ctx, id); err != nil {
+		if err := m.CompleteMessage(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 		now = now.Add(30 * time.Minute)
 	}
 	// a is 1 h old, b 30 min.
-	if err := m.ClaimMessage(ctx, "a"); !errors.Is(err, ErrDuplicate) {
+	if _, err := m.ClaimMessage(ctx, "a", time.Minute); !errors.Is(err, ErrDuplicate) {
 		t.Errorf("a at the retention: %v", err)
 	}
 	now = now.Add(time.Second)
-	if err := m.ClaimMessage(ctx, "a"); err != nil {
+	if _, err := m.ClaimMessage(ctx, "a", time.Minute); err != nil {
 		t.Errorf("a past the retention: %v, want forgotten", err)
 	}
-	if err := m.ClaimMessage(ctx, "b"); !errors.Is(err, ErrDuplicate) {
+	if _, err := m.ClaimMessage(ctx, "b", time.Minute); !errors.Is(err, ErrDuplicate) {
 		t.Errorf("b within the retention: %v", err)
 	}
 	if len(m.done) != 1 || len(m.messages) != 2 { // b done, a claimed again

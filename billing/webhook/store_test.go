@@ -4,80 +4,36 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
+	"github.com/prestashopcorp/billing-sdk-go/billing/webhook/webhooktest"
 )
 
-func TestMemoryStoreMessages(t *testing.T) {
-	ctx := t.Context()
-	m := webhook.NewMemoryStore(0)
-	if err := m.ClaimMessage(ctx, "msg_1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.ClaimMessage(ctx, "msg_1"); !errors.Is(err, webhook.ErrInProgress) {
-		t.Errorf("second claim: %v, want ErrInProgress", err)
-	}
-	if err := m.ReleaseMessage(ctx, "msg_1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.ClaimMessage(ctx, "msg_1"); err != nil {
-		t.Errorf("claim after release: %v", err)
-	}
-	if err := m.CompleteMessage(ctx, "msg_1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.ClaimMessage(ctx, "msg_1"); !errors.Is(err, webhook.ErrDuplicate) {
-		t.Errorf("claim after completion: %v, want ErrDuplicate", err)
-	}
-	if err := m.ReleaseMessage(ctx, "msg_1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.ClaimMessage(ctx, "msg_1"); !errors.Is(err, webhook.ErrDuplicate) {
-		t.Errorf("a release does not undo a completion: %v", err)
-	}
-	if err := m.CompleteMessage(ctx, "msg_2"); err == nil {
-		t.Error("completed a message never claimed")
+func TestMemoryStoreConforms(t *testing.T) {
+	webhooktest.TestStore(t, func(_ *testing.T, now func() time.Time) webhook.Store {
+		return webhook.NewMemoryStore(0, webhook.WithStoreClock(now))
+	})
+}
+
+func TestNewTrackerRefusesANonPositiveLease(t *testing.T) {
+	for _, d := range []time.Duration{0, -time.Second} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.HasPrefix(fmt.Sprint(r), "webhook: ") {
+					t.Errorf("lease %v: panic %v, want one starting with webhook:", d, r)
+				}
+			}()
+			webhook.NewTracker(webhook.NewMemoryStore(0), webhook.WithLease(d))
+		}()
 	}
 }
 
-func TestMemoryStoreVersions(t *testing.T) {
-	ctx := t.Context()
-	m := webhook.NewMemoryStore(0)
-	for _, step := range []struct {
-		v        webhook.Version
-		advanced bool
-		after    webhook.Version
-	}{{5, true, 5}, {5, false, 5}, {3, false, 5}, {9, true, 9}} {
-		ok, err := m.AdvanceVersion(ctx, webhook.KindSubscription, "s1", step.v)
-		if err != nil || ok != step.advanced {
-			t.Errorf("AdvanceVersion(%d) = %v, %v; want %v", step.v, ok, err, step.advanced)
-		}
-		if got, _ := m.Version(ctx, webhook.KindSubscription, "s1"); got != step.after {
-			t.Errorf("after %d: version %d, want %d", step.v, got, step.after)
-		}
-	}
-	if got, _ := m.Version(ctx, webhook.KindCustomer, "s1"); got != 0 {
-		t.Errorf("another kind shares the version: %d", got)
-	}
-}
-
-func TestMemoryStoreConcurrentClaims(t *testing.T) {
-	m := webhook.NewMemoryStore(0)
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for range 50 {
-		wg.Go(func() {
-			if m.ClaimMessage(context.Background(), "msg_1") == nil {
-				wins.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Errorf("%d concurrent claims succeeded, want 1", wins.Load())
+func TestHoldFromOutsideATracker(t *testing.T) {
+	if h, ok := webhook.HoldFrom(t.Context()); ok {
+		t.Errorf("HoldFrom = %+v, true outside of Process", h)
 	}
 }
 

@@ -96,6 +96,7 @@ type run struct {
 	proxy        *faultlab.H2Front
 	origins      []*faultlab.Origin
 	impostor     *httptest.Server
+	gateway      *gateway // a hostile front end (see hostileFamilies), if any
 	impostorHits atomic.Int32
 	dial         *dialer
 	tr           *http.Transport
@@ -191,6 +192,9 @@ func (r *run) closeServers() {
 	}
 	if r.impostor != nil {
 		r.impostor.Close()
+	}
+	if r.gateway != nil {
+		r.gateway.Close()
 	}
 	for _, o := range r.origins {
 		o.Close()

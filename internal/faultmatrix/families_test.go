@@ -216,7 +216,7 @@ func families() []family {
 			},
 			expect: func(*operation) expect { return expect{errIs: []error{context.DeadlineExceeded}} }},
 	)
-	return fams
+	return append(fams, hostileFamilies()...)
 }
 
 // frozenClock returns a clock that always tells the time it was made.

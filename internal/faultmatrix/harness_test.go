@@ -74,7 +74,11 @@ func TestClassify(t *testing.T) {
 		{"want an APIError", readOp, expect{status: 429}, result{err: plain}, []kind{other}},
 		{"want a 3xx APIError", readOp, expect{status: 300}, result{err: &billing.APIError{StatusCode: 302, Location: "x", Operation: "x"}}, nil},
 		{"two prefixes", readOp, expect{}, result{err: errors.New("billing: x: billing: y")}, []kind{other}},
-		{"secret in error", readOp, expect{}, result{err: errors.New("billing: x: s3cret"), secrets: []string{"s3cret"}}, []kind{other}},
+		{"secret in error", readOp, expect{}, result{err: errors.New("billing: x: s3cret"), secrets: []string{"s3cret"}}, []kind{leak}},
+		{"secret deep in the chain", readOp, expect{}, result{err: fmt.Errorf("billing: x: %w", &unknownLike{causes: []error{errUnknownOutcome, errors.New("oauth2: s3cret")}}),
+			secrets: []string{"s3cret"}}, []kind{leak}},
+		{"applied, refused after a retry, not said", readOp, expect{}, result{applied: 1, err: &billing.APIError{Operation: "x", StatusCode: 409, Attempts: 2}}, []kind{unflagged}},
+		{"applied, refused after a retry, said", readOp, expect{}, result{applied: 1, err: &billing.APIError{Operation: "x", StatusCode: 409, Attempts: 2, EarlierAttemptMayHaveApplied: true}}, nil},
 		{"redirect followed, token sent", readOp, expect{}, result{applied: 1, originHits: 1, credLeaks: []string{"Bearer"}}, []kind{other, other}},
 		{"state disagrees", usageOp, expect{}, result{applied: 1, state: "usage 20"}, []kind{other}},
 		{"setup failed", usageOp, expect{}, result{setupErr: plain}, []kind{other}},
@@ -91,6 +95,12 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+// unknownLike is an error with several causes, as billing's unknown outcomes are.
+type unknownLike struct{ causes []error }
+
+func (e *unknownLike) Error() string   { return "outcome unknown" }
+func (e *unknownLike) Unwrap() []error { return e.causes }
 
 // A response body left open keeps its connection (over HTTP/2, while the
 // stream is not ended): closeIdle reports it.

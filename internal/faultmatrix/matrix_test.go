@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
-	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
 )
 
 var (
@@ -272,7 +271,7 @@ func runOnce(fam *family, op *operation, rnd *rng) (res result) {
 		fam.setup(r)
 	}
 	r.newClient()
-	res.secrets = []string{billingtest.DefaultClientSecret}
+	res.secrets = basicForms()
 	if fam.prefetch == nil || fam.prefetch(r) {
 		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 		r.tokenStart = time.Now()
@@ -297,6 +296,9 @@ func runOnce(fam *family, op *operation, rnd *rng) (res result) {
 		ctx, cancel := context.WithTimeout(context.Background(), d)
 		res.err = op.call(ctx, r.client, r.callOpts...)
 		cancel()
+	}
+	if r.gateway != nil {
+		res.secrets = append(res.secrets, r.gateway.seenTokens()...)
 	}
 	res.applied = r.srv.Applied(op.id)
 	res.requests = r.srv.Requests(op.id)
@@ -362,7 +364,12 @@ func closeIdle(r *run, limit time.Duration) int32 {
 //     a request; an error where success is required or the reverse; an
 //     ErrOutcomeUnknown where nothing can have been applied; an error that does
 //     not wrap what the cell requires; an error text that is not one line with
-//     one "billing: " prefix, or that holds the client secret or the token.
+//     one "billing: " prefix.
+//
+// A leak is also a credential (the client secret in any form it travels in, a
+// bearer token the client sent) shown by any error of the chain, with Error()
+// or %+v; and an idempotent call applied then refused with a 4xx that does not
+// say an earlier attempt may have been applied is an unflagged unknown.
 func classify(fam *family, op *operation, res result) []violation {
 	if res.setupErr != nil {
 		return []violation{{other, "setup: fetching the token before the fault: " + res.setupErr.Error()}}
@@ -387,12 +394,17 @@ func classify(fam *family, op *operation, res result) []violation {
 		add(unflagged, "caller saw success, the server applied %d times", res.applied)
 	case err != nil && !op.idempotent && res.applied >= 1 && !unknown:
 		add(unflagged, "applied %d, error without ErrOutcomeUnknown: %v", res.applied, err)
+	case err != nil && op.idempotent && res.applied >= 1 && refusalSaysNothingApplied(err):
+		add(unflagged, "applied %d, then a refusal that does not say an earlier attempt may have been applied: %v", res.applied, err)
 	}
 	if exp.success && err != nil && !res.inconclusive {
 		add(lost, "the policy promises success (applied %d, %d requests): %v", res.applied, res.requests, err)
 	}
 	if res.openConns > 0 {
 		add(leak, "%d client connections still open once the client is idle", res.openConns)
+	}
+	if text := secretIn(err, res.secrets); text != "" {
+		add(leak, "an error of the chain shows a credential or a token: %q", text)
 	}
 
 	if res.state != "" {
@@ -434,13 +446,42 @@ func classify(fam *family, op *operation, res result) []violation {
 		if !strings.HasPrefix(msg, "billing: ") || strings.Count(msg, "billing: ") != 1 || strings.ContainsAny(msg, "\r\n") {
 			add(other, "error text is not one line with one \"billing: \" prefix: %q", msg)
 		}
-		for _, s := range res.secrets {
-			if s != "" && strings.Contains(msg, s) {
-				add(other, "error text holds a secret or the token")
+	}
+	return vs
+}
+
+// refusalSaysNothingApplied reports whether err is a 4xx *APIError that does not
+// say the call may have been applied.
+func refusalSaysNothingApplied(err error) bool {
+	var apiErr *billing.APIError
+	return errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 && !apiErr.MayHaveApplied()
+}
+
+// secretIn returns the text of the first error of err's chain (walked through
+// Unwrap() error and Unwrap() []error, printed with Error() and %+v) that shows
+// one of secrets, or "".
+func secretIn(err error, secrets []string) string {
+	if err == nil {
+		return ""
+	}
+	for _, text := range []string{err.Error(), fmt.Sprintf("%+v", err)} {
+		for _, s := range secrets {
+			if s != "" && strings.Contains(text, s) {
+				return text
 			}
 		}
 	}
-	return vs
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		return secretIn(u.Unwrap(), secrets)
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if text := secretIn(e, secrets); text != "" {
+				return text
+			}
+		}
+	}
+	return ""
 }
 
 // rng is the random source of a run: jitter of deadlines and choices.

@@ -1,0 +1,240 @@
+package billing
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/prestashopcorp/billing-sdk-go/internal/contracttest"
+)
+
+// A secret with characters that URL escaping changes, so that each of its
+// forms differs from the others.
+const (
+	echoClientID = "client/1"
+	echoSecret   = "s3cr+t/=&\"x"
+)
+
+// chainTexts returns what printing each error of err's chain shows: Error()
+// and %+v, through Unwrap() error and Unwrap() []error.
+func chainTexts(err error) []string {
+	var texts []string
+	var walk func(error)
+	walk = func(e error) {
+		if e == nil {
+			return
+		}
+		texts = append(texts, e.Error(), fmt.Sprintf("%+v", e))
+		switch u := e.(type) {
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap())
+		case interface{ Unwrap() []error }:
+			for _, c := range u.Unwrap() {
+				walk(c)
+			}
+		}
+	}
+	walk(err)
+	return texts
+}
+
+// checkNoSecret fails if any error of err's chain shows one of secrets, or if
+// its text is not one printable line.
+func checkNoSecret(t *testing.T, err error, secrets ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, text := range chainTexts(err) {
+		for _, s := range secrets {
+			if s != "" && strings.Contains(text, s) {
+				t.Errorf("an error of the chain shows %q: %q", s, text)
+			}
+		}
+	}
+	if msg := err.Error(); strings.ContainsAny(msg, "\r\n\x1b") {
+		t.Errorf("error text is not one printable line: %q", msg)
+	}
+}
+
+// echoForms are the forms of echoSecret a token endpoint can echo.
+func echoForms() []string {
+	return []string{
+		echoSecret,
+		url.QueryEscape(echoSecret),
+		base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(echoClientID) + ":" + url.QueryEscape(echoSecret))),
+	}
+}
+
+// rawTokenEndpoint answers every token request with status line, headers and
+// body as given, echo replacing "{auth}" with the request's Authorization
+// header, "{secret}" with the secret and "{jsecret}" with the secret as a JSON
+// string holds it.
+func rawTokenEndpoint(t *testing.T, statusLine, contentType, body string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := strings.NewReplacer("{auth}", r.Header.Get("Authorization"), "{secret}", echoSecret,
+			"{jsecret}", strings.ReplaceAll(echoSecret, `"`, `\"`)).Replace(body)
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		fmt.Fprintf(buf, "%s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", statusLine, contentType, len(b), b)
+		_ = buf.Flush()
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/oauth2/token"
+}
+
+func TestTokenErrorRedactsEchoedCredentials(t *testing.T) {
+	long := strings.Repeat("x", 190) // the secret straddles the 200-byte excerpt
+	tests := []struct {
+		name, status, ctype, body string
+		wantCode                  string // the OAuth error code errors.As finds, if any
+	}{
+		{"Basic credentials in error_description", "HTTP/1.1 401 Unauthorized", "application/json",
+			`{"error":"invalid_client","error_description":"refused {auth}"}`, "invalid_client"},
+		{"Basic credentials in a gateway's text body", "HTTP/1.1 403 Forbidden", "text/plain",
+			`gateway refused Authorization: {auth}`, ""},
+		{"secret straddling the excerpt's cut", "HTTP/1.1 400 Bad Request", "text/plain",
+			long + `{secret}`, ""},
+		{"raw secret in error_description", "HTTP/1.1 401 Unauthorized", "application/json",
+			`{"error":"invalid_client","error_description":"secret {jsecret} is wrong"}`, "invalid_client"},
+		{"escape sequences in the reason phrase", "HTTP/1.1 401 No\x1b[31m way\r", "application/json",
+			`{"error":"invalid_client"}`, "invalid_client"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := NewClient(WithClientCredentials(echoClientID, echoSecret),
+				WithTokenURL(rawTokenEndpoint(t, tt.status, tt.ctype, tt.body)),
+				WithBaseURL("http://127.0.0.1:1"), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Token(context.Background())
+			checkNoSecret(t, err, echoForms()...)
+			var re *oauth2.RetrieveError
+			if !errors.As(err, &re) {
+				t.Fatalf("errors.As(*oauth2.RetrieveError) = false: %v", err)
+			}
+			if re.ErrorCode != tt.wantCode {
+				t.Errorf("ErrorCode = %q, want %q", re.ErrorCode, tt.wantCode)
+			}
+			if !strings.Contains(err.Error(), "[redacted]") && tt.wantCode == "" {
+				t.Errorf("error does not say what it redacted: %v", err)
+			}
+		})
+	}
+}
+
+func TestAPIErrorRedactsEchoedBearerToken(t *testing.T) {
+	tests := []struct {
+		name  string
+		ctype string
+		body  func(auth string) string
+	}{
+		{"in the spec's error message", "application/json", func(auth string) string {
+			return fmt.Sprintf(`{"statusCode":403,"errorCode":"FORBIDDEN","message":"token %s lacks a scope"}`, auth)
+		}},
+		{"in a gateway's body", "text/plain", func(auth string) string { return "refused: " + auth }},
+		{"straddling the 4 KiB kept of the body", "text/plain", func(auth string) string {
+			return strings.Repeat("x", maxErrorBody-5) + auth
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tt.ctype)
+				w.WriteHeader(http.StatusForbidden)
+				fmt.Fprint(w, tt.body(r.Header.Get("Authorization")))
+			})
+			if tt.ctype != "application/json" {
+				api.allowOffSpec(contracttest.OffSpecAnswers("a gateway's error body"))
+			}
+			c, _ := api.client(t)
+			err := calls[4].do(context.Background(), c)
+			checkNoSecret(t, err, "tok-1", "s3cret")
+			var apiErr *APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("not an *APIError: %v", err)
+			}
+			for _, field := range []string{string(apiErr.Body), apiErr.Message} {
+				if strings.Contains(field, "tok-1") {
+					t.Errorf("APIError field holds the token: %q", field)
+				}
+			}
+		})
+	}
+}
+
+// A 2xx answer the SDK cannot use is quoted in the error: the token it echoes
+// is not.
+func TestUnusableSuccessRedactsEchoedToken(t *testing.T) {
+	api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(200)
+		fmt.Fprint(w, "<p>Hello "+r.Header.Get("Authorization")+"</p>")
+	}).allowOffSpec(contracttest.OffSpecAnswers("a 2xx answer that is not JSON"))
+	c, _ := api.client(t)
+	for _, call := range []call{calls[4], calls[5]} {
+		checkNoSecret(t, call.do(context.Background(), c), "tok-1")
+	}
+}
+
+// The reason phrase is read as the server sent it: check the raw server above
+// really sends one with an escape sequence.
+func TestRawTokenEndpointSendsEscapes(t *testing.T) {
+	u := rawTokenEndpoint(t, "HTTP/1.1 401 No\x1b[31m way", "text/plain", "x")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(strings.TrimSuffix(u, "/oauth2/token"), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !strings.Contains(resp.Status, "\x1b") {
+		t.Errorf("Status = %q, want the escape sequence", resp.Status)
+	}
+}
+
+// An APIError built from any answer that holds the token or the secret, at any
+// place (in JSON strings, escaped or not, across the cuts), shows neither.
+func FuzzAPIErrorRedaction(f *testing.F) {
+	const token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjbGllbnQtMSJ9.c2lnbmF0dXJl"
+	f.Add([]byte(`{"message":"token `), []byte(` refused"}`), uint16(0))
+	f.Add([]byte(`{"errorCode":"`), []byte(`"}`), uint16(1))
+	f.Add([]byte(strings.Repeat("x", maxErrorBody-10)), []byte("tail"), uint16(2))
+	f.Add([]byte("<html>"), []byte("</html>"), uint16(3))
+	secrets := append(credentialForms(echoClientID, echoSecret), token)
+	f.Fuzz(func(t *testing.T, before, after []byte, which uint16) {
+		s := secrets[int(which)%len(secrets)]
+		body := append(append(append([]byte{}, before...), s...), after...)
+		resp := &http.Response{StatusCode: 403, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewReader(body))}
+		e := newAPIError("setSubscriptionItemUsage", resp, secrets)
+		for _, text := range append(chainTexts(e), string(e.Body), e.Message, e.ErrorCode) {
+			for _, x := range []string{echoSecret, token} {
+				if strings.Contains(text, x) {
+					t.Fatalf("shows %q: %q", x, text)
+				}
+			}
+		}
+	})
+}
