@@ -193,7 +193,7 @@ func TestSpansOfCalls(t *testing.T) {
 		name:  "401 replayed with a new token",
 		fault: "addCustomer", f: billingtest.Fault{Status: 401},
 		call: func(ctx context.Context, c *billing.Client) error {
-			_, err := c.AddCustomer(ctx, gen.CustomerInput{Id: "user-9", Email: "merchant@example.com", Locale: gen.Fr, Type: gen.User})
+			_, err := c.AddCustomer(ctx, gen.CustomerInput{ID: "user-9", Email: "merchant@example.com", Locale: gen.Fr, Type: gen.User})
 			return err
 		},
 		want: []string{
