@@ -95,7 +95,7 @@ func compareObserved(b *testing.B, name string, kinds []string, runs benchRuns, 
 // sdkComponents is the sdk's call of getProductComponents in the benchmarks.
 func sdkComponents(c *billing.Client) func(context.Context) error {
 	return func(ctx context.Context) error {
-		comps, err := c.GetProductComponents(ctx, benchProductID, nil)
+		comps, err := c.GetProductComponents(ctx, benchProductID, gen.GetProductComponentsParams{})
 		if err != nil {
 			return err
 		}

@@ -83,8 +83,8 @@ func BenchmarkInvoicesPaginator(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if n%9973 == 0 && inv.InvoiceId != fmt.Sprintf("INV-%07d", n) {
-			b.Fatalf("invoice %d is %s", n, inv.InvoiceId)
+		if n%9973 == 0 && inv.InvoiceID != fmt.Sprintf("INV-%07d", n) {
+			b.Fatalf("invoice %d is %s", n, inv.InvoiceID)
 		}
 		n++
 	}

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
@@ -16,9 +17,11 @@ import (
 	"github.com/prestashopcorp/billing-sdk-go/internal/spec"
 )
 
-// The client's request checks are generated from the spec (internal/checks); the
-// tests below prove that they refuse exactly what openapi3filter refuses, naming
-// the same field for the same reason, so that the spec stays their single source.
+// The client's request checks are hand-written (internal/ops/checks.go); the tests
+// below prove that they refuse exactly what openapi3filter refuses, naming the same
+// field for the same reason, so that the spec stays their single source. A number
+// JSON cannot carry (NaN, an infinity), which openapi3filter never sees, they refuse
+// naming its field.
 //
 // Each call runs twice through an in-memory transport that validates every request
 // it receives with openapi3filter (internal/spec, the validator the client used
@@ -39,7 +42,7 @@ func (o *oracle) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !ok {
 		return nil, errors.New("oracle: no operation for " + req.Method + " " + req.URL.Path)
 	}
-	err := op.ValidateRequest(req.Context(), req, params)
+	err := o.router.ValidateRequest(req.Context(), op, req, params)
 	o.mu.Lock()
 	o.seen, o.err = true, err
 	o.mu.Unlock()
@@ -89,6 +92,9 @@ func (o *oracle) verdict(t testing.TB, validate bool, call func(*Client) error) 
 		if seen {
 			t.Fatalf("refused with %v after it was sent", err)
 		}
+		if ue := (*json.UnsupportedValueError)(nil); errors.As(err, &ue) {
+			return unencodable, ie.Reason, true // a NaN or an infinity: the builder fails
+		}
 		return ie.Field, ie.Reason, true
 	case err != nil:
 		t.Fatalf("call failed: %v", err)
@@ -103,6 +109,10 @@ func (o *oracle) verdict(t testing.TB, validate bool, call func(*Client) error) 
 	}
 	return "", "", false
 }
+
+// unencodable is the verdict on inputs that the request builder cannot encode (a
+// NaN or an infinity in a JSON body), with the checks off.
+const unencodable = "(unencodable)"
 
 // agree checks that the client's checks and openapi3filter agree on call, and
 // returns their verdict.
@@ -119,8 +129,16 @@ func (o *oracle) agree(t testing.TB, call func(*Client) error) (field, reason st
 	if sent && kinErr != nil {
 		t.Errorf("the client sent a request openapi3filter refuses: %v", kinErr)
 	}
+	if wf == unencodable {
+		// openapi3filter never sees a number JSON cannot carry: the checks must
+		// refuse it before building, naming the field.
+		if !grefused || gf == "" || gf == "request" || gf == unencodable {
+			t.Errorf("a NaN or an infinity: checks on refused %v, %q: %q; want a refusal naming the field", grefused, gf, gr)
+		}
+		return gf, gr, grefused
+	}
 	if wf != gf || wr != gr || wrefused != grefused {
-		t.Errorf("checks off (openapi3filter): refused %v, %q: %q\nchecks on (generated):      refused %v, %q: %q", wrefused, wf, wr, grefused, gf, gr)
+		t.Errorf("checks off (openapi3filter): refused %v, %q: %q\nchecks on (internal/ops):   refused %v, %q: %q", wrefused, wf, wr, grefused, gf, gr)
 	}
 	return gf, gr, grefused
 }
@@ -141,7 +159,7 @@ func editor(fn func(*http.Request)) RequestEditorFn {
 func TestChecksAgreeWithOpenapi3filter(t *testing.T) {
 	ctx := context.Background()
 	o := newOracle(t)
-	components := func(id string, p *gen.GetProductComponentsParams, opts ...RequestEditorFn) func(*Client) error {
+	components := func(id string, p gen.GetProductComponentsParams, opts ...RequestEditorFn) func(*Client) error {
 		return func(c *Client) error { _, err := c.GetProductComponents(ctx, id, p, opts...); return err }
 	}
 	customer := func(in gen.CustomerInput) func(*Client) error {
@@ -174,42 +192,43 @@ func TestChecksAgreeWithOpenapi3filter(t *testing.T) {
 	download := func(id string) func(*Client) error {
 		return func(c *Client) error { _, err := c.GetInvoiceDownload(ctx, id); return err }
 	}
-	okCustomer := gen.CustomerInput{Id: "u-1", Email: "merchant@example.com", Locale: gen.Fr, Type: gen.User}
-	okEstimate := gen.EstimateInput{ComponentId: "c", CustomerId: "u", ProductId: "p"}
-	okInvoices := gen.GetInvoicesParams{Id: "s", Type: "subscription", Limit: 10}
+	okCustomer := gen.CustomerInput{ID: "u-1", Email: "merchant@example.com", Locale: gen.Fr, Type: gen.User}
+	okEstimate := gen.EstimateInput{ComponentID: "c", CustomerID: "u", ProductID: "p"}
+	okInvoices := gen.GetInvoicesParams{ID: "s", Type: "subscription", Limit: 10}
 
 	tests := []struct {
 		name  string
 		call  func(*Client) error
 		field string // "" when the request is valid
 	}{
-		{"components", components("builtfor_example", nil), ""},
-		{"components every filter", components("p", &gen.GetProductComponentsParams{LangIsoCode: gen.De, FilterStatus: gen.ComponentStatusArchived, FilterComponentType: gen.ComponentTypeCharge, FilterPeriodUnit: gen.PeriodUnitYear}), ""},
-		{"components odd id", components("a/b c%d?é", nil), ""},
-		{"components empty id", components("", nil), "path parameter productId"},
-		{"components lang", components("p", &gen.GetProductComponentsParams{LangIsoCode: "xx"}), "query parameter lang_iso_code"},
-		{"components status", components("p", &gen.GetProductComponentsParams{FilterStatus: "gone"}), "query parameter filter_status"},
-		{"components type", components("p", &gen.GetProductComponentsParams{FilterComponentType: "Plan"}), "query parameter filter_component_type"},
-		{"components period", components("p", &gen.GetProductComponentsParams{FilterPeriodUnit: "week"}), "query parameter filter_period_unit"},
-		{"components empty id and bad filter", components("", &gen.GetProductComponentsParams{FilterStatus: "gone"}), "path parameter productId"},
+		{"components", components("builtfor_example", gen.GetProductComponentsParams{}), ""},
+		{"components every filter", components("p", gen.GetProductComponentsParams{LangIsoCode: gen.De, FilterStatus: gen.ComponentStatusArchived, FilterComponentType: gen.ComponentTypeCharge, FilterPeriodUnit: gen.PeriodUnitYear}), ""},
+		{"components odd id", components("a/b c%d?é", gen.GetProductComponentsParams{}), ""},
+		{"components empty id", components("", gen.GetProductComponentsParams{}), "path parameter productId"},
+		{"components lang", components("p", gen.GetProductComponentsParams{LangIsoCode: "xx"}), "query parameter lang_iso_code"},
+		{"components status", components("p", gen.GetProductComponentsParams{FilterStatus: "gone"}), "query parameter filter_status"},
+		{"components type", components("p", gen.GetProductComponentsParams{FilterComponentType: "Plan"}), "query parameter filter_component_type"},
+		{"components period", components("p", gen.GetProductComponentsParams{FilterPeriodUnit: "week"}), "query parameter filter_period_unit"},
+		{"components empty id and bad filter", components("", gen.GetProductComponentsParams{FilterStatus: "gone"}), "path parameter productId"},
 
 		{"customer", customer(okCustomer), ""},
 		{"customer empty id", customer(gen.CustomerInput{Email: "a@b.co", Locale: gen.En, Type: gen.User}), "id"},
-		{"customer empty locale", customer(gen.CustomerInput{Id: "u", Email: "a@b.co", Type: gen.User}), "locale"},
-		{"customer locale", customer(gen.CustomerInput{Id: "u", Email: "a@b.co", Locale: "FR", Type: gen.User}), "locale"},
-		{"customer type", customer(gen.CustomerInput{Id: "u", Email: "a@b.co", Locale: gen.Fr, Type: "admin"}), "type"},
-		{"customer email", customer(gen.CustomerInput{Id: "u", Email: "not an address", Locale: gen.Fr, Type: gen.User}), "request"},
+		{"customer empty locale", customer(gen.CustomerInput{ID: "u", Email: "a@b.co", Type: gen.User}), "locale"},
+		{"customer locale", customer(gen.CustomerInput{ID: "u", Email: "a@b.co", Locale: "FR", Type: gen.User}), "locale"},
+		{"customer type", customer(gen.CustomerInput{ID: "u", Email: "a@b.co", Locale: gen.Fr, Type: "admin"}), "type"},
+		{"customer email", customer(gen.CustomerInput{ID: "u", Email: "not an address", Locale: gen.Fr, Type: gen.User}), "request"},
 		{"customer all wrong", customer(gen.CustomerInput{Email: "a@b.co"}), "id"},
 
 		{"estimate", estimate(okEstimate), ""},
-		{"estimate full", estimate(gen.EstimateInput{ComponentId: "c", CustomerId: "u", ProductId: "p", Quantity: 2.5, SubscriptionId: "s",
+		{"estimate full", estimate(gen.EstimateInput{ComponentID: "c", CustomerID: "u", ProductID: "p", Quantity: 2.5, SubscriptionID: "s",
 			Coupon: &gen.CouponInput{CouponCode: "WELCOME10", IsCurrentlyApplied: true}}), ""},
-		{"estimate empty component", estimate(gen.EstimateInput{CustomerId: "u", ProductId: "p"}), "componentId"},
-		{"estimate empty customer", estimate(gen.EstimateInput{ComponentId: "c", ProductId: "p"}), "customerId"},
-		{"estimate empty product", estimate(gen.EstimateInput{ComponentId: "c", CustomerId: "u"}), "productId"},
-		{"estimate negative quantity", estimate(gen.EstimateInput{ComponentId: "c", CustomerId: "u", ProductId: "p", Quantity: -1}), "quantity"},
-		{"estimate empty coupon", estimate(gen.EstimateInput{ComponentId: "c", CustomerId: "u", ProductId: "p", Coupon: &gen.CouponInput{}}), "coupon.couponCode"},
-		{"estimate empty coupon and customer", estimate(gen.EstimateInput{ComponentId: "c", ProductId: "p", Coupon: &gen.CouponInput{}}), "coupon.couponCode"},
+		{"estimate empty component", estimate(gen.EstimateInput{CustomerID: "u", ProductID: "p"}), "componentId"},
+		{"estimate empty customer", estimate(gen.EstimateInput{ComponentID: "c", ProductID: "p"}), "customerId"},
+		{"estimate empty product", estimate(gen.EstimateInput{ComponentID: "c", CustomerID: "u"}), "productId"},
+		{"estimate negative quantity", estimate(gen.EstimateInput{ComponentID: "c", CustomerID: "u", ProductID: "p", Quantity: -1}), "quantity"},
+		{"estimate empty coupon", estimate(gen.EstimateInput{ComponentID: "c", CustomerID: "u", ProductID: "p", Coupon: &gen.CouponInput{}}), "coupon.couponCode"},
+		{"estimate empty coupon and customer", estimate(gen.EstimateInput{ComponentID: "c", ProductID: "p", Coupon: &gen.CouponInput{}}), "coupon.couponCode"},
+		{"estimate NaN quantity", estimate(gen.EstimateInput{ComponentID: "c", CustomerID: "u", ProductID: "p", Quantity: math.NaN()}), "quantity"},
 		{"estimate all wrong", estimate(gen.EstimateInput{Quantity: -1, Coupon: &gen.CouponInput{}}), "componentId"},
 
 		{"charge", charge("s", gen.ChargeAtTermInput{Amount: 1500, Description: "Onboarding"}), ""},
@@ -219,7 +238,8 @@ func TestChecksAgreeWithOpenapi3filter(t *testing.T) {
 		{"charge no description", charge("s", gen.ChargeAtTermInput{Amount: 1}), "description"},
 		{"charge both", charge("s", gen.ChargeAtTermInput{Amount: -1}), "amount"},
 		{"charge empty subscription", charge("", gen.ChargeAtTermInput{Amount: -1}), "path parameter subscriptionId"},
-		{"charge NaN", charge("s", gen.ChargeAtTermInput{Amount: math.NaN(), Description: "x"}), "request"},
+		{"charge NaN", charge("s", gen.ChargeAtTermInput{Amount: math.NaN(), Description: "x"}), "amount"},
+		{"charge infinite", charge("s", gen.ChargeAtTermInput{Amount: math.Inf(1), Description: "x"}), "amount"},
 
 		{"quantity", quantity("s", "i", 12), ""},
 		{"quantity tiny", quantity("s", "i", 5e-324), ""},
@@ -231,20 +251,23 @@ func TestChecksAgreeWithOpenapi3filter(t *testing.T) {
 		{"usage", usage("s", "i", 250), ""},
 		{"usage zero", usage("s", "i", 0), "usageQuantity"},
 		{"usage negative", usage("s", "i", -3), "usageQuantity"},
-		{"usage infinite", usage("s", "i", math.Inf(1)), "request"},
+		{"usage infinite", usage("s", "i", math.Inf(1)), "usageQuantity"},
+		{"usage NaN", usage("s", "i", math.NaN()), "usageQuantity"},
+		{"quantity infinite", quantity("s", "i", math.Inf(1)), "quantity"},
+		{"quantity minus infinity", quantity("s", "i", math.Inf(-1)), "quantity"},
 		{"usage empty item", usage("s", "", 1), "path parameter subscriptionItemId"},
 
-		{"update", update("s", gen.SubscriptionUpdateInput{SubscriptionItemId: "p-EUR-Yearly"}), ""},
-		{"update with coupon", update("s", gen.SubscriptionUpdateInput{SubscriptionItemId: "p", CouponCode: "X"}), ""},
+		{"update", update("s", gen.SubscriptionUpdateInput{SubscriptionItemID: "p-EUR-Yearly"}), ""},
+		{"update with coupon", update("s", gen.SubscriptionUpdateInput{SubscriptionItemID: "p", CouponCode: "X"}), ""},
 		{"update empty item", update("s", gen.SubscriptionUpdateInput{CouponCode: "X"}), "subscriptionItemId"},
 		{"update empty subscription", update("", gen.SubscriptionUpdateInput{}), "path parameter subscriptionId"},
 
 		{"invoices", invoices(okInvoices), ""},
-		{"invoices every parameter", invoices(gen.GetInvoicesParams{Id: "s&x=1", Type: "t y", Limit: -5, Offset: 1e300, Order: "desc"}), ""},
+		{"invoices every parameter", invoices(gen.GetInvoicesParams{ID: "s&x=1", Type: "t y", Limit: -5, Offset: 1e300, Order: "desc"}), ""},
 		{"invoices no parameters", invoices(gen.GetInvoicesParams{}), "query parameter id"},
-		{"invoices empty type", invoices(gen.GetInvoicesParams{Id: "s", Limit: 1}), "query parameter type"},
-		{"invoices NaN limit", invoices(gen.GetInvoicesParams{Id: "s", Type: "t", Limit: math.NaN()}), "query parameter limit"},
-		{"invoices infinite offset", invoices(gen.GetInvoicesParams{Id: "s", Type: "t", Offset: math.Inf(-1)}), "query parameter offset"},
+		{"invoices empty type", invoices(gen.GetInvoicesParams{ID: "s", Limit: 1}), "query parameter type"},
+		{"invoices NaN limit", invoices(gen.GetInvoicesParams{ID: "s", Type: "t", Limit: math.NaN()}), "query parameter limit"},
+		{"invoices infinite offset", invoices(gen.GetInvoicesParams{ID: "s", Type: "t", Offset: math.Inf(-1)}), "query parameter offset"},
 
 		{"download", download("INV-2026-00042"), ""},
 		{"download empty", download(""), "path parameter invoiceId"},
@@ -255,10 +278,10 @@ func TestChecksAgreeWithOpenapi3filter(t *testing.T) {
 		{"sandbox header TRUE", usage("s", "i", 1, editor(func(r *http.Request) { r.Header.Set("sandbox", "TRUE") })), ""},
 		{"sandbox header 0", usage("s", "i", 1, Sandbox(false), editor(func(r *http.Request) { r.Header.Set("sandbox", "0") })), ""},
 		{"sandbox query", usage("s", "i", 1, editor(func(r *http.Request) { r.URL.RawQuery = "sandbox=maybe" })), "query parameter sandbox"},
-		{"sandbox query escaped", components("p", nil, editor(func(r *http.Request) { r.URL.RawQuery = "sand%62ox=maybe" })), "query parameter sandbox"},
-		{"sandbox query empty", components("p", nil, editor(func(r *http.Request) { r.URL.RawQuery = "sandbox=" })), "query parameter sandbox"},
-		{"sandbox query empty then not", components("p", nil, editor(func(r *http.Request) { r.URL.RawQuery = "sandbox=&sandbox=maybe" })), "query parameter sandbox"},
-		{"sandbox query empty then true", components("p", nil, editor(func(r *http.Request) { r.URL.RawQuery = "sandbox=&sandbox=1" })), ""},
+		{"sandbox query escaped", components("p", gen.GetProductComponentsParams{}, editor(func(r *http.Request) { r.URL.RawQuery = "sand%62ox=maybe" })), "query parameter sandbox"},
+		{"sandbox query empty", components("p", gen.GetProductComponentsParams{}, editor(func(r *http.Request) { r.URL.RawQuery = "sandbox=" })), "query parameter sandbox"},
+		{"sandbox query empty then not", components("p", gen.GetProductComponentsParams{}, editor(func(r *http.Request) { r.URL.RawQuery = "sandbox=&sandbox=maybe" })), "query parameter sandbox"},
+		{"sandbox query empty then true", components("p", gen.GetProductComponentsParams{}, editor(func(r *http.Request) { r.URL.RawQuery = "sandbox=&sandbox=1" })), ""},
 		{"sandbox header empty", usage("s", "i", 1, editor(func(r *http.Request) { r.Header.Set("sandbox", "") })), "header parameter sandbox"},
 		{"sandbox header twice", usage("s", "i", 1, editor(func(r *http.Request) { r.Header.Add("sandbox", "maybe") })), ""},
 		{"sandbox header not canonical", usage("s", "i", 1, editor(func(r *http.Request) { r.Header["sandbox"] = []string{"maybe"} })), ""},
@@ -294,15 +317,15 @@ func FuzzChecksAgreeWithOpenapi3filter(f *testing.F) {
 		o := newOracle(t)
 		calls := []func(*Client) error{
 			func(c *Client) error {
-				_, err := c.GetProductComponents(ctx, s1, &gen.GetProductComponentsParams{LangIsoCode: gen.Locale(s2), FilterStatus: gen.ComponentStatus(s1)})
+				_, err := c.GetProductComponents(ctx, s1, gen.GetProductComponentsParams{LangIsoCode: gen.Locale(s2), FilterStatus: gen.ComponentStatus(s1)})
 				return err
 			},
 			func(c *Client) error {
-				_, err := c.AddCustomer(ctx, gen.CustomerInput{Id: s1, Email: "a@b.co", Locale: gen.Locale(s2), Type: gen.CustomerType(s1)})
+				_, err := c.AddCustomer(ctx, gen.CustomerInput{ID: s1, Email: "a@b.co", Locale: gen.Locale(s2), Type: gen.CustomerType(s1)})
 				return err
 			},
 			func(c *Client) error {
-				_, err := c.AddSubscriptionEstimateForCustomer(ctx, gen.EstimateInput{ComponentId: s1, CustomerId: s2, ProductId: s1, Quantity: n1,
+				_, err := c.AddSubscriptionEstimateForCustomer(ctx, gen.EstimateInput{ComponentID: s1, CustomerID: s2, ProductID: s1, Quantity: n1,
 					Coupon: &gen.CouponInput{CouponCode: s2}})
 				return err
 			},
@@ -319,11 +342,11 @@ func FuzzChecksAgreeWithOpenapi3filter(f *testing.F) {
 				return err
 			},
 			func(c *Client) error {
-				_, err := c.UpdateSubscription(ctx, s1, gen.SubscriptionUpdateInput{SubscriptionItemId: s2, CouponCode: s1})
+				_, err := c.UpdateSubscription(ctx, s1, gen.SubscriptionUpdateInput{SubscriptionItemID: s2, CouponCode: s1})
 				return err
 			},
 			func(c *Client) error {
-				_, err := c.GetInvoices(ctx, gen.GetInvoicesParams{Id: s1, Type: s2, Limit: n1, Offset: n2, Order: s1})
+				_, err := c.GetInvoices(ctx, gen.GetInvoicesParams{ID: s1, Type: s2, Limit: n1, Offset: n2, Order: s1})
 				return err
 			},
 			func(c *Client) error {

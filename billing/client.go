@@ -20,53 +20,18 @@ import (
 // Version is the SDK's version, sent in the User-Agent header.
 const Version = "0.1.0"
 
-// Base URLs of the Billing API environments. Use them with WithBaseURL; production
-// is the default. IntegrationURL gives the integration environments.
-const (
-	ProductionURL    = gen.ServerUrlProduction
-	PreproductionURL = gen.ServerUrlPreproduction
-)
-
-// IntegrationURL returns the base URL of integration environment n (1 to 6).
-func IntegrationURL(n int) (string, error) {
-	return gen.NewServerUrlIntegration(gen.ServerUrlIntegrationNVariable(fmt.Sprint(n)))
-}
-
 // Token endpoint defaults, as the PrestaShop documentation gives them.
 const (
 	DefaultTokenURL = "https://oauth.prestashop.com/oauth2/token"
 	DefaultAudience = "distribution.prestashop.net"
 )
 
-// Scopes a client may request. An operation needs the scope the spec lists for it;
-// getProductComponents and addCustomer need a token with no particular scope.
-const (
-	ScopeSubscriptionWrite             = "subscription.write"
-	ScopeSubscriptionWriteQuantity     = "subscription.write.quantity"
-	ScopeSubscriptionWriteUsage        = "subscription.write.usage"
-	ScopeSubscriptionWriteChargeAtTerm = "subscription.write.charge_at_term"
-	ScopeCustomerWriteEstimate         = "customer.write.estimate"
-	ScopeInvoicesRead                  = "invoices.read"
-)
-
-// DefaultScopes are the scopes requested when WithScopes is not used: all six. A
-// client that is not enabled for one of them gets an invalid_scope error from the
-// token endpoint; ask for fewer with WithScopes.
-var DefaultScopes = []string{
-	ScopeSubscriptionWrite,
-	ScopeSubscriptionWriteQuantity,
-	ScopeSubscriptionWriteUsage,
-	ScopeSubscriptionWriteChargeAtTerm,
-	ScopeCustomerWriteEstimate,
-	ScopeInvoicesRead,
-}
-
 // DefaultPageSize is the number of invoices Invoices asks for per page.
 const DefaultPageSize = 50
 
 // Client is a Billing API client: one method per operation of the API, plus
 // Invoices to iterate over a subscription's invoices and Token to check
-// credentials. It adds to the code generated from the spec (package gen, whose
+// credentials. It adds to the models generated from the spec (package gen, whose
 // types the methods take and return): token sourcing, sandbox mode, retries, typed
 // errors, request checks and pagination.
 //
@@ -90,8 +55,8 @@ type Client struct {
 
 // RequestEditorFn changes a request before it is sent: the SDK's own editors
 // (User-Agent, Accept, sandbox mode) run first, then WithRequestEditors ones, then
-// the per-call ones. It is the generated client's type.
-type RequestEditorFn = gen.RequestEditorFn
+// the per-call ones. An error it returns fails the call before anything is sent.
+type RequestEditorFn func(ctx context.Context, req *http.Request) error
 
 // Token returns the access token the client currently uses, fetching one if needed:
 // a way to check credentials before the first call. Never log its AccessToken.
@@ -107,26 +72,22 @@ func (c *Client) Token(ctx context.Context) (*oauth2.Token, error) {
 type Option func(*config)
 
 type config struct {
-	baseURL      string
-	tokenURL     string
-	clientID     string
-	clientSecret string
-	audience     string
-	scopes       []string
-	tokenSource  oauth2.TokenSource
-	httpClient   *http.Client
-	sandbox      bool
-	validate     bool
-	retry        RetryPolicy
-	pageSize     int64
-	maxBody      int64
-	editors      []gen.RequestEditorFn
-	sleep        func(context.Context, time.Duration) error // tests only
-	logger       *slog.Logger                               // WithLogger (observe.go)
-	observers    []Observer                                 // WithObserver (observe.go)
+	scopes      []string
+	tokenSource oauth2.TokenSource
+	httpClient  *http.Client
+	retry       RetryPolicy
+	editors     []RequestEditorFn
+	sleep       func(context.Context, time.Duration) error // tests only
+	logger      *slog.Logger                               // WithLogger (observe.go)
+	observers   []Observer                                 // WithObserver (observe.go)
+
+	baseURL, tokenURL, clientID, clientSecret, audience string
+	sandbox, validate                                   bool
+	pageSize, maxBody                                   int64
 }
 
-// WithBaseURL sets the API's base URL (default ProductionURL).
+// WithBaseURL sets the API's base URL (default gen.ServerURLProduction; the other
+// environments are gen.ServerURLPreproduction and gen.NewServerURLIntegration's).
 func WithBaseURL(u string) Option { return func(c *config) { c.baseURL = strings.TrimRight(u, "/") } }
 
 // WithTokenURL sets the OAuth2 token endpoint (default DefaultTokenURL).
@@ -171,8 +132,9 @@ func WithSandbox(on bool) Option { return func(c *config) { c.sandbox = on } }
 func WithRetryPolicy(p RetryPolicy) Option { return func(c *config) { c.retry = p } }
 
 // WithRequestValidation turns the check of requests against the spec on (the
-// default) or off. The checks are generated from the spec (see internal/ops) and
-// cost a few comparisons per call. Off, invalid requests reach the server.
+// default) or off. The checks refuse what the spec refuses, naming the field (tests
+// prove that they agree with openapi3filter), and cost a few comparisons per call.
+// Off, invalid requests reach the server.
 func WithRequestValidation(on bool) Option { return func(c *config) { c.validate = on } }
 
 // DefaultMaxResponseBytes bounds the size of a 2xx answer read into memory. The
@@ -189,15 +151,15 @@ func WithMaxResponseBytes(n int64) Option { return func(c *config) { c.maxBody =
 func WithPageSize(n int) Option { return func(c *config) { c.pageSize = int64(n) } }
 
 // WithRequestEditors adds request editors run on every request, after the SDK's own.
-func WithRequestEditors(fns ...gen.RequestEditorFn) Option {
+func WithRequestEditors(fns ...RequestEditorFn) Option {
 	return func(c *config) { c.editors = append(c.editors, fns...) }
 }
 
 // Sandbox returns a request editor that turns sandbox mode on or off for one call,
 // whatever the client's WithSandbox:
 //
-//	client.GetProductComponentsWithResponse(ctx, "builtfor_example", nil, billing.Sandbox(true))
-func Sandbox(on bool) gen.RequestEditorFn {
+//	components, err := client.GetProductComponents(ctx, "builtfor_example", gen.GetProductComponentsParams{}, billing.Sandbox(true))
+func Sandbox(on bool) RequestEditorFn {
 	return func(_ context.Context, req *http.Request) error {
 		if on {
 			req.Header.Set("Sandbox", "true")
@@ -228,7 +190,7 @@ var userAgent = fmt.Sprintf("prestashop-billing-go/%s (%s; %s/%s)", Version, run
 // (WithClientCredentials) or a token source (WithTokenSource).
 func NewClient(opts ...Option) (*Client, error) {
 	cfg := config{
-		baseURL:  ProductionURL,
+		baseURL:  gen.ServerURLProduction,
 		tokenURL: DefaultTokenURL,
 		audience: DefaultAudience,
 		scopes:   DefaultScopes,
@@ -236,6 +198,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		retry:    DefaultRetryPolicy(),
 		pageSize: DefaultPageSize,
 		maxBody:  DefaultMaxResponseBytes,
+		sleep:    sleepContext,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -277,9 +240,6 @@ func NewClient(opts ...Option) (*Client, error) {
 		sleep:    cfg.sleep,
 		origin:   origin(cfg.baseURL),
 		creds:    credentialForms(cfg.clientID, cfg.clientSecret),
-	}
-	if d.sleep == nil {
-		d.sleep = sleepContext
 	}
 	observeClient(&cfg, d)
 	c := &Client{

@@ -18,43 +18,43 @@ import (
 type call struct {
 	op         string
 	idempotent bool
-	do         func(context.Context, *Client, ...gen.RequestEditorFn) error
+	do         func(context.Context, *Client, ...RequestEditorFn) error
 }
 
 var calls = []call{
-	{"getProductComponents", true, func(ctx context.Context, c *Client, e ...gen.RequestEditorFn) error {
-		_, err := c.GetProductComponents(ctx, "builtfor_example", nil, e...)
+	{"getProductComponents", true, func(ctx context.Context, c *Client, e ...RequestEditorFn) error {
+		_, err := c.GetProductComponents(ctx, "builtfor_example", gen.GetProductComponentsParams{}, e...)
 		return err
 	}},
-	{"addCustomer", false, func(ctx context.Context, c *Client, e ...gen.RequestEditorFn) error {
-		_, err := c.AddCustomer(ctx, gen.CustomerInput{Id: "u", Email: "a@b.co", Locale: gen.Fr, Type: gen.User}, e...)
+	{"addCustomer", false, func(ctx context.Context, c *Client, e ...RequestEditorFn) error {
+		_, err := c.AddCustomer(ctx, gen.CustomerInput{ID: "u", Email: "a@b.co", Locale: gen.Fr, Type: gen.User}, e...)
 		return err
 	}},
-	{"addSubscriptionEstimateForCustomer", true, func(ctx context.Context, c *Client, e ...gen.RequestEditorFn) error {
-		_, err := c.AddSubscriptionEstimateForCustomer(ctx, gen.EstimateInput{ComponentId: "c", CustomerId: "u", ProductId: "p"}, e...)
+	{"addSubscriptionEstimateForCustomer", true, func(ctx context.Context, c *Client, e ...RequestEditorFn) error {
+		_, err := c.AddSubscriptionEstimateForCustomer(ctx, gen.EstimateInput{ComponentID: "c", CustomerID: "u", ProductID: "p"}, e...)
 		return err
 	}},
-	{"addSubscriptionChargeAtTerm", false, func(ctx context.Context, c *Client, e ...gen.RequestEditorFn) error {
+	{"addSubscriptionChargeAtTerm", false, func(ctx context.Context, c *Client, e ...RequestEditorFn) error {
 		_, err := c.AddSubscriptionChargeAtTerm(ctx, "s", gen.ChargeAtTermInput{Amount: 100, Description: "x"}, e...)
 		return err
 	}},
-	{"setSubscriptionItemQuantity", true, func(ctx context.Context, c *Client, e ...gen.RequestEditorFn) error {
+	{"setSubscriptionItemQuantity", true, func(ctx context.Context, c *Client, e ...RequestEditorFn) error {
 		_, err := c.SetSubscriptionItemQuantity(ctx, "s", "i", gen.QuantityInput{Quantity: 3}, e...)
 		return err
 	}},
-	{"setSubscriptionItemUsage", false, func(ctx context.Context, c *Client, e ...gen.RequestEditorFn) error {
+	{"setSubscriptionItemUsage", false, func(ctx context.Context, c *Client, e ...RequestEditorFn) error {
 		_, err := c.SetSubscriptionItemUsage(ctx, "s", "i", gen.UsageInput{UsageQuantity: 5}, e...)
 		return err
 	}},
-	{"updateSubscription", true, func(ctx context.Context, c *Client, e ...gen.RequestEditorFn) error {
-		_, err := c.UpdateSubscription(ctx, "s", gen.SubscriptionUpdateInput{SubscriptionItemId: "c"}, e...)
+	{"updateSubscription", true, func(ctx context.Context, c *Client, e ...RequestEditorFn) error {
+		_, err := c.UpdateSubscription(ctx, "s", gen.SubscriptionUpdateInput{SubscriptionItemID: "c"}, e...)
 		return err
 	}},
-	{"getInvoices", true, func(ctx context.Context, c *Client, e ...gen.RequestEditorFn) error {
-		_, err := c.GetInvoices(ctx, gen.GetInvoicesParams{Id: "s", Type: "subscription", Limit: 10}, e...)
+	{"getInvoices", true, func(ctx context.Context, c *Client, e ...RequestEditorFn) error {
+		_, err := c.GetInvoices(ctx, gen.GetInvoicesParams{ID: "s", Type: "subscription", Limit: 10}, e...)
 		return err
 	}},
-	{"getInvoiceDownload", true, func(ctx context.Context, c *Client, e ...gen.RequestEditorFn) error {
+	{"getInvoiceDownload", true, func(ctx context.Context, c *Client, e ...RequestEditorFn) error {
 		_, err := c.GetInvoiceDownload(ctx, "inv", e...)
 		return err
 	}},
@@ -196,13 +196,13 @@ func TestSandbox(t *testing.T) {
 	tests := []struct {
 		name    string
 		client  []Option
-		request []gen.RequestEditorFn
+		request []RequestEditorFn
 		want    string
 	}{
 		{"off by default", nil, nil, ""},
 		{"on for the client", []Option{WithSandbox(true)}, nil, "true"},
-		{"on for one request", nil, []gen.RequestEditorFn{Sandbox(true)}, "true"},
-		{"off for one request of a sandbox client", []Option{WithSandbox(true)}, []gen.RequestEditorFn{Sandbox(false)}, ""},
+		{"on for one request", nil, []RequestEditorFn{Sandbox(true)}, "true"},
+		{"off for one request of a sandbox client", []Option{WithSandbox(true)}, []RequestEditorFn{Sandbox(false)}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,16 +242,6 @@ func TestRefusesPlainHTTPToRemoteHosts(t *testing.T) {
 	}
 	if _, err := NewClient(); err == nil || !strings.Contains(err.Error(), "no credentials") {
 		t.Errorf("NewClient() without credentials: error = %v", err)
-	}
-}
-
-func TestIntegrationURL(t *testing.T) {
-	u, err := IntegrationURL(3)
-	if err != nil || u != "https://api-prestabulle3.billing.integration.prestashop.com" {
-		t.Errorf("IntegrationURL(3) = %q, %v", u, err)
-	}
-	if _, err := IntegrationURL(7); err == nil {
-		t.Error("IntegrationURL(7): want an error")
 	}
 }
 

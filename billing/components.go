@@ -1,8 +1,6 @@
 package billing
 
-import (
-	"github.com/prestashopcorp/billing-sdk-go/gen"
-)
+import "github.com/prestashopcorp/billing-sdk-go/gen"
 
 // Components is a product's components as GetProductComponents returns them: its
 // plans, and its addons (componentType addon or charge), each in the order of the
@@ -20,19 +18,13 @@ type componentList struct {
 	Total *float64   `json:"total"` // required: nil when the answer has none
 }
 
-func (l *componentList) missing() string { return missingTotal(l.Total) }
-
-// missingTotal names the required total when a list answer has none.
-func missingTotal(total *float64) string {
-	if total == nil {
-		return "total"
+// answer sorts the items into plans and addons, as the spec's discriminator on
+// componentType does (plan: Plan; addon and charge: Addon), or names the required
+// total when the answer has none.
+func (l *componentList) answer() (*Components, string) {
+	if l.Total == nil {
+		return nil, "total"
 	}
-	return ""
-}
-
-// split sorts the items into plans and addons, as the spec's discriminator on
-// componentType does (plan: Plan; addon and charge: Addon).
-func (l *componentList) split() *Components {
 	c := &Components{Total: *l.Total}
 	for _, p := range l.Items {
 		if p.ComponentType == gen.PlanComponentTypePlan {
@@ -40,9 +32,9 @@ func (l *componentList) split() *Components {
 			continue
 		}
 		c.Addons = append(c.Addons, gen.Addon{
-			Id:               p.Id,
-			ProductId:        p.ProductId,
-			ComponentGroupId: p.ComponentGroupId,
+			ID:               p.ID,
+			ProductID:        p.ProductID,
+			ComponentGroupID: p.ComponentGroupID,
 			ComponentType:    gen.AddonComponentType(p.ComponentType),
 			PricingModel:     p.PricingModel,
 			Status:           p.Status,
@@ -51,5 +43,5 @@ func (l *componentList) split() *Components {
 			Tiers:            p.Tiers,
 		})
 	}
-	return c
+	return c, ""
 }

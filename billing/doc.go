@@ -2,8 +2,8 @@
 // product's plans and addons, create customers, estimate and change subscriptions,
 // set quantities, report usage, add charges at term and fetch invoices.
 //
-// Every operation of the vendored spec is a method of Client, with the types that
-// oapi-codegen generates from the spec (package gen):
+// Every operation of the vendored spec is a method of Client, with the models that
+// oapi-codegen generates from the spec (package gen, which holds no client):
 //
 //	client, err := billing.NewClient(
 //		billing.WithClientCredentials(os.Getenv("BILLING_CLIENT_ID"), os.Getenv("BILLING_CLIENT_SECRET")),
@@ -16,7 +16,7 @@
 //	}
 //	fmt.Println(resp.Item.Quantity)
 //
-// On top of the generated client it adds:
+// Around those models it adds:
 //
 //   - Access tokens: the OAuth2 client-credentials grant (HTTP Basic and client_id in
 //     the form, audience, scopes), cached and renewed shortly before expiry; concurrent

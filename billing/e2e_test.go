@@ -40,7 +40,7 @@ func TestEveryOperationAgainstBillingtest(t *testing.T) {
 		}
 	}
 
-	comps, err := client.GetProductComponents(ctx, billingtest.ProductID, nil)
+	comps, err := client.GetProductComponents(ctx, billingtest.ProductID, gen.GetProductComponentsParams{})
 	must(err)
 	var kinds []string
 	for _, p := range comps.Plans {
@@ -54,11 +54,11 @@ func TestEveryOperationAgainstBillingtest(t *testing.T) {
 	}
 
 	// The customer id must be the token's subject: the client id.
-	cust := gen.CustomerInput{Id: srv.ClientID, Email: "partner@example.com", Locale: gen.Fr, Type: gen.User}
+	cust := gen.CustomerInput{ID: srv.ClientID, Email: "partner@example.com", Locale: gen.Fr, Type: gen.User}
 	created, err := client.AddCustomer(ctx, cust)
 	must(err)
-	if created.Item.Id != srv.ClientID {
-		t.Errorf("customer id = %q", created.Item.Id)
+	if created.Item.ID != srv.ClientID {
+		t.Errorf("customer id = %q", created.Item.ID)
 	}
 	_, err = client.AddCustomer(ctx, cust)
 	var apiErr *billing.APIError
@@ -67,8 +67,8 @@ func TestEveryOperationAgainstBillingtest(t *testing.T) {
 	}
 
 	est, err := client.AddSubscriptionEstimateForCustomer(ctx, gen.EstimateInput{
-		ComponentId: billingtest.StandardYearlyPlanID, CustomerId: billingtest.CustomerID,
-		ProductId: billingtest.ProductID, SubscriptionId: sub,
+		ComponentID: billingtest.StandardYearlyPlanID, CustomerID: billingtest.CustomerID,
+		ProductID: billingtest.ProductID, SubscriptionID: sub,
 	})
 	must(err)
 	if got := est.Item.InvoiceEstimate.Total; got != 23988 {
@@ -80,7 +80,7 @@ func TestEveryOperationAgainstBillingtest(t *testing.T) {
 		must(err)
 	}
 	s, _ := srv.Subscription(sub, true)
-	if got := itemOf(s, users).Quantity; got == nil || *got != 12 {
+	if got := itemOf(s, users).Quantity; got != 12 {
 		t.Errorf("quantity = %v, want 12", got)
 	}
 
@@ -99,7 +99,7 @@ func TestEveryOperationAgainstBillingtest(t *testing.T) {
 	var lines []string
 	for _, li := range inv.LineItems {
 		if li.EntityType == "adhoc" || li.EntityType == "addon_item_price" {
-			lines = append(lines, li.EntityType+" "+li.Description+" "+fmtCents(deref(li.Amount)))
+			lines = append(lines, li.EntityType+" "+li.Description+" "+fmtCents(li.Amount))
 		}
 	}
 	want := []string{"addon_item_price " + calls + " × 400 800", "adhoc Onboarding 1500"}
@@ -113,25 +113,25 @@ func TestEveryOperationAgainstBillingtest(t *testing.T) {
 	var ids []string
 	for inv, err := range client.Invoices(ctx, sub) {
 		must(err)
-		ids = append(ids, inv.InvoiceId)
+		ids = append(ids, inv.InvoiceID)
 	}
-	if len(ids) != 13 || ids[0] != inv.InvoiceId {
-		t.Errorf("invoices = %v, want 13, newest (%s) first", ids, inv.InvoiceId)
+	if len(ids) != 13 || ids[0] != inv.InvoiceID {
+		t.Errorf("invoices = %v, want 13, newest (%s) first", ids, inv.InvoiceID)
 	}
 	if got := srv.Requests("getInvoices"); got != 3 {
 		t.Errorf("getInvoices pages = %d, want 3 (5 per page)", got)
 	}
 
-	upd, err := client.UpdateSubscription(ctx, sub, gen.SubscriptionUpdateInput{SubscriptionItemId: billingtest.StandardYearlyPlanID})
+	upd, err := client.UpdateSubscription(ctx, sub, gen.SubscriptionUpdateInput{SubscriptionItemID: billingtest.StandardYearlyPlanID})
 	must(err)
-	if upd.Item.BillingPeriodUnit != string(gen.PeriodUnitYear) || itemOf(upd.Item, billingtest.StandardYearlyPlanID).Id == "" {
+	if upd.Item.BillingPeriodUnit != string(gen.PeriodUnitYear) || itemOf(upd.Item, billingtest.StandardYearlyPlanID).ID == "" {
 		t.Errorf("updated subscription = %+v, want the yearly plan", upd.Item)
 	}
 
-	dl, err := client.GetInvoiceDownload(ctx, inv.InvoiceId)
+	dl, err := client.GetInvoiceDownload(ctx, inv.InvoiceID)
 	must(err)
-	if !strings.HasPrefix(dl.Item.DownloadUrl, srv.URL+"/invoices/") {
-		t.Errorf("download URL = %q", dl.Item.DownloadUrl)
+	if !strings.HasPrefix(dl.Item.DownloadURL, srv.URL+"/invoices/") {
+		t.Errorf("download URL = %q", dl.Item.DownloadURL)
 	}
 
 	// All of it happened in sandbox: the live store is untouched.
@@ -331,19 +331,11 @@ func TestWithTokenSource(t *testing.T) {
 
 func itemOf(s gen.Subscription, id string) gen.SubscriptionItem {
 	for _, it := range s.SubscriptionItems {
-		if it.Id == id {
+		if it.ID == id {
 			return it
 		}
 	}
 	return gen.SubscriptionItem{}
-}
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }
 
 func fmtCents(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prestashopcorp/billing-sdk-go/gen"
 	"github.com/prestashopcorp/billing-sdk-go/internal/faultlab"
 )
 
@@ -53,7 +54,7 @@ func TestErrorTextsOnEveryFailurePath(t *testing.T) {
 		{"5xx exhausted (idempotent)", func(t *testing.T) error {
 			api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) { writeError(w, 503, "DOWN", "down") })
 			c, _ := api.client(t)
-			_, err := c.GetProductComponents(context.Background(), "p", nil)
+			_, err := c.GetProductComponents(context.Background(), "p", gen.GetProductComponentsParams{})
 			return err
 		}},
 		{"retry after the deadline", func(t *testing.T) error {

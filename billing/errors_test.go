@@ -112,16 +112,16 @@ func TestInvalidRequestNothingSent(t *testing.T) {
 			return err
 		}, InvalidRequestError{Operation: "addSubscriptionChargeAtTerm", Field: "description", Reason: "minimum string length is 1"}},
 		{"locale outside the enum", func(c *Client) error {
-			_, err := c.AddCustomer(ctx, gen.CustomerInput{Id: "u", Email: "a@b.co", Locale: "xx", Type: gen.User})
+			_, err := c.AddCustomer(ctx, gen.CustomerInput{ID: "u", Email: "a@b.co", Locale: "xx", Type: gen.User})
 			return err
 		}, InvalidRequestError{Operation: "addCustomer", Field: "locale"}},
 		{"filter outside the enum", func(c *Client) error {
 			bad := gen.ComponentStatus("gone")
-			_, err := c.GetProductComponents(ctx, "p", &gen.GetProductComponentsParams{FilterStatus: bad})
+			_, err := c.GetProductComponents(ctx, "p", gen.GetProductComponentsParams{FilterStatus: bad})
 			return err
 		}, InvalidRequestError{Operation: "getProductComponents", Field: "query parameter filter_status"}},
 		{"empty type", func(c *Client) error {
-			_, err := c.GetInvoices(ctx, gen.GetInvoicesParams{Id: "s", Limit: 10})
+			_, err := c.GetInvoices(ctx, gen.GetInvoicesParams{ID: "s", Limit: 10})
 			return err
 		}, InvalidRequestError{Operation: "getInvoices", Field: "query parameter type"}},
 		{"no params", func(c *Client) error {

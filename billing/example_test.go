@@ -30,15 +30,15 @@ func Example() {
 	}
 	ctx := context.Background()
 
-	res, err := client.GetProductComponents(ctx, "builtfor_example", nil)
+	res, err := client.GetProductComponents(ctx, "builtfor_example", gen.GetProductComponentsParams{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	for _, plan := range res.Plans {
-		fmt.Printf("plan  %-40s %s, %s\n", plan.Id, plan.PricingModel, plan.BillingPeriodUnit)
+		fmt.Printf("plan  %-40s %s, %s\n", plan.ID, plan.PricingModel, plan.BillingPeriodUnit)
 	}
 	for _, addon := range res.Addons {
-		fmt.Printf("%-5s %-40s %s\n", addon.ComponentType, addon.Id, addon.PricingModel)
+		fmt.Printf("%-5s %-40s %s\n", addon.ComponentType, addon.ID, addon.PricingModel)
 	}
 	// Output:
 	// plan  builtfor_example-standard-EUR-Monthly    flat_fee, month
@@ -108,7 +108,7 @@ func ExampleClient_Invoices() {
 			log.Fatal(err)
 		}
 		if n < 2 {
-			fmt.Println(inv.InvoiceId, inv.Status, inv.AmountTotal)
+			fmt.Println(inv.InvoiceID, inv.Status, inv.AmountTotal)
 		}
 		n++
 	}
@@ -203,7 +203,7 @@ func ExampleWithLogger() {
 	client := srv.Client(billing.WithLogger(logger))
 
 	var info billing.ResponseInfo
-	if _, err := client.GetProductComponents(context.Background(), billingtest.ProductID, nil, billing.RecordResponse(&info)); err != nil {
+	if _, err := client.GetProductComponents(context.Background(), billingtest.ProductID, gen.GetProductComponentsParams{}, billing.RecordResponse(&info)); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("answered", info.StatusCode, "after", info.Attempts, "attempts")

@@ -18,7 +18,7 @@ func yielded(c *Client) (ids []string, err error) {
 		if err != nil {
 			return ids, err
 		}
-		ids = append(ids, inv.InvoiceId)
+		ids = append(ids, inv.InvoiceID)
 	}
 	return ids, nil
 }

@@ -42,8 +42,8 @@ func TestInvoicesPageRepeatedTwoBack(t *testing.T) {
 			t.Logf("ended with %v", err)
 			break
 		}
-		if seen[inv.InvoiceId]++; seen[inv.InvoiceId] == 2 {
-			dup = append(dup, inv.InvoiceId)
+		if seen[inv.InvoiceID]++; seen[inv.InvoiceID] == 2 {
+			dup = append(dup, inv.InvoiceID)
 		}
 	}
 	if len(dup) > 0 {

@@ -16,7 +16,12 @@ type invoiceList struct {
 	Total *float64      `json:"total"` // required: nil when the answer has none
 }
 
-func (l *invoiceList) missing() string { return missingTotal(l.Total) }
+func (l *invoiceList) answer() (*gen.InvoiceList, string) {
+	if l.Total == nil {
+		return nil, "total"
+	}
+	return &gen.InvoiceList{Items: l.Items, Total: *l.Total}, ""
+}
 
 // maxInvoices bounds the total a getInvoices answer may claim: a subscription
 // invoiced every day for ten thousand years has fewer. A larger (or negative, or
@@ -34,7 +39,7 @@ const maxInvoices = 1 << 22
 //		if err != nil {
 //			return err
 //		}
-//		fmt.Println(inv.InvoiceId, inv.AmountTotal)
+//		fmt.Println(inv.InvoiceID, inv.AmountTotal)
 //	}
 //
 // No invoice is yielded twice. Pages are fetched by offset, newest invoice first,
@@ -49,7 +54,7 @@ const maxInvoices = 1 << 22
 // (negative, fractional, above a few million).
 func (c *Client) Invoices(ctx context.Context, subscriptionID string, opts ...RequestEditorFn) iter.Seq2[gen.Invoice, error] {
 	return func(yield func(gen.Invoice, error) bool) {
-		params := gen.GetInvoicesParams{Id: subscriptionID, Type: "subscription", Limit: float64(c.pageSize)}
+		params := gen.GetInvoicesParams{ID: subscriptionID, Type: "subscription", Limit: float64(c.pageSize)}
 		seen, seed := idSet{}, maphash.MakeSeed()
 		for {
 			page, err := c.GetInvoices(ctx, params, opts...)
@@ -61,7 +66,7 @@ func (c *Client) Invoices(ctx context.Context, subscriptionID string, opts ...Re
 				return
 			}
 			for _, inv := range page.Items {
-				h := maphash.String(seed, inv.InvoiceId)
+				h := maphash.String(seed, inv.InvoiceID)
 				if seen[h] {
 					continue
 				}
@@ -94,12 +99,12 @@ func checkPage(page *gen.InvoiceList, offset float64, seen idSet, seed maphash.S
 		return fail("is empty, but the total is %g: the list ended early", t)
 	}
 	for _, inv := range page.Items {
-		if !seen[maphash.String(seed, inv.InvoiceId)] {
+		if !seen[maphash.String(seed, inv.InvoiceID)] {
 			return nil
 		}
 	}
 	if len(page.Items) > 0 {
-		return fail("holds only invoices already yielded (%q first): the server ignored the offset", page.Items[0].InvoiceId)
+		return fail("holds only invoices already yielded (%q first): the server ignored the offset", page.Items[0].InvoiceID)
 	}
 	return nil
 }

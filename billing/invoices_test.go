@@ -55,7 +55,7 @@ func TestInvoicesPagination(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got = append(got, inv.InvoiceId)
+				got = append(got, inv.InvoiceID)
 				if len(got) == tt.stopAfter {
 					break
 				}

@@ -91,7 +91,7 @@ func TestObserverAndLoggerSeeEachAttemptAndEvent(t *testing.T) {
 		return err
 	}
 	customer := func(ctx context.Context, c *Client) error {
-		_, err := c.AddCustomer(ctx, gen.CustomerInput{Id: "u", Email: "merchant@example.com", Locale: gen.Fr, Type: gen.User})
+		_, err := c.AddCustomer(ctx, gen.CustomerInput{ID: "u", Email: "merchant@example.com", Locale: gen.Fr, Type: gen.User})
 		return err
 	}
 	tests := []struct {

@@ -1,217 +1,44 @@
 package billing
 
+//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config ../openapi/oapi-codegen-billing.yaml ../openapi/billing.yaml
+
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"iter"
 	"net/http"
 
-	"github.com/prestashopcorp/billing-sdk-go/gen"
 	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
 )
 
-// API is the Billing API as *Client offers it: one method per operation of the
-// spec, and Invoices. Code that calls Billing can take an API, so that its tests
-// can pass a stub of their own instead of a Client (see billingtest for a fake
-// server, which tests the client too).
-type API interface {
-	GetProductComponents(ctx context.Context, productID string, params *gen.GetProductComponentsParams, opts ...RequestEditorFn) (*Components, error)
-	AddCustomer(ctx context.Context, body gen.CustomerInput, opts ...RequestEditorFn) (*gen.CustomerResponse, error)
-	AddSubscriptionEstimateForCustomer(ctx context.Context, body gen.EstimateInput, opts ...RequestEditorFn) (*gen.EstimateResponse, error)
-	AddSubscriptionChargeAtTerm(ctx context.Context, subscriptionID string, body gen.ChargeAtTermInput, opts ...RequestEditorFn) (*gen.ChargeAtTermResponse, error)
-	SetSubscriptionItemQuantity(ctx context.Context, subscriptionID, itemID string, body gen.QuantityInput, opts ...RequestEditorFn) (*gen.QuantityResponse, error)
-	SetSubscriptionItemUsage(ctx context.Context, subscriptionID, itemID string, body gen.UsageInput, opts ...RequestEditorFn) (*gen.UsageResponse, error)
-	UpdateSubscription(ctx context.Context, subscriptionID string, body gen.SubscriptionUpdateInput, opts ...RequestEditorFn) (*gen.SubscriptionResponse, error)
-	GetInvoices(ctx context.Context, params gen.GetInvoicesParams, opts ...RequestEditorFn) (*gen.InvoiceList, error)
-	GetInvoiceDownload(ctx context.Context, invoiceID string, opts ...RequestEditorFn) (*gen.InvoiceDownloadResponse, error)
-	Invoices(ctx context.Context, subscriptionID string, opts ...RequestEditorFn) iter.Seq2[gen.Invoice, error]
-}
-
-var _ API = (*Client)(nil)
-
-// GetProductComponents lists the components of a product, its plans and its
-// addons, productID being its technical name (for a module, e.g.
-// "builtfor_example"). params filters them and, with a language, returns the plans'
-// details; it may be nil. Idempotent: retried after network errors, 429 and 5xx.
-func (c *Client) GetProductComponents(ctx context.Context, productID string, params *gen.GetProductComponentsParams, opts ...RequestEditorFn) (*Components, error) {
-	op := ops.GetProductComponents
-	if err := checkPath(op, "productId", productID); err != nil {
-		return nil, err
+// invoke runs one call of op for the methods of Client (operations.gen.go): it
+// refuses path values (name, value pairs) that would not reach the server as
+// themselves, and inputs that check refuses (unless WithRequestValidation(false)).
+// Then it builds the request, runs the editors, sends it through the doer and
+// decodes the 2xx answer into a D: the R it returns, or one whose answer method
+// gives it (or names a required field it lacks). An answer that does not decode
+// wraps ErrUnexpectedResponse (and ErrOutcomeUnknown if not idempotent).
+func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []RequestEditorFn, check func() *ops.FieldError, build func(context.Context) (*http.Request, error), paths ...string) (*R, error) {
+	if fe := ops.CheckPathValues(paths...); fe != nil {
+		return nil, invalid(op, fe)
 	}
-	rctx, sent := traceContext(ctx, op)
-	req, err := ops.NewGetProductComponentsRequest(rctx, c.server, productID, params)
-	if err == nil && c.validate {
-		if fe := ops.CheckGetProductComponents(productID, params); fe != nil {
+	if c.validate {
+		if fe := check(); fe != nil {
 			return nil, invalid(op, fe)
 		}
 	}
-	list, err := send[componentList](ctx, c, op, req, sent, err, opts)
-	if err != nil {
-		return nil, err
-	}
-	return list.split(), nil
-}
-
-// AddCustomer creates the customer that will subscribe (only the "user" type can
-// be created; its id and email must be the token's). Not idempotent: it is sent
-// again only when the server cannot have received it. A customer that already
-// exists answers 403 CUSTOMER_ALREADY_EXISTS, which is how to check an unknown
-// outcome.
-func (c *Client) AddCustomer(ctx context.Context, body gen.CustomerInput, opts ...RequestEditorFn) (*gen.CustomerResponse, error) {
-	op := ops.AddCustomer
-	rctx, sent := traceContext(ctx, op)
-	req, err := ops.NewAddCustomerRequest(rctx, c.server, &body)
-	if err == nil && c.validate {
-		if fe := ops.CheckAddCustomer(&body); fe != nil {
-			return nil, invalid(op, fe)
-		}
-	}
-	return send[gen.CustomerResponse](ctx, c, op, req, sent, err, opts)
-}
-
-// AddSubscriptionEstimateForCustomer estimates what a customer would pay for a plan
-// (a new subscription, or a change of body.SubscriptionId), taxes and coupon
-// included. Nothing changes on the server: idempotent.
-func (c *Client) AddSubscriptionEstimateForCustomer(ctx context.Context, body gen.EstimateInput, opts ...RequestEditorFn) (*gen.EstimateResponse, error) {
-	op := ops.AddSubscriptionEstimateForCustomer
-	rctx, sent := traceContext(ctx, op)
-	req, err := ops.NewAddSubscriptionEstimateForCustomerRequest(rctx, c.server, &body)
-	if err == nil && c.validate {
-		if fe := ops.CheckAddSubscriptionEstimateForCustomer(&body); fe != nil {
-			return nil, invalid(op, fe)
-		}
-	}
-	return send[gen.EstimateResponse](ctx, c, op, req, sent, err, opts)
-}
-
-// AddSubscriptionChargeAtTerm adds a one-off charge of body.Amount cents, described
-// by body.Description, to the next invoice of an active or non-renewing
-// subscription. NOT idempotent: each call adds a charge, so it is sent again only
-// when the server cannot have received it, and any failure after which the charge
-// may have been added wraps ErrOutcomeUnknown.
-func (c *Client) AddSubscriptionChargeAtTerm(ctx context.Context, subscriptionID string, body gen.ChargeAtTermInput, opts ...RequestEditorFn) (*gen.ChargeAtTermResponse, error) {
-	op := ops.AddSubscriptionChargeAtTerm
-	if err := checkPath(op, "subscriptionId", subscriptionID); err != nil {
-		return nil, err
-	}
-	rctx, sent := traceContext(ctx, op)
-	req, err := ops.NewAddSubscriptionChargeAtTermRequest(rctx, c.server, subscriptionID, &body)
-	if err == nil && c.validate {
-		if fe := ops.CheckAddSubscriptionChargeAtTerm(subscriptionID, &body); fe != nil {
-			return nil, invalid(op, fe)
-		}
-	}
-	return send[gen.ChargeAtTermResponse](ctx, c, op, req, sent, err, opts)
-}
-
-// SetSubscriptionItemQuantity sets the quantity of a subscription item for the
-// next billing cycle (not cumulative: the last value wins). itemID is the item
-// price id of the subscription's webhooks (subscription_items[].item_price_id).
-// Idempotent: retried after network errors, 429 and 5xx.
-func (c *Client) SetSubscriptionItemQuantity(ctx context.Context, subscriptionID, itemID string, body gen.QuantityInput, opts ...RequestEditorFn) (*gen.QuantityResponse, error) {
-	op := ops.SetSubscriptionItemQuantity
-	if err := checkPath(op, "subscriptionId", subscriptionID, "subscriptionItemId", itemID); err != nil {
-		return nil, err
-	}
-	rctx, sent := traceContext(ctx, op)
-	req, err := ops.NewSetSubscriptionItemQuantityRequest(rctx, c.server, subscriptionID, itemID, &body)
-	if err == nil && c.validate {
-		if fe := ops.CheckSetSubscriptionItemQuantity(subscriptionID, itemID, &body); fe != nil {
-			return nil, invalid(op, fe)
-		}
-	}
-	return send[gen.QuantityResponse](ctx, c, op, req, sent, err, opts)
-}
-
-// SetSubscriptionItemUsage adds body.UsageQuantity to the usage of a metered
-// subscription item in the current billing period (usage resets at its end).
-// NOT idempotent: each call adds, so it is sent again only when the server cannot
-// have received it, and any failure after which the usage may have been counted
-// wraps ErrOutcomeUnknown.
-func (c *Client) SetSubscriptionItemUsage(ctx context.Context, subscriptionID, itemID string, body gen.UsageInput, opts ...RequestEditorFn) (*gen.UsageResponse, error) {
-	op := ops.SetSubscriptionItemUsage
-	if err := checkPath(op, "subscriptionId", subscriptionID, "subscriptionItemId", itemID); err != nil {
-		return nil, err
-	}
-	rctx, sent := traceContext(ctx, op)
-	req, err := ops.NewSetSubscriptionItemUsageRequest(rctx, c.server, subscriptionID, itemID, &body)
-	if err == nil && c.validate {
-		if fe := ops.CheckSetSubscriptionItemUsage(subscriptionID, itemID, &body); fe != nil {
-			return nil, invalid(op, fe)
-		}
-	}
-	return send[gen.UsageResponse](ctx, c, op, req, sent, err, opts)
-}
-
-// UpdateSubscription changes the plan (or the billing period) of a subscription to
-// the plan component body.SubscriptionItemId, optionally with a coupon. Idempotent:
-// retried after network errors, 429 and 5xx.
-func (c *Client) UpdateSubscription(ctx context.Context, subscriptionID string, body gen.SubscriptionUpdateInput, opts ...RequestEditorFn) (*gen.SubscriptionResponse, error) {
-	op := ops.UpdateSubscription
-	if err := checkPath(op, "subscriptionId", subscriptionID); err != nil {
-		return nil, err
-	}
-	rctx, sent := traceContext(ctx, op)
-	req, err := ops.NewUpdateSubscriptionRequest(rctx, c.server, subscriptionID, &body)
-	if err == nil && c.validate {
-		if fe := ops.CheckUpdateSubscription(subscriptionID, &body); fe != nil {
-			return nil, invalid(op, fe)
-		}
-	}
-	return send[gen.SubscriptionResponse](ctx, c, op, req, sent, err, opts)
-}
-
-// GetInvoices returns one page of the invoices params asks for (all its fields but
-// Order are required). Invoices iterates over all pages.
-func (c *Client) GetInvoices(ctx context.Context, params gen.GetInvoicesParams, opts ...RequestEditorFn) (*gen.InvoiceList, error) {
-	op := ops.GetInvoices
-	rctx, sent := traceContext(ctx, op)
-	req, err := ops.NewGetInvoicesRequest(rctx, c.server, &params)
-	if err == nil && c.validate {
-		if fe := ops.CheckGetInvoices(&params); fe != nil {
-			return nil, invalid(op, fe)
-		}
-	}
-	list, err := send[invoiceList](ctx, c, op, req, sent, err, opts)
-	if err != nil {
-		return nil, err
-	}
-	return &gen.InvoiceList{Items: list.Items, Total: *list.Total}, nil
-}
-
-// GetInvoiceDownload returns a link to an invoice's PDF and until when it works.
-func (c *Client) GetInvoiceDownload(ctx context.Context, invoiceID string, opts ...RequestEditorFn) (*gen.InvoiceDownloadResponse, error) {
-	op := ops.GetInvoiceDownload
-	if err := checkPath(op, "invoiceId", invoiceID); err != nil {
-		return nil, err
-	}
-	rctx, sent := traceContext(ctx, op)
-	req, err := ops.NewGetInvoiceDownloadRequest(rctx, c.server, invoiceID)
-	if err == nil && c.validate {
-		if fe := ops.CheckGetInvoiceDownload(invoiceID); fe != nil {
-			return nil, invalid(op, fe)
-		}
-	}
-	return send[gen.InvoiceDownloadResponse](ctx, c, op, req, sent, err, opts)
-}
-
-// send runs the editors on req and sends it through the doer, then decodes the 2xx
-// answer into a T. req was built with the context traceContext returned, and sent
-// is its trace; buildErr is the error of building it: nothing was sent. A body that
-// does not decode was an applied call: the error wraps ErrUnexpectedResponse, and
-// ErrOutcomeUnknown when the operation is not idempotent.
-func send[T any](ctx context.Context, c *Client, op *ops.Operation, req *http.Request, sent *sendTrace, buildErr error, opts []RequestEditorFn) (*T, error) {
-	switch {
-	case ctx == nil:
+	if ctx == nil {
 		return nil, &InvalidRequestError{Operation: op.ID, Field: "ctx", Reason: "nil context"}
-	case buildErr != nil:
-		return nil, &InvalidRequestError{Operation: op.ID, Field: "request", Reason: buildErr.Error(), Err: buildErr}
+	}
+	rctx, sent := traceContext(ctx, op)
+	req, err := build(rctx)
+	if err != nil {
+		return nil, &InvalidRequestError{Operation: op.ID, Field: "request", Reason: err.Error(), Err: err}
 	}
 	setHeaders(req.Header, c.sandbox)
 	built, rewind := req.Body, req.GetBody
-	for _, fns := range [2][]RequestEditorFn{c.editors, opts} {
-		for _, edit := range fns {
+	for _, edits := range [2][]RequestEditorFn{c.editors, opts} {
+		for _, edit := range edits {
 			if err := edit(ctx, req); err != nil {
 				if req.Body != nil {
 					_ = req.Body.Close() // as net/http's Do does
@@ -229,32 +56,22 @@ func send[T any](ctx context.Context, c *Client, op *ops.Operation, req *http.Re
 	if err != nil {
 		return nil, err
 	}
-	var out T
+	var out D
 	if err := json.Unmarshal(body, &out); err != nil {
 		return nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer does not decode: %w; the call was carried out", op.ID, ErrUnexpectedResponse, status, err))
 	}
-	if r, ok := any(&out).(interface{ missing() string }); ok {
-		if field := r.missing(); field != "" {
-			return nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer has no %s, which the spec requires; body %q", op.ID, ErrUnexpectedResponse, status, field, c.doer.excerpt(body, nil)))
-		}
+	a, ok := any(&out).(interface{ answer() (*R, string) })
+	if !ok {
+		return any(&out).(*R), nil
 	}
-	return &out, nil
+	r, missing := a.answer()
+	if missing != "" {
+		return nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer has no %s, which the spec requires; body %q", op.ID, ErrUnexpectedResponse, status, missing, c.doer.excerpt(body, nil)))
+	}
+	return r, nil
 }
 
 // invalid is the error of a request that a check refused: nothing was sent.
 func invalid(op *ops.Operation, fe *ops.FieldError) error {
 	return &InvalidRequestError{Operation: op.ID, Field: fe.Field, Reason: fe.Reason}
-}
-
-// checkPath refuses, before anything is built, path parameters (name, value pairs)
-// that would not reach the server as themselves: "." and ".." are removed from a
-// URL path by every HTTP stack, so the request would address another resource.
-// Empty values are left to the spec check, which names them too.
-func checkPath(op *ops.Operation, nameValues ...string) error {
-	for i := 0; i+1 < len(nameValues); i += 2 {
-		if v := nameValues[i+1]; v == "." || v == ".." {
-			return &InvalidRequestError{Operation: op.ID, Field: "path parameter " + nameValues[i], Reason: fmt.Sprintf("%q is not a valid id", v)}
-		}
-	}
-	return nil
 }

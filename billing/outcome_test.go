@@ -385,7 +385,7 @@ func TestWrongShape2xx(t *testing.T) {
 	})
 	api.allowOffSpec(contracttest.OffSpecAnswers("another operation's answer is what this test is about"))
 	c, _ := api.client(t)
-	page, err := c.GetInvoices(context.Background(), gen.GetInvoicesParams{Id: "s", Type: "subscription", Limit: 10})
+	page, err := c.GetInvoices(context.Background(), gen.GetInvoicesParams{ID: "s", Type: "subscription", Limit: 10})
 	if !errors.Is(err, ErrUnexpectedResponse) {
 		t.Errorf("getInvoices answered with a download link: error %v, page %+v; want ErrUnexpectedResponse (total missing, required by the spec)", err, page)
 	}

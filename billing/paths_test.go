@@ -143,7 +143,7 @@ func TestDotSegmentIDs(t *testing.T) {
 			return err
 		}, "path parameter subscriptionId"},
 		{"update .", func() error {
-			_, err := c.UpdateSubscription(ctx, ".", gen.SubscriptionUpdateInput{SubscriptionItemId: "p"})
+			_, err := c.UpdateSubscription(ctx, ".", gen.SubscriptionUpdateInput{SubscriptionItemID: "p"})
 			return err
 		}, "path parameter subscriptionId"},
 		{"invoice ..", func() error {
@@ -151,7 +151,7 @@ func TestDotSegmentIDs(t *testing.T) {
 			return err
 		}, "path parameter invoiceId"},
 		{"product .", func() error {
-			_, err := c.GetProductComponents(ctx, ".", nil)
+			_, err := c.GetProductComponents(ctx, ".", gen.GetProductComponentsParams{})
 			return err
 		}, "path parameter productId"},
 	}

@@ -117,7 +117,7 @@ func TestEditorRedirectToHTTPKeepsToken(t *testing.T) {
 		return nil, errors.New("not sent (test transport)")
 	})
 	c, _ := api.client(t, WithHTTPClient(&http.Client{Transport: rt}), WithTokenSource(staticToken("secret-token")))
-	_, err := c.GetProductComponents(context.Background(), "p", nil, func(_ context.Context, r *http.Request) error {
+	_, err := c.GetProductComponents(context.Background(), "p", gen.GetProductComponentsParams{}, func(_ context.Context, r *http.Request) error {
 		r.URL.Scheme, r.URL.Host = "http", "billing.example.invalid"
 		return nil
 	})

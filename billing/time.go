@@ -14,8 +14,8 @@ import (
 // gen.Invoice.InvoiceDate, gen.InvoiceDownload.ValidTill, ...) because the API's
 // schema types them as numbers, not integers:
 //
-//	if s := sub.NextRenewalAt; s != nil {
-//		fmt.Println("renews on", billing.Time(*s).Format(time.DateOnly))
+//	if sub.NextRenewalAt != 0 { // 0: not in the answer
+//		fmt.Println("renews on", billing.Time(sub.NextRenewalAt).Format(time.DateOnly))
 //	}
 //
 // NaN, an infinity or a value beyond the range of time.Unix gives the zero Time

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
 // A token still valid when its early renewal fails is used until it expires; the
@@ -161,7 +163,7 @@ func TestConcurrent401RefreshOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := c.GetProductComponents(context.Background(), "p", nil)
+			_, err := c.GetProductComponents(context.Background(), "p", gen.GetProductComponentsParams{})
 			errs <- err
 		}()
 	}

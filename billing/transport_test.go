@@ -70,7 +70,7 @@ func TestKeepAliveReplayWithIdempotencyKey(t *testing.T) {
 				return nil
 			}))
 			// Warm a kept-alive connection, so that the usage call reuses it.
-			if _, err := c.GetProductComponents(context.Background(), "p", nil); err != nil {
+			if _, err := c.GetProductComponents(context.Background(), "p", gen.GetProductComponentsParams{}); err != nil {
 				t.Fatal(err)
 			}
 			_, err := c.SetSubscriptionItemUsage(context.Background(), "s", "i", gen.UsageInput{UsageQuantity: 1})
@@ -218,7 +218,7 @@ func TestOversizedBodyIsNotRead(t *testing.T) {
 		}
 	})
 	c, _ := api.client(t, WithMaxResponseBytes(1<<20))
-	_, err := c.GetProductComponents(context.Background(), "p", nil)
+	_, err := c.GetProductComponents(context.Background(), "p", gen.GetProductComponentsParams{})
 	if !errors.Is(err, ErrUnexpectedResponse) || !strings.Contains(err.Error(), "larger than 1048576 bytes") {
 		t.Fatalf("error = %v, want ErrUnexpectedResponse naming the bound", err)
 	}
@@ -318,7 +318,7 @@ func TestSlowOversizedBodyStopsAtTheBound(t *testing.T) {
 	// The client's own transport: the spec-checking one of the tests would read
 	// the whole answer to check it.
 	c, _ := api.client(t, WithMaxResponseBytes(4096), WithHTTPClient(api.Client()))
-	_, err := c.GetProductComponents(context.Background(), "p", nil)
+	_, err := c.GetProductComponents(context.Background(), "p", gen.GetProductComponentsParams{})
 	if !errors.Is(err, ErrUnexpectedResponse) || !strings.Contains(err.Error(), "larger than 4096 bytes") {
 		t.Errorf("err = %v, want ErrUnexpectedResponse naming the bound", err)
 	}

@@ -127,7 +127,7 @@ func TestLive(t *testing.T) {
 			return fmt.Sprintf("%d of total %v", len(l.Items), l.Total)
 		})
 		if l, ok := body.(*gen.InvoiceList); ok && len(l.Items) > 0 {
-			id.invoice = l.Items[0].InvoiceId
+			id.invoice = l.Items[0].InvoiceID
 			run("getInvoiceDownload", func(body any) string {
 				d := body.(*gen.InvoiceDownloadResponse)
 				return "link valid till " + billing.Time(d.Item.ValidTill).Format(time.RFC3339)

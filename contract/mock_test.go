@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"golang.org/x/oauth2"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
@@ -85,7 +86,10 @@ func TestPrismMock(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if diff := cmp.Diff(jsonValue(t, ex[0].body), jsonValue(t, again)); diff != "" {
+					// An optional field of zero value (0, false, "") reads as an absent
+					// one: gen's plain values leave it out when encoding again.
+					zero := cmpopts.IgnoreMapEntries(func(_ string, v any) bool { return v == 0.0 || v == false || v == "" })
+					if diff := cmp.Diff(jsonValue(t, ex[0].body), jsonValue(t, again), zero); diff != "" {
 						t.Errorf("%T encoded again differs from Prism's answer (-Prism +again):\n%s", body, diff)
 					}
 				}

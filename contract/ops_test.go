@@ -47,13 +47,13 @@ func operations(id ids) []operation {
 	}
 	return []operation{
 		{"getProductComponents", func(ctx context.Context, c *billing.Client) (any, error) {
-			return c.GetProductComponents(ctx, id.product, nil)
+			return c.GetProductComponents(ctx, id.product, gen.GetProductComponentsParams{})
 		}},
 		{"addCustomer", func(ctx context.Context, c *billing.Client) (any, error) {
-			return c.AddCustomer(ctx, gen.CustomerInput{Id: id.customer, Email: "merchant@example.com", Locale: gen.Fr, Type: gen.User})
+			return c.AddCustomer(ctx, gen.CustomerInput{ID: id.customer, Email: "merchant@example.com", Locale: gen.Fr, Type: gen.User})
 		}},
 		{"addSubscriptionEstimateForCustomer", func(ctx context.Context, c *billing.Client) (any, error) {
-			return c.AddSubscriptionEstimateForCustomer(ctx, gen.EstimateInput{ComponentId: id.plan, CustomerId: id.customer, ProductId: id.product})
+			return c.AddSubscriptionEstimateForCustomer(ctx, gen.EstimateInput{ComponentID: id.plan, CustomerID: id.customer, ProductID: id.product})
 		}},
 		{"addSubscriptionChargeAtTerm", func(ctx context.Context, c *billing.Client) (any, error) {
 			return c.AddSubscriptionChargeAtTerm(ctx, id.subscription, gen.ChargeAtTermInput{Amount: 1500, Description: "Onboarding session (1 h)"})
@@ -65,10 +65,10 @@ func operations(id ids) []operation {
 			return c.SetSubscriptionItemUsage(ctx, id.subscription, id.usageItem, gen.UsageInput{UsageQuantity: 250})
 		}},
 		{"updateSubscription", func(ctx context.Context, c *billing.Client) (any, error) {
-			return c.UpdateSubscription(ctx, id.subscription, gen.SubscriptionUpdateInput{SubscriptionItemId: id.plan})
+			return c.UpdateSubscription(ctx, id.subscription, gen.SubscriptionUpdateInput{SubscriptionItemID: id.plan})
 		}},
 		{"getInvoices", func(ctx context.Context, c *billing.Client) (any, error) {
-			return c.GetInvoices(ctx, gen.GetInvoicesParams{Id: id.subscription, Type: "subscription", Limit: 10})
+			return c.GetInvoices(ctx, gen.GetInvoicesParams{ID: id.subscription, Type: "subscription", Limit: 10})
 		}},
 		{"getInvoiceDownload", func(ctx context.Context, c *billing.Client) (any, error) {
 			return c.GetInvoiceDownload(ctx, id.invoice)
@@ -112,11 +112,11 @@ var offSpecCalls = []offSpecCall{
 		return err
 	}, "description"},
 	{"locale outside the enum", "addCustomer", func(ctx context.Context, c *billing.Client) error {
-		_, err := c.AddCustomer(ctx, gen.CustomerInput{Id: "u", Email: "a@example.com", Locale: "xx", Type: gen.User})
+		_, err := c.AddCustomer(ctx, gen.CustomerInput{ID: "u", Email: "a@example.com", Locale: "xx", Type: gen.User})
 		return err
 	}, "locale"},
 	{"estimate without component", "addSubscriptionEstimateForCustomer", func(ctx context.Context, c *billing.Client) error {
-		_, err := c.AddSubscriptionEstimateForCustomer(ctx, gen.EstimateInput{CustomerId: "u", ProductId: "p"})
+		_, err := c.AddSubscriptionEstimateForCustomer(ctx, gen.EstimateInput{CustomerID: "u", ProductID: "p"})
 		return err
 	}, "componentId"},
 	{"invoices of an empty id", "getInvoices", func(ctx context.Context, c *billing.Client) error {
@@ -124,7 +124,7 @@ var offSpecCalls = []offSpecCall{
 		return err
 	}, "id"},
 	{"filter outside the enum", "getProductComponents", func(ctx context.Context, c *billing.Client) error {
-		_, err := c.GetProductComponents(ctx, mockIDs.product, &gen.GetProductComponentsParams{FilterStatus: "gone"})
+		_, err := c.GetProductComponents(ctx, mockIDs.product, gen.GetProductComponentsParams{FilterStatus: "gone"})
 		return err
 	}, "filter_status"},
 }

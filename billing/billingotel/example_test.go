@@ -11,6 +11,7 @@ import (
 	"github.com/prestashopcorp/billing-sdk-go/billing"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingotel"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
+	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
 // A client reporting its calls as OpenTelemetry spans. A program passes its own
@@ -26,7 +27,7 @@ func Example() {
 	srv.Fault("getProductComponents", billingtest.Fault{Status: 503})
 	client := srv.Client(billing.WithObserver(billingotel.New(tp, nil)))
 
-	if _, err := client.GetProductComponents(context.Background(), billingtest.ProductID, nil); err != nil {
+	if _, err := client.GetProductComponents(context.Background(), billingtest.ProductID, gen.GetProductComponentsParams{}); err != nil {
 		log.Fatal(err)
 	}
 	for _, span := range exporter.GetSpans() { // in the order they ended

@@ -26,7 +26,7 @@ func (s *Server) Usage(subscriptionID, itemID string, sandbox bool) float64 {
 	if i < 0 {
 		return 0
 	}
-	return deref(sub.SubscriptionItems[i].Usage)
+	return sub.SubscriptionItems[i].Usage
 }
 
 // PendingCharges returns the charges at term waiting for the subscription's next

@@ -12,12 +12,12 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/prestashopcorp/billing-sdk-go/internal/spec"
+	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
 )
 
 // call is what the middleware learnt about an API call, for the handlers.
 type call struct {
-	op      *spec.Operation
+	op      *ops.Operation
 	params  map[string]string // path parameters
 	claims  *claims
 	sandbox bool
@@ -50,7 +50,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, r, c, rec)
 		return
 	}
-	if err := op.ValidateRequest(r.Context(), r, params); err != nil {
+	if err := s.router.ValidateRequest(r.Context(), op, r, params); err != nil {
 		writeError(rec, http.StatusBadRequest, "BAD_REQUEST", "%v", err)
 		s.reply(w, r, c, rec)
 		return
@@ -85,7 +85,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, c *call, rec *htt
 	lenient := (res.StatusCode == http.StatusBadRequest || res.StatusCode == http.StatusUnauthorized) &&
 		!c.op.Declares(res.StatusCode)
 	if !lenient {
-		if err := c.op.ValidateResponse(r.Context(), r, c.params, res.StatusCode, res.Header, body); err != nil {
+		if err := s.router.ValidateResponse(r.Context(), c.op, r, c.params, res.StatusCode, res.Header, body); err != nil {
 			v := fmt.Errorf("billingtest: %s (%s %s) answered %d against the spec: %w", c.op.ID, r.Method, r.URL, res.StatusCode, err)
 			if s.cfg.t == nil {
 				writeError(w, http.StatusInternalServerError, "INVALID_RESPONSE", "%v", v)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/rawclient"
 )
 
 // tamper re-encodes the claims of tok with extra scopes, keeping its signature.
@@ -64,7 +65,7 @@ func TestAuth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := gen.NewClientWithResponses(srv.URL, gen.WithHTTPClient(srv.HTTPClient()))
+			c, err := rawclient.NewClientWithResponses(srv.URL, rawclient.WithHTTPClient(srv.HTTPClient()))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,13 +16,13 @@ func TestClient(t *testing.T) {
 
 	for _, c := range []struct {
 		client  *billing.Client
-		editors []gen.RequestEditorFn
+		editors []billing.RequestEditorFn
 		q       float64
 	}{
 		{live, nil, 1},
 		{live, nil, 2},
 		{sandbox, nil, 10},
-		{live, []gen.RequestEditorFn{billing.Sandbox(true)}, 20},
+		{live, []billing.RequestEditorFn{billing.Sandbox(true)}, 20},
 	} {
 		res, err := c.client.SetSubscriptionItemUsage(t.Context(), sub, addon, gen.UsageInput{UsageQuantity: c.q}, c.editors...)
 		if err != nil {
@@ -43,7 +43,7 @@ func TestClient(t *testing.T) {
 func TestClientOptionsWin(t *testing.T) {
 	srv := newServer(t)
 	c := srv.Client(billing.WithClientCredentials(srv.ClientID, "wrong secret"))
-	if _, err := c.GetProductComponents(t.Context(), billingtest.ProductID, nil); err == nil {
+	if _, err := c.GetProductComponents(t.Context(), billingtest.ProductID, gen.GetProductComponentsParams{}); err == nil {
 		t.Error("a wrong secret: no error")
 	}
 	if n := srv.Requests("getProductComponents"); n != 0 {

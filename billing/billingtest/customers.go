@@ -18,8 +18,8 @@ const (
 func (h handlers) AddCustomer(ctx context.Context, req fakeapi.AddCustomerRequestObject) (fakeapi.AddCustomerResponseObject, error) {
 	c := callOf(ctx)
 	in := req.Body
-	if in.Id != c.claims.Subject {
-		return newError(http.StatusForbidden, "FORBIDDEN", "the customer id %s must equal the token subject %s", in.Id, c.claims.Subject), nil
+	if in.ID != c.claims.Subject {
+		return newError(http.StatusForbidden, "FORBIDDEN", "the customer id %s must equal the token subject %s", in.ID, c.claims.Subject), nil
 	}
 	if c.claims.Email != "" && string(in.Email) != c.claims.Email {
 		return newError(http.StatusForbidden, "FORBIDDEN", "the customer email must equal the token's"), nil
@@ -27,11 +27,11 @@ func (h handlers) AddCustomer(ctx context.Context, req fakeapi.AddCustomerReques
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
 	st := h.s.store(c.sandbox)
-	if _, dup := st.customers[in.Id]; dup {
-		return newError(http.StatusForbidden, "CUSTOMER_ALREADY_EXISTS", "customer %s already exists", in.Id), nil
+	if _, dup := st.customers[in.ID]; dup {
+		return newError(http.StatusForbidden, "CUSTOMER_ALREADY_EXISTS", "customer %s already exists", in.ID), nil
 	}
-	cust := gen.Customer{Id: in.Id, Email: in.Email, Locale: in.Locale, Type: in.Type}
-	st.customers[in.Id] = cust
+	cust := gen.Customer{ID: in.ID, Email: in.Email, Locale: in.Locale, Type: in.Type}
+	st.customers[in.ID] = cust
 	h.s.emitCustomerCreated(st, cust)
 	return fakeapi.AddCustomer201JSONResponse{Item: cust}, nil
 }
@@ -43,19 +43,19 @@ func (h handlers) AddSubscriptionEstimateForCustomer(ctx context.Context, req fa
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
 	st := h.s.store(c.sandbox)
-	if _, ok := st.customers[in.CustomerId]; !ok {
-		return newError(http.StatusNotFound, "CUSTOMER_NOT_FOUND", "customer %s not found", in.CustomerId), nil
+	if _, ok := st.customers[in.CustomerID]; !ok {
+		return newError(http.StatusNotFound, "CUSTOMER_NOT_FOUND", "customer %s not found", in.CustomerID), nil
 	}
-	if _, ok := st.products[in.ProductId]; !ok {
-		return newError(http.StatusNotFound, "PRODUCT_NOT_FOUND", "product %s not found", in.ProductId), nil
+	if _, ok := st.products[in.ProductID]; !ok {
+		return newError(http.StatusNotFound, "PRODUCT_NOT_FOUND", "product %s not found", in.ProductID), nil
 	}
-	comp, ok := st.component(in.ProductId, in.ComponentId)
+	comp, ok := st.component(in.ProductID, in.ComponentID)
 	if !ok || comp.plan == nil {
-		return newError(http.StatusNotFound, "COMPONENT_NOT_FOUND", "plan %s not found in product %s", in.ComponentId, in.ProductId), nil
+		return newError(http.StatusNotFound, "COMPONENT_NOT_FOUND", "plan %s not found in product %s", in.ComponentID, in.ProductID), nil
 	}
-	if in.SubscriptionId != "" {
-		if _, ok := st.subs[in.SubscriptionId]; !ok {
-			return newError(http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "subscription %s not found", in.SubscriptionId), nil
+	if in.SubscriptionID != "" {
+		if _, ok := st.subs[in.SubscriptionID]; !ok {
+			return newError(http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "subscription %s not found", in.SubscriptionID), nil
 		}
 	}
 	if in.Coupon != nil && in.Coupon.CouponCode != couponCode {
@@ -77,10 +77,10 @@ func (h handlers) AddSubscriptionEstimateForCustomer(ctx context.Context, req fa
 	if in.Coupon != nil {
 		discount = cents(sub * couponPercent / 100)
 		est.InvoiceEstimate.Discounts = append(est.InvoiceEstimate.Discounts,
-			gen.EstimateDiscount{Amount: discount, DiscountType: gen.Percentage, EntityId: couponCode})
+			gen.EstimateDiscount{Amount: discount, DiscountType: gen.Percentage, EntityID: couponCode})
 		est.Coupon = &gen.EstimateCoupon{
-			Id: couponCode, DiscountType: gen.Percentage, Status: gen.CouponStatusActive,
-			DiscountPercentage: ptr(float64(couponPercent)),
+			ID: couponCode, DiscountType: gen.Percentage, Status: gen.CouponStatusActive,
+			DiscountPercentage: float64(couponPercent),
 		}
 	}
 	tax := cents((sub - discount) * taxRate / 100)

@@ -12,7 +12,7 @@ import (
 func TestAddCustomer(t *testing.T) {
 	srv := newServer(t)
 	c := apiClient(t, srv, fetchToken(t, srv)) // addCustomer needs no scope
-	in := gen.CustomerInput{Id: srv.ClientID, Email: "owner@example.com", Locale: gen.Fr, Type: gen.User}
+	in := gen.CustomerInput{ID: srv.ClientID, Email: "owner@example.com", Locale: gen.Fr, Type: gen.User}
 	tests := []struct {
 		name       string
 		in         gen.CustomerInput
@@ -21,7 +21,7 @@ func TestAddCustomer(t *testing.T) {
 	}{
 		{"created", in, 201, ""},
 		{"again", in, 403, "CUSTOMER_ALREADY_EXISTS"},
-		{"not the token subject", gen.CustomerInput{Id: "someone-else", Email: "x@example.com", Locale: gen.En, Type: gen.User}, 403, "FORBIDDEN"},
+		{"not the token subject", gen.CustomerInput{ID: "someone-else", Email: "x@example.com", Locale: gen.En, Type: gen.User}, 403, "FORBIDDEN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,7 +34,7 @@ func TestAddCustomer(t *testing.T) {
 			}
 			switch {
 			case res.JSON201 != nil:
-				want := gen.Customer{Id: tt.in.Id, Email: tt.in.Email, Locale: tt.in.Locale, Type: tt.in.Type}
+				want := gen.Customer{ID: tt.in.ID, Email: tt.in.Email, Locale: tt.in.Locale, Type: tt.in.Type}
 				if diff := cmp.Diff(want, res.JSON201.Item); diff != "" {
 					t.Errorf("customer (-want +got):\n%s", diff)
 				}
@@ -59,7 +59,7 @@ func TestAddCustomer(t *testing.T) {
 func TestEstimate(t *testing.T) {
 	srv := newServer(t)
 	c := fullClient(t, srv)
-	base := gen.EstimateInput{CustomerId: billingtest.CustomerID, ProductId: billingtest.ProductID}
+	base := gen.EstimateInput{CustomerID: billingtest.CustomerID, ProductID: billingtest.ProductID}
 	with := func(change func(*gen.EstimateInput)) gen.EstimateInput {
 		in := base
 		change(&in)
@@ -76,7 +76,7 @@ func TestEstimate(t *testing.T) {
 			Taxes:         []gen.EstimateTax{{Amount: tax, Name: "TVA 20%"}},
 		}
 		if discount > 0 {
-			e.Discounts = []gen.EstimateDiscount{{Amount: discount, DiscountType: gen.Percentage, EntityId: "WELCOME10"}}
+			e.Discounts = []gen.EstimateDiscount{{Amount: discount, DiscountType: gen.Percentage, EntityID: "WELCOME10"}}
 		}
 		return e
 	}
@@ -86,28 +86,28 @@ func TestEstimate(t *testing.T) {
 		want     gen.InvoiceEstimate
 		wantCode string // a 404's errorCode
 	}{
-		{"yearly flat fee", with(func(in *gen.EstimateInput) { in.ComponentId = billingtest.StandardYearlyPlanID }), estimate(19990, 0), ""},
+		{"yearly flat fee", with(func(in *gen.EstimateInput) { in.ComponentID = billingtest.StandardYearlyPlanID }), estimate(19990, 0), ""},
 		{"change of a subscription", with(func(in *gen.EstimateInput) {
-			in.ComponentId = billingtest.StandardYearlyPlanID
-			in.SubscriptionId = billingtest.SubscriptionID
+			in.ComponentID = billingtest.StandardYearlyPlanID
+			in.SubscriptionID = billingtest.SubscriptionID
 		}), estimate(19990, 0), ""},
-		{"stairstep, 7 users", with(func(in *gen.EstimateInput) { in.ComponentId = billingtest.UsersPlanID; in.Quantity = 7.0 }), estimate(8900, 0), ""},
-		{"stairstep, 11 users", with(func(in *gen.EstimateInput) { in.ComponentId = billingtest.UsersPlanID; in.Quantity = 11.0 }), estimate(14900, 0), ""},
+		{"stairstep, 7 users", with(func(in *gen.EstimateInput) { in.ComponentID = billingtest.UsersPlanID; in.Quantity = 7.0 }), estimate(8900, 0), ""},
+		{"stairstep, 11 users", with(func(in *gen.EstimateInput) { in.ComponentID = billingtest.UsersPlanID; in.Quantity = 11.0 }), estimate(14900, 0), ""},
 		{"coupon", with(func(in *gen.EstimateInput) {
-			in.ComponentId = billingtest.StandardMonthlyPlanID
+			in.ComponentID = billingtest.StandardMonthlyPlanID
 			in.Coupon = &gen.CouponInput{CouponCode: "WELCOME10"}
 		}), estimate(1999, 200), ""},
 		{"unknown coupon", with(func(in *gen.EstimateInput) {
-			in.ComponentId = billingtest.StandardMonthlyPlanID
+			in.ComponentID = billingtest.StandardMonthlyPlanID
 			in.Coupon = &gen.CouponInput{CouponCode: "FREE"}
 		}), gen.InvoiceEstimate{}, "COUPON_NOT_FOUND"},
-		{"addon", with(func(in *gen.EstimateInput) { in.ComponentId = billingtest.APICallsAddonID }), gen.InvoiceEstimate{}, "COMPONENT_NOT_FOUND"},
-		{"unknown plan", with(func(in *gen.EstimateInput) { in.ComponentId = "nope" }), gen.InvoiceEstimate{}, "COMPONENT_NOT_FOUND"},
-		{"unknown customer", with(func(in *gen.EstimateInput) { in.ComponentId = billingtest.StandardYearlyPlanID; in.CustomerId = "nope" }), gen.InvoiceEstimate{}, "CUSTOMER_NOT_FOUND"},
-		{"unknown product", with(func(in *gen.EstimateInput) { in.ComponentId = billingtest.StandardYearlyPlanID; in.ProductId = "nope" }), gen.InvoiceEstimate{}, "PRODUCT_NOT_FOUND"},
+		{"addon", with(func(in *gen.EstimateInput) { in.ComponentID = billingtest.APICallsAddonID }), gen.InvoiceEstimate{}, "COMPONENT_NOT_FOUND"},
+		{"unknown plan", with(func(in *gen.EstimateInput) { in.ComponentID = "nope" }), gen.InvoiceEstimate{}, "COMPONENT_NOT_FOUND"},
+		{"unknown customer", with(func(in *gen.EstimateInput) { in.ComponentID = billingtest.StandardYearlyPlanID; in.CustomerID = "nope" }), gen.InvoiceEstimate{}, "CUSTOMER_NOT_FOUND"},
+		{"unknown product", with(func(in *gen.EstimateInput) { in.ComponentID = billingtest.StandardYearlyPlanID; in.ProductID = "nope" }), gen.InvoiceEstimate{}, "PRODUCT_NOT_FOUND"},
 		{"unknown subscription", with(func(in *gen.EstimateInput) {
-			in.ComponentId = billingtest.StandardYearlyPlanID
-			in.SubscriptionId = "nope"
+			in.ComponentID = billingtest.StandardYearlyPlanID
+			in.SubscriptionID = "nope"
 		}), gen.InvoiceEstimate{}, "SUBSCRIPTION_NOT_FOUND"},
 	}
 	for _, tt := range tests {

@@ -20,7 +20,7 @@ type apiError struct {
 
 func newError(status int, code, format string, args ...any) apiError {
 	msg := fmt.Sprintf(format, args...)
-	return apiError{status: status, body: gen.Error{StatusCode: ptr(float64(status)), ErrorCode: code, Message: msg}}
+	return apiError{status: status, body: gen.Error{StatusCode: float64(status), ErrorCode: code, Message: msg}}
 }
 
 // write writes the answer; it returns an error for the Visit methods' sake, but

@@ -15,12 +15,12 @@ func Example() {
 
 	client := srv.Client()
 	res, err := client.GetProductComponents(context.Background(), billingtest.ProductID,
-		&gen.GetProductComponentsParams{FilterComponentType: gen.ComponentTypePlan})
+		gen.GetProductComponentsParams{FilterComponentType: gen.ComponentTypePlan})
 	if err != nil {
 		log.Fatal(err)
 	}
 	for _, plan := range res.Plans {
-		fmt.Println(plan.Id, plan.PricingModel, plan.BillingPeriodUnit)
+		fmt.Println(plan.ID, plan.PricingModel, plan.BillingPeriodUnit)
 	}
 	fmt.Println("total:", res.Total, "token requests:", srv.TokenRequests())
 	// Output:
@@ -50,7 +50,7 @@ func ExampleServer_CloseBillingPeriod() {
 		log.Fatal(err)
 	}
 	for _, line := range inv.LineItems {
-		fmt.Println(line.EntityType, *line.Amount)
+		fmt.Println(line.EntityType, line.Amount)
 	}
 	fmt.Println("usage after:", srv.Usage(billingtest.SubscriptionID, billingtest.APICallsAddonID, false))
 	// Output:

@@ -13,11 +13,12 @@ import (
 
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/rawclient"
 )
 
 const usageOp = "setSubscriptionItemUsage"
 
-func postUsage(ctx context.Context, c *gen.ClientWithResponses, q float64) (*gen.SetSubscriptionItemUsageResponse, error) {
+func postUsage(ctx context.Context, c *rawclient.ClientWithResponses, q float64) (*rawclient.SetSubscriptionItemUsageResponse, error) {
 	return c.SetSubscriptionItemUsageWithResponse(ctx, billingtest.SubscriptionID, billingtest.APICallsAddonID, gen.UsageInput{UsageQuantity: q})
 }
 
@@ -59,7 +60,7 @@ func TestFaultUnauthorized(t *testing.T) {
 	srv := newServer(t)
 	srv.Fault("getInvoices", billingtest.Fault{Status: http.StatusUnauthorized})
 	c := fullClient(t, srv)
-	params := &gen.GetInvoicesParams{Id: billingtest.SubscriptionID, Type: "subscription", Limit: 1}
+	params := &gen.GetInvoicesParams{ID: billingtest.SubscriptionID, Type: "subscription", Limit: 1}
 	res, err := c.GetInvoicesWithResponse(t.Context(), params)
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +148,7 @@ func TestFaultPanics(t *testing.T) {
 // look at the bytes on the wire, which the generated client hides.
 func usageRequest(t *testing.T, srv *billingtest.Server, base string) *http.Request {
 	t.Helper()
-	req, err := gen.NewSetSubscriptionItemUsageRequest(base, billingtest.SubscriptionID, billingtest.APICallsAddonID,
+	req, err := rawclient.NewSetSubscriptionItemUsageRequest(base, billingtest.SubscriptionID, billingtest.APICallsAddonID,
 		gen.UsageInput{UsageQuantity: 5})
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
-	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/rawclient"
 )
 
 // newServer starts a Server that fails t on any answer breaking the spec and
@@ -50,7 +50,7 @@ func fetchToken(t *testing.T, srv *billingtest.Server, scopes ...string) string 
 	return tok.AccessToken
 }
 
-func bearer(tok string) gen.RequestEditorFn {
+func bearer(tok string) rawclient.RequestEditorFn {
 	return func(_ context.Context, req *http.Request) error {
 		req.Header.Set("Authorization", "Bearer "+tok)
 		return nil
@@ -85,10 +85,10 @@ func sandboxHeader(_ context.Context, req *http.Request) error {
 }
 
 // apiClient returns a generated client that sends tok.
-func apiClient(t *testing.T, srv *billingtest.Server, tok string) *gen.ClientWithResponses {
+func apiClient(t *testing.T, srv *billingtest.Server, tok string) *rawclient.ClientWithResponses {
 	t.Helper()
-	c, err := gen.NewClientWithResponses(srv.URL, gen.WithHTTPClient(srv.HTTPClient()), gen.WithRequestEditorFn(bearer(tok)),
-		gen.WithRequestEditorFn(dropEmptyQuery))
+	c, err := rawclient.NewClientWithResponses(srv.URL, rawclient.WithHTTPClient(srv.HTTPClient()), rawclient.WithRequestEditorFn(bearer(tok)),
+		rawclient.WithRequestEditorFn(dropEmptyQuery))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func apiClient(t *testing.T, srv *billingtest.Server, tok string) *gen.ClientWit
 }
 
 // fullClient returns a generated client with a token of every scope.
-func fullClient(t *testing.T, srv *billingtest.Server) *gen.ClientWithResponses {
+func fullClient(t *testing.T, srv *billingtest.Server) *rawclient.ClientWithResponses {
 	t.Helper()
 	return apiClient(t, srv, fetchToken(t, srv, billingtest.Scopes()...))
 }
@@ -140,8 +140,6 @@ func (c *clock) Advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // jsonField returns a string field of a JSON object.
 func jsonField(t *testing.T, body []byte, name string) string {

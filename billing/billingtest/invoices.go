@@ -40,10 +40,10 @@ func (h handlers) GetInvoices(ctx context.Context, req fakeapi.GetInvoicesReques
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
 	st := h.s.store(c.sandbox)
-	if _, ok := st.subs[p.Id]; !ok {
-		return subscriptionNotFound(p.Id), nil
+	if _, ok := st.subs[p.ID]; !ok {
+		return subscriptionNotFound(p.ID), nil
 	}
-	all := st.invoicesOf(p.Id)
+	all := st.invoicesOf(p.ID)
 	if order == "desc" {
 		slices.Reverse(all)
 	}
@@ -74,18 +74,18 @@ func page(offset, limit float64, n int) (from, to int) {
 func (h handlers) GetInvoiceDownload(ctx context.Context, req fakeapi.GetInvoiceDownloadRequestObject) (fakeapi.GetInvoiceDownloadResponseObject, error) {
 	c := callOf(ctx)
 	h.s.mu.Lock()
-	_, ok := h.s.store(c.sandbox).invoice(req.InvoiceId)
+	_, ok := h.s.store(c.sandbox).invoice(req.InvoiceID)
 	h.s.mu.Unlock()
 	if !ok {
-		return newError(http.StatusNotFound, "INVOICE_NOT_FOUND", "invoice %s not found", req.InvoiceId), nil
+		return newError(http.StatusNotFound, "INVOICE_NOT_FOUND", "invoice %s not found", req.InvoiceID), nil
 	}
 	till := h.s.cfg.now().Add(downloadTTL).Unix()
 	q := url.Values{
 		"expires":   {strconv.FormatInt(till, 10)},
-		"signature": {h.s.sign(req.InvoiceId, till)},
+		"signature": {h.s.sign(req.InvoiceID, till)},
 	}
-	link := h.s.base() + "/invoices/" + url.PathEscape(req.InvoiceId) + ".pdf?" + q.Encode()
-	return fakeapi.GetInvoiceDownload200JSONResponse{Item: gen.InvoiceDownload{DownloadUrl: link, ValidTill: float64(till)}}, nil
+	link := h.s.base() + "/invoices/" + url.PathEscape(req.InvoiceID) + ".pdf?" + q.Encode()
+	return fakeapi.GetInvoiceDownload200JSONResponse{Item: gen.InvoiceDownload{DownloadURL: link, ValidTill: float64(till)}}, nil
 }
 
 // sign is the signature of a download link.
@@ -135,35 +135,35 @@ func (s *Server) CloseBillingPeriod(subscriptionID string, sandbox bool) (gen.In
 		return gen.Invoice{}, fmt.Errorf("billingtest: subscription %s not found", subscriptionID)
 	}
 	at := s.cfg.now()
-	if sub.NextRenewalAt != nil {
-		at = billing.Time(*sub.NextRenewalAt)
+	if sub.NextRenewalAt != 0 {
+		at = billing.Time(sub.NextRenewalAt)
 	}
 
 	var lines []line
 	for i := range sub.SubscriptionItems {
 		it := &sub.SubscriptionItems[i]
-		l := line{entityType: it.ItemType + "_item_price", componentID: it.Id}
-		comp, known := st.component(sub.ProductId, it.Id)
-		name := it.Id
+		l := line{entityType: it.ItemType + "_item_price", componentID: it.ID}
+		comp, known := st.component(sub.ProductID, it.ID)
+		name := it.ID
 		if known && comp.title != "" {
 			name = comp.title
 		}
 		switch {
 		case st.metered(sub, i):
-			u := deref(it.Usage)
-			price := deref(it.UnitPrice)
+			u := it.Usage
+			price := it.UnitPrice
 			if known {
 				price = comp.price
 			}
 			l.amount, l.description = cents(u*price), fmt.Sprintf("%s × %g", name, u)
-			it.Usage = ptr(0.0)
+			it.Usage = 0
 		case known && comp.pricing == gen.FlatFee:
 			l.amount, l.description = comp.price, fmt.Sprintf("%s (%s)", name, comp.period)
 		case known:
-			q := deref(it.Quantity)
+			q := it.Quantity
 			l.amount, l.description = cents(comp.amount(q)), fmt.Sprintf("%s × %g", name, q)
 		default:
-			l.amount, l.description = deref(it.Amount), name
+			l.amount, l.description = it.Amount, name
 		}
 		lines = append(lines, l)
 	}
@@ -172,9 +172,9 @@ func (s *Server) CloseBillingPeriod(subscriptionID string, sandbox bool) (gen.In
 	}
 	sub.charges = nil
 
-	inv := newInvoice(st.nextInvoiceID(at), sub.ShopId, sub.Id, sub.ProductId, at, lines)
+	inv := newInvoice(st.nextInvoiceID(at), sub.ShopID, sub.ID, sub.ProductID, at, lines)
 	st.invoices = append(st.invoices, &inv)
-	if sub.NextRenewalAt != nil {
+	if sub.NextRenewalAt != 0 {
 		next := at.AddDate(0, 1, 0)
 		switch sub.BillingPeriodUnit {
 		case string(gen.PeriodUnitYear):
@@ -182,7 +182,7 @@ func (s *Server) CloseBillingPeriod(subscriptionID string, sandbox bool) (gen.In
 		case string(gen.PeriodUnitDay):
 			next = at.AddDate(0, 0, 1)
 		}
-		sub.NextRenewalAt = ptr(float64(next.Unix()))
+		sub.NextRenewalAt = float64(next.Unix())
 	}
 	sub.bump(s.cfg.now())
 	s.emitSubscription(st, sub, webhook.SubscriptionUpdated)

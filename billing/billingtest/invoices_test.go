@@ -50,7 +50,7 @@ func TestGetInvoicesPagination(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res, err := c.GetInvoicesWithResponse(t.Context(), &gen.GetInvoicesParams{
-				Id: billingtest.SubscriptionID, Type: "subscription", Limit: tt.limit, Offset: tt.offset, Order: tt.order,
+				ID: billingtest.SubscriptionID, Type: "subscription", Limit: tt.limit, Offset: tt.offset, Order: tt.order,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -60,7 +60,7 @@ func TestGetInvoicesPagination(t *testing.T) {
 			}
 			var got []string
 			for _, inv := range res.JSON200.Items {
-				got = append(got, inv.InvoiceId)
+				got = append(got, inv.InvoiceID)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("invoices (-want +got):\n%s", diff)
@@ -80,9 +80,9 @@ func TestGetInvoicesRefusals(t *testing.T) {
 		params     gen.GetInvoicesParams
 		wantStatus int
 	}{
-		{"type shop", gen.GetInvoicesParams{Id: billingtest.SubscriptionID, Type: "shop", Limit: 1}, 400},
-		{"order sideways", gen.GetInvoicesParams{Id: billingtest.SubscriptionID, Type: "subscription", Limit: 1, Order: "sideways"}, 400},
-		{"unknown subscription", gen.GetInvoicesParams{Id: "nope", Type: "subscription", Limit: 1}, 404},
+		{"type shop", gen.GetInvoicesParams{ID: billingtest.SubscriptionID, Type: "shop", Limit: 1}, 400},
+		{"order sideways", gen.GetInvoicesParams{ID: billingtest.SubscriptionID, Type: "subscription", Limit: 1, Order: "sideways"}, 400},
+		{"unknown subscription", gen.GetInvoicesParams{ID: "nope", Type: "subscription", Limit: 1}, 404},
 	} {
 		res, err := c.GetInvoicesWithResponse(t.Context(), &tt.params)
 		if err != nil {
@@ -108,8 +108,8 @@ func TestGetInvoiceDownload(t *testing.T) {
 		t.Fatalf("status %d: %s", res.StatusCode(), res.Body)
 	}
 	link := res.JSON200.Item
-	if !strings.HasPrefix(link.DownloadUrl, srv.URL+"/invoices/INV-2025-00003.pdf?") || !strings.Contains(link.DownloadUrl, "signature=") {
-		t.Errorf("downloadUrl = %s", link.DownloadUrl)
+	if !strings.HasPrefix(link.DownloadURL, srv.URL+"/invoices/INV-2025-00003.pdf?") || !strings.Contains(link.DownloadURL, "signature=") {
+		t.Errorf("downloadUrl = %s", link.DownloadURL)
 	}
 	if want := clk.Now().Add(5 * time.Minute).Truncate(time.Second); !billing.Time(link.ValidTill).Equal(want) {
 		t.Errorf("validTill = %v (%v), want %v (now + 5 min)", link.ValidTill, billing.Time(link.ValidTill), want)
@@ -124,14 +124,14 @@ func TestGetInvoiceDownload(t *testing.T) {
 		b, _ := io.ReadAll(res.Body)
 		return res.StatusCode, res.Header.Get("Content-Type"), string(b)
 	}
-	if status, ct, body := get(link.DownloadUrl); status != 200 || ct != "application/pdf" || !strings.HasPrefix(body, "%PDF-") {
+	if status, ct, body := get(link.DownloadURL); status != 200 || ct != "application/pdf" || !strings.HasPrefix(body, "%PDF-") {
 		t.Errorf("GET link: %d %s %q", status, ct, body)
 	}
-	if status, _, _ := get(strings.Replace(link.DownloadUrl, "00003", "00004", 1)); status != http.StatusForbidden {
+	if status, _, _ := get(strings.Replace(link.DownloadURL, "00003", "00004", 1)); status != http.StatusForbidden {
 		t.Errorf("GET another invoice with the same signature: %d, want 403", status)
 	}
 	clk.Advance(5*time.Minute + time.Second)
-	if status, _, _ := get(link.DownloadUrl); status != http.StatusForbidden {
+	if status, _, _ := get(link.DownloadURL); status != http.StatusForbidden {
 		t.Errorf("GET expired link: %d, want 403", status)
 	}
 
@@ -165,41 +165,41 @@ func TestCloseBillingPeriod(t *testing.T) {
 	id := "INV-2026-00013"
 	li := func(n int, entity, component, desc string, amount, tax float64) gen.InvoiceLineItem {
 		l := gen.InvoiceLineItem{
-			InvoiceLineItemId: fmt.Sprintf("li_%s_%d", id, n), InvoiceId: id, SubscriptionId: billingtest.SubscriptionID,
-			EntityType: entity, Description: desc, Amount: ptr(amount), TaxAmount: ptr(tax), TaxRate: ptr(20.0),
+			InvoiceLineItemID: fmt.Sprintf("li_%s_%d", id, n), InvoiceID: id, SubscriptionID: billingtest.SubscriptionID,
+			EntityType: entity, Description: desc, Amount: amount, TaxAmount: tax, TaxRate: 20.0,
 		}
 		if component != "" {
-			l.ComponentId = component
+			l.ComponentID = component
 		}
 		return l
 	}
 	want := gen.Invoice{
-		InvoiceId: id, CustomerId: billingtest.ShopID, SubscriptionId: billingtest.SubscriptionID, ProductId: billingtest.ProductID,
-		Status: "paid", CurrencyCode: "EUR", InvoiceDate: ptr(renewal), PaymentDate: ptr(renewal),
+		InvoiceID: id, CustomerID: billingtest.ShopID, SubscriptionID: billingtest.SubscriptionID, ProductID: billingtest.ProductID,
+		Status: "paid", CurrencyCode: "EUR", InvoiceDate: renewal, PaymentDate: renewal,
 		LineItems: []gen.InvoiceLineItem{
 			li(1, "plan_item_price", billingtest.StandardMonthlyPlanID, "Standard (month)", 1999, 400),
 			li(2, "plan_item_price", billingtest.UsersPlanID, "Users × 7", 8900, 1780),
 			li(3, "addon_item_price", billingtest.APICallsAddonID, billingtest.APICallsAddonID+" × 150", 300, 60),
 			li(4, "adhoc", "", "Onboarding", 1500, 300),
 		},
-		TaxAmount: 2540, AmountTotal: 15239, AmountPaid: ptr(15239.0), AmountDue: ptr(0.0),
+		TaxAmount: 2540, AmountTotal: 15239, AmountPaid: 15239.0, AmountDue: 0.0,
 	}
 	if diff := cmp.Diff(want, inv); diff != "" {
 		t.Errorf("invoice (-want +got):\n%s", diff)
 	}
 
 	sub, _ := srv.Subscription(billingtest.SubscriptionID, false)
-	if got, want := billing.Time(*sub.NextRenewalAt), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
+	if got, want := billing.Time(sub.NextRenewalAt), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
 		t.Errorf("nextRenewalAt = %v, want %v", got, want)
 	}
-	if q := *item(t, sub, billingtest.UsersPlanID).Quantity; q != 7 {
+	if q := item(t, sub, billingtest.UsersPlanID).Quantity; q != 7 {
 		t.Errorf("quantity after renewal = %v, want 7 (it does not reset)", q)
 	}
-	res, err := c.GetInvoicesWithResponse(t.Context(), &gen.GetInvoicesParams{Id: billingtest.SubscriptionID, Type: "subscription", Limit: 1})
+	res, err := c.GetInvoicesWithResponse(t.Context(), &gen.GetInvoicesParams{ID: billingtest.SubscriptionID, Type: "subscription", Limit: 1})
 	if err != nil || res.JSON200 == nil {
 		t.Fatalf("%v %s", err, res.Body)
 	}
-	if got := res.JSON200.Items[0].InvoiceId; got != id || res.JSON200.Total != 13 {
+	if got := res.JSON200.Items[0].InvoiceID; got != id || res.JSON200.Total != 13 {
 		t.Errorf("newest invoice %s of %v, want %s of 13", got, res.JSON200.Total, id)
 	}
 	if _, err := srv.CloseBillingPeriod("nope", false); err == nil {

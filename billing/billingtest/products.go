@@ -20,9 +20,9 @@ func (h handlers) GetProductComponents(ctx context.Context, req fakeapi.GetProdu
 	c := callOf(ctx)
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
-	comps, ok := h.s.store(c.sandbox).products[req.ProductId]
+	comps, ok := h.s.store(c.sandbox).products[req.ProductID]
 	if !ok {
-		return newError(http.StatusNotFound, "PRODUCT_NOT_FOUND", "product %s not found", req.ProductId), nil
+		return newError(http.StatusNotFound, "PRODUCT_NOT_FOUND", "product %s not found", req.ProductID), nil
 	}
 	p := req.Params
 	items := []gen.Component{}

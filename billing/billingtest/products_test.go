@@ -47,12 +47,12 @@ func TestGetProductComponents(t *testing.T) {
 				}
 				switch v := v.(type) {
 				case gen.Plan:
-					got = append(got, "plan "+v.Id)
+					got = append(got, "plan "+v.ID)
 					if (v.Details != nil) != tt.wantDetails {
-						t.Errorf("plan %s details = %v, want details %v", v.Id, v.Details, tt.wantDetails)
+						t.Errorf("plan %s details = %v, want details %v", v.ID, v.Details, tt.wantDetails)
 					}
 				case gen.Addon:
-					got = append(got, string(v.ComponentType)+" "+v.Id)
+					got = append(got, string(v.ComponentType)+" "+v.ID)
 				}
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
@@ -77,12 +77,12 @@ func TestGetProductComponentsPlanFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := gen.Plan{
-		Id: billingtest.UsersPlanID, ProductId: billingtest.ProductID, ComponentGroupId: "builtfor_example-users",
+		ID: billingtest.UsersPlanID, ProductID: billingtest.ProductID, ComponentGroupID: "builtfor_example-users",
 		ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.Stairstep, Status: gen.ComponentStatusActive,
 		BillingPeriodUnit: gen.PeriodUnitMonth,
 		Tiers: []gen.Tier{
-			{StartingUnit: 1, EndingUnit: ptr(5.0), Price: 4900},
-			{StartingUnit: 6, EndingUnit: ptr(10.0), Price: 8900},
+			{StartingUnit: 1, EndingUnit: 5.0, Price: 4900},
+			{StartingUnit: 6, EndingUnit: 10.0, Price: 8900},
 			{StartingUnit: 11, Price: 14900},
 		},
 		Details: &gen.PlanDetails{Title: "Users", Features: []string{"Back-office accounts"}},

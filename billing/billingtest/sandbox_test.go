@@ -45,14 +45,14 @@ func TestSandboxIsolation(t *testing.T) {
 	if n, m := len(srv.Invoices(sub, true)), len(srv.Invoices(sub, false)); n != 13 || m != 12 {
 		t.Errorf("invoices: %d sandbox, %d live, want 13 and 12", n, m)
 	}
-	res, err := c.GetInvoiceDownloadWithResponse(t.Context(), inv.InvoiceId)
+	res, err := c.GetInvoiceDownloadWithResponse(t.Context(), inv.InvoiceID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.JSON404 == nil {
 		t.Errorf("live download of a sandbox invoice: status %d, want 404", res.StatusCode())
 	}
-	res, err = c.GetInvoiceDownloadWithResponse(t.Context(), inv.InvoiceId, sandboxHeader)
+	res, err = c.GetInvoiceDownloadWithResponse(t.Context(), inv.InvoiceID, sandboxHeader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestSandboxIsolation(t *testing.T) {
 
 	// A customer created in sandbox exists only there.
 	cres, err := c.AddCustomerWithResponse(t.Context(),
-		gen.CustomerInput{Id: srv.ClientID, Email: "owner@example.com", Locale: gen.En, Type: gen.User}, sandboxQuery)
+		gen.CustomerInput{ID: srv.ClientID, Email: "owner@example.com", Locale: gen.En, Type: gen.User}, sandboxQuery)
 	if err != nil || cres.JSON201 == nil {
 		t.Fatalf("%v %s", err, cres.Body)
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/prestashopcorp/billing-sdk-go/billing"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
@@ -22,7 +21,7 @@ const (
 )
 
 // Seed is the data a store starts with. Each plan and addon belongs to the
-// product its ProductId names; a product exists when it has a component.
+// product its ProductID names; a product exists when it has a component.
 // Subscription items name components by id (the item id is the component id).
 // A plan's componentType is always written "plan", an addon's "addon" unless it
 // says "charge".
@@ -52,26 +51,26 @@ func DefaultSeed() Seed {
 	s := Seed{
 		Plans: []gen.Plan{
 			{
-				Id: StandardMonthlyPlanID, ProductId: ProductID, ComponentGroupId: "builtfor_example-standard",
+				ID: StandardMonthlyPlanID, ProductID: ProductID, ComponentGroupID: "builtfor_example-standard",
 				ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.FlatFee, Status: gen.ComponentStatusActive,
-				BillingPeriodUnit: gen.PeriodUnitMonth, Price: ptr(1999.0),
-				TrialPeriodUnit: ptr(gen.TrialPeriodUnitDay), TrialPeriodValue: ptr(30.0),
+				BillingPeriodUnit: gen.PeriodUnitMonth, Price: 1999.0,
+				TrialPeriodUnit: ptr(gen.TrialPeriodUnitDay), TrialPeriodValue: 30.0,
 				Details: &gen.PlanDetails{Title: "Standard", Features: standardFeatures},
 			},
 			{
-				Id: StandardYearlyPlanID, ProductId: ProductID, ComponentGroupId: "builtfor_example-standard",
+				ID: StandardYearlyPlanID, ProductID: ProductID, ComponentGroupID: "builtfor_example-standard",
 				ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.FlatFee, Status: gen.ComponentStatusActive,
-				BillingPeriodUnit: gen.PeriodUnitYear, Price: ptr(19990.0),
-				TrialPeriodUnit: ptr(gen.TrialPeriodUnitDay), TrialPeriodValue: ptr(30.0),
+				BillingPeriodUnit: gen.PeriodUnitYear, Price: 19990.0,
+				TrialPeriodUnit: ptr(gen.TrialPeriodUnitDay), TrialPeriodValue: 30.0,
 				Details: &gen.PlanDetails{Title: "Standard", Features: standardFeatures},
 			},
 			{
-				Id: UsersPlanID, ProductId: ProductID, ComponentGroupId: "builtfor_example-users",
+				ID: UsersPlanID, ProductID: ProductID, ComponentGroupID: "builtfor_example-users",
 				ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.Stairstep, Status: gen.ComponentStatusActive,
 				BillingPeriodUnit: gen.PeriodUnitMonth,
 				Tiers: []gen.Tier{
-					{StartingUnit: 1, EndingUnit: ptr(5.0), Price: 4900},
-					{StartingUnit: 6, EndingUnit: ptr(10.0), Price: 8900},
+					{StartingUnit: 1, EndingUnit: 5.0, Price: 4900},
+					{StartingUnit: 6, EndingUnit: 10.0, Price: 8900},
 					{StartingUnit: 11, Price: 14900},
 				},
 				Details: &gen.PlanDetails{Title: "Users", Features: []string{"Back-office accounts"}},
@@ -79,32 +78,32 @@ func DefaultSeed() Seed {
 		},
 		Addons: []gen.Addon{
 			{
-				Id: APICallsAddonID, ProductId: ProductID, ComponentGroupId: "builtfor_example-api-calls",
+				ID: APICallsAddonID, ProductID: ProductID, ComponentGroupID: "builtfor_example-api-calls",
 				ComponentType: gen.AddonComponentTypeAddon, PricingModel: gen.PerUnit, Status: gen.ComponentStatusActive,
-				IsUsageBased: true, Price: ptr(2.0),
+				IsUsageBased: true, Price: 2.0,
 			},
 		},
 		Customers: []gen.Customer{{
-			Id: CustomerID, Email: CustomerEmail, Locale: gen.Fr, Type: gen.User,
+			ID: CustomerID, Email: CustomerEmail, Locale: gen.Fr, Type: gen.User,
 			BillingAddress: &gen.BillingAddress{
 				FirstName: "Camille", LastName: "Martin", CompanyName: "Example SAS",
 				Line1: "12 rue d'Amsterdam", City: "Paris", Zip: "75009", Country: "FR",
 			},
 		}},
 		Subscriptions: []gen.Subscription{{
-			Id: SubscriptionID, ProductId: ProductID, ShopId: ShopID, Status: billing.StatusActive, CurrencyCode: "EUR",
+			ID: SubscriptionID, ProductID: ProductID, ShopID: ShopID, Status: gen.SubscriptionStatusActive, CurrencyCode: "EUR",
 			BillingPeriodUnit:   string(gen.PeriodUnitMonth),
 			ResourceVersion:     fmt.Sprint(date(2025, 12).UnixMilli()),
-			ActivatedAt:         ptr(float64(date(2024, 12).Unix())),
-			NextRenewalAt:       ptr(float64(date(2026, 1).Unix())),
-			HasScheduledChanges: ptr(false),
+			ActivatedAt:         float64(date(2024, 12).Unix()),
+			NextRenewalAt:       float64(date(2026, 1).Unix()),
+			HasScheduledChanges: false,
 			SubscriptionItems: []gen.SubscriptionItem{
-				{Id: StandardMonthlyPlanID, GroupId: "builtfor_example-standard", ItemType: "plan",
-					Quantity: ptr(1.0), UnitPrice: ptr(1999.0), Amount: ptr(1999.0), FreeQuantity: ptr(0.0)},
-				{Id: UsersPlanID, GroupId: "builtfor_example-users", ItemType: "plan",
-					Quantity: ptr(1.0), UnitPrice: ptr(4900.0), Amount: ptr(4900.0), FreeQuantity: ptr(0.0)},
-				{Id: APICallsAddonID, GroupId: "builtfor_example-api-calls", ItemType: "addon",
-					UnitPrice: ptr(2.0), Usage: ptr(0.0)},
+				{ID: StandardMonthlyPlanID, GroupID: "builtfor_example-standard", ItemType: "plan",
+					Quantity: 1.0, UnitPrice: 1999.0, Amount: 1999.0, FreeQuantity: 0.0},
+				{ID: UsersPlanID, GroupID: "builtfor_example-users", ItemType: "plan",
+					Quantity: 1.0, UnitPrice: 4900.0, Amount: 4900.0, FreeQuantity: 0.0},
+				{ID: APICallsAddonID, GroupID: "builtfor_example-api-calls", ItemType: "addon",
+					UnitPrice: 2.0, Usage: 0.0},
 			},
 		}},
 	}

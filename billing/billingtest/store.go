@@ -66,9 +66,9 @@ func newStore(seed Seed) (*store, error) {
 		p := &seed.Plans[i]
 		p.ComponentType = gen.PlanComponentTypePlan
 		c := &component{
-			id: p.Id, productID: p.ProductId, groupID: p.ComponentGroupId, kind: gen.ComponentTypePlan,
+			id: p.ID, productID: p.ProductID, groupID: p.ComponentGroupID, kind: gen.ComponentTypePlan,
 			pricing: p.PricingModel, status: p.Status, metered: p.IsUsageBased, period: p.BillingPeriodUnit,
-			price: deref(p.Price), plan: p,
+			price: p.Price, plan: p,
 		}
 		if p.Tiers != nil {
 			c.tiers = p.Tiers
@@ -86,8 +86,8 @@ func newStore(seed Seed) (*store, error) {
 			a.ComponentType = gen.AddonComponentTypeAddon
 		}
 		c := &component{
-			id: a.Id, productID: a.ProductId, groupID: a.ComponentGroupId, kind: gen.ComponentType(a.ComponentType),
-			pricing: a.PricingModel, status: a.Status, metered: a.IsUsageBased, price: deref(a.Price), addon: a,
+			id: a.ID, productID: a.ProductID, groupID: a.ComponentGroupID, kind: gen.ComponentType(a.ComponentType),
+			pricing: a.PricingModel, status: a.Status, metered: a.IsUsageBased, price: a.Price, addon: a,
 		}
 		if a.Tiers != nil {
 			c.tiers = a.Tiers
@@ -97,24 +97,24 @@ func newStore(seed Seed) (*store, error) {
 		}
 	}
 	for _, c := range seed.Customers {
-		if _, dup := st.customers[c.Id]; dup {
-			return nil, fmt.Errorf("billingtest: seed has customer %s twice", c.Id)
+		if _, dup := st.customers[c.ID]; dup {
+			return nil, fmt.Errorf("billingtest: seed has customer %s twice", c.ID)
 		}
-		st.customers[c.Id] = c
+		st.customers[c.ID] = c
 	}
 	for _, s := range seed.Subscriptions {
-		if _, dup := st.subs[s.Id]; dup {
-			return nil, fmt.Errorf("billingtest: seed has subscription %s twice", s.Id)
+		if _, dup := st.subs[s.ID]; dup {
+			return nil, fmt.Errorf("billingtest: seed has subscription %s twice", s.ID)
 		}
-		st.subs[s.Id] = &subscription{Subscription: s}
+		st.subs[s.ID] = &subscription{Subscription: s}
 	}
 	seen := map[string]bool{}
 	for i := range seed.Invoices {
 		inv := &seed.Invoices[i]
-		if seen[inv.InvoiceId] {
-			return nil, fmt.Errorf("billingtest: seed has invoice %s twice", inv.InvoiceId)
+		if seen[inv.InvoiceID] {
+			return nil, fmt.Errorf("billingtest: seed has invoice %s twice", inv.InvoiceID)
 		}
-		seen[inv.InvoiceId] = true
+		seen[inv.InvoiceID] = true
 		st.invoices = append(st.invoices, inv)
 	}
 	return st, nil
@@ -132,17 +132,17 @@ func (st *store) component(productID, id string) (*component, bool) {
 
 // item returns the index of the subscription's item id, or -1.
 func (s *subscription) item(id string) int {
-	return slices.IndexFunc(s.SubscriptionItems, func(it gen.SubscriptionItem) bool { return it.Id == id })
+	return slices.IndexFunc(s.SubscriptionItems, func(it gen.SubscriptionItem) bool { return it.ID == id })
 }
 
 // metered tells whether item i of s is billed by usage: its component is
 // usage-based or, for an item outside the catalog, it carries a usage.
 func (st *store) metered(s *subscription, i int) bool {
 	it := s.SubscriptionItems[i]
-	if c, ok := st.component(s.ProductId, it.Id); ok {
+	if c, ok := st.component(s.ProductID, it.ID); ok {
 		return c.metered
 	}
-	return it.Usage != nil
+	return it.Usage != 0
 }
 
 // bump sets a new resourceVersion: now in milliseconds, always above the last one.
@@ -191,16 +191,16 @@ func (c *component) unitPrice(q float64) float64 {
 func (st *store) invoicesOf(subID string) []*gen.Invoice {
 	var out []*gen.Invoice
 	for _, inv := range st.invoices {
-		if inv.SubscriptionId == subID {
+		if inv.SubscriptionID == subID {
 			out = append(out, inv)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b *gen.Invoice) int { return cmp.Compare(deref(a.InvoiceDate), deref(b.InvoiceDate)) })
+	slices.SortStableFunc(out, func(a, b *gen.Invoice) int { return cmp.Compare(a.InvoiceDate, b.InvoiceDate) })
 	return out
 }
 
 func (st *store) invoice(id string) (*gen.Invoice, bool) {
-	i := slices.IndexFunc(st.invoices, func(inv *gen.Invoice) bool { return inv.InvoiceId == id })
+	i := slices.IndexFunc(st.invoices, func(inv *gen.Invoice) bool { return inv.InvoiceID == id })
 	if i < 0 {
 		return nil, false
 	}
@@ -216,20 +216,20 @@ type line struct {
 // newInvoice builds a paid EUR invoice of lines, each taxed at taxRate.
 func newInvoice(id, customerID, subID, productID string, at time.Time, lines []line) gen.Invoice {
 	inv := gen.Invoice{
-		InvoiceId: id, CustomerId: customerID, SubscriptionId: subID, ProductId: productID,
-		Status: "paid", CurrencyCode: "EUR", InvoiceDate: ptr(float64(at.Unix())), PaymentDate: ptr(float64(at.Unix())),
+		InvoiceID: id, CustomerID: customerID, SubscriptionID: subID, ProductID: productID,
+		Status: "paid", CurrencyCode: "EUR", InvoiceDate: float64(at.Unix()), PaymentDate: float64(at.Unix()),
 		LineItems: []gen.InvoiceLineItem{},
 	}
 	var sum, tax float64
 	for i, l := range lines {
 		t := cents(l.amount * taxRate / 100)
 		li := gen.InvoiceLineItem{
-			InvoiceLineItemId: fmt.Sprintf("li_%s_%d", id, i+1), InvoiceId: id, SubscriptionId: subID,
+			InvoiceLineItemID: fmt.Sprintf("li_%s_%d", id, i+1), InvoiceID: id, SubscriptionID: subID,
 			EntityType: l.entityType, Description: l.description,
-			Amount: ptr(l.amount), TaxAmount: ptr(t), TaxRate: ptr(float64(taxRate)),
+			Amount: l.amount, TaxAmount: t, TaxRate: float64(taxRate),
 		}
 		if l.componentID != "" {
-			li.ComponentId = l.componentID
+			li.ComponentID = l.componentID
 		}
 		inv.LineItems = append(inv.LineItems, li)
 		sum += l.amount
@@ -237,8 +237,8 @@ func newInvoice(id, customerID, subID, productID string, at time.Time, lines []l
 	}
 	inv.TaxAmount = tax
 	inv.AmountTotal = sum + tax
-	inv.AmountPaid = ptr(sum + tax)
-	inv.AmountDue = ptr(0.0)
+	inv.AmountPaid = sum + tax
+	inv.AmountDue = 0.0
 	return inv
 }
 
@@ -257,12 +257,4 @@ func clone[T any](v T) T {
 		panic("billingtest: clone: " + err.Error())
 	}
 	return out
-}
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }

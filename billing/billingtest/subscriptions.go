@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/prestashopcorp/billing-sdk-go/billing"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
 	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
@@ -38,12 +37,12 @@ func (h handlers) AddSubscriptionChargeAtTerm(ctx context.Context, req fakeapi.A
 	c := callOf(ctx)
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
-	sub, ok := h.s.store(c.sandbox).subs[req.SubscriptionId]
+	sub, ok := h.s.store(c.sandbox).subs[req.SubscriptionID]
 	if !ok {
-		return subscriptionNotFound(req.SubscriptionId), nil
+		return subscriptionNotFound(req.SubscriptionID), nil
 	}
-	if sub.Status != billing.StatusActive && sub.Status != billing.StatusNonRenewing {
-		return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription %s is %s: a charge at term needs an active or non_renewing subscription", sub.Id, sub.Status), nil
+	if sub.Status != gen.SubscriptionStatusActive && sub.Status != gen.SubscriptionStatusNonRenewing {
+		return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription %s is %s: a charge at term needs an active or non_renewing subscription", sub.ID, sub.Status), nil
 	}
 	ch := gen.ChargeAtTerm{Amount: req.Body.Amount, Description: req.Body.Description}
 	sub.charges = append(sub.charges, ch)
@@ -56,24 +55,24 @@ func (h handlers) SetSubscriptionItemQuantity(ctx context.Context, req fakeapi.S
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
 	st := h.s.store(c.sandbox)
-	sub, i, e := st.subscriptionItem(req.SubscriptionId, req.SubscriptionItemId)
+	sub, i, e := st.subscriptionItem(req.SubscriptionID, req.SubscriptionItemID)
 	if e != nil {
 		return *e, nil
 	}
 	if st.metered(sub, i) {
-		return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription item %s is metered: report its usage instead", req.SubscriptionItemId), nil
+		return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription item %s is metered: report its usage instead", req.SubscriptionItemID), nil
 	}
 	q := req.Body.Quantity
 	it := &sub.SubscriptionItems[i]
-	if comp, ok := st.component(sub.ProductId, it.Id); ok {
+	if comp, ok := st.component(sub.ProductID, it.ID); ok {
 		if comp.pricing == gen.FlatFee {
-			return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription item %s has a flat fee: it has no quantity", it.Id), nil
+			return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription item %s has a flat fee: it has no quantity", it.ID), nil
 		}
-		it.UnitPrice = ptr(comp.unitPrice(q))
-		it.Amount = ptr(cents(comp.amount(q)))
+		it.UnitPrice = comp.unitPrice(q)
+		it.Amount = cents(comp.amount(q))
 	}
-	if deref(it.Quantity) != q {
-		it.Quantity = ptr(q)
+	if it.Quantity != q {
+		it.Quantity = q
 		sub.bump(h.s.cfg.now())
 		h.s.emitSubscription(st, sub, webhook.SubscriptionUpdated)
 	}
@@ -86,16 +85,16 @@ func (h handlers) SetSubscriptionItemUsage(ctx context.Context, req fakeapi.SetS
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
 	st := h.s.store(c.sandbox)
-	sub, i, e := st.subscriptionItem(req.SubscriptionId, req.SubscriptionItemId)
+	sub, i, e := st.subscriptionItem(req.SubscriptionID, req.SubscriptionItemID)
 	if e != nil {
 		return *e, nil
 	}
 	if !st.metered(sub, i) {
-		return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription item %s is not metered: set its quantity instead", req.SubscriptionItemId), nil
+		return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription item %s is not metered: set its quantity instead", req.SubscriptionItemID), nil
 	}
 	it := &sub.SubscriptionItems[i]
-	it.Usage = ptr(deref(it.Usage) + req.Body.UsageQuantity)
-	h.s.usage.add(c.sandbox, req.SubscriptionId, req.SubscriptionItemId, req.Body.UsageQuantity)
+	it.Usage = it.Usage + req.Body.UsageQuantity
+	h.s.usage.add(c.sandbox, req.SubscriptionID, req.SubscriptionItemID, req.Body.UsageQuantity)
 	return fakeapi.SetSubscriptionItemUsage201JSONResponse{Item: gen.Usage{UsageQuantity: req.Body.UsageQuantity}}, nil
 }
 
@@ -106,16 +105,16 @@ func (h handlers) UpdateSubscription(ctx context.Context, req fakeapi.UpdateSubs
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
 	st := h.s.store(c.sandbox)
-	sub, ok := st.subs[req.SubscriptionId]
+	sub, ok := st.subs[req.SubscriptionID]
 	if !ok {
-		return subscriptionNotFound(req.SubscriptionId), nil
+		return subscriptionNotFound(req.SubscriptionID), nil
 	}
 	if in.CouponCode != "" && in.CouponCode != couponCode {
 		return newError(http.StatusNotFound, "COUPON_NOT_FOUND", "coupon %s not found", in.CouponCode), nil
 	}
-	comp, ok := st.component(sub.ProductId, in.SubscriptionItemId)
+	comp, ok := st.component(sub.ProductID, in.SubscriptionItemID)
 	if !ok {
-		return newError(http.StatusNotFound, "COMPONENT_NOT_FOUND", "component %s not found in product %s", in.SubscriptionItemId, sub.ProductId), nil
+		return newError(http.StatusNotFound, "COMPONENT_NOT_FOUND", "component %s not found in product %s", in.SubscriptionItemID, sub.ProductID), nil
 	}
 	if comp.plan == nil {
 		return newError(http.StatusBadRequest, "BAD_REQUEST", "component %s is an %s, not a plan", comp.id, comp.kind), nil
@@ -127,27 +126,27 @@ func (h handlers) UpdateSubscription(ctx context.Context, req fakeapi.UpdateSubs
 		// The plan item replaced: the one of the same group, else the first plan.
 		i := -1
 		for j, it := range sub.SubscriptionItems {
-			if it.ItemType == "plan" && (i < 0 || it.GroupId == comp.groupID) {
+			if it.ItemType == "plan" && (i < 0 || it.GroupID == comp.groupID) {
 				i = j
-				if it.GroupId == comp.groupID {
+				if it.GroupID == comp.groupID {
 					break
 				}
 			}
 		}
 		if i < 0 {
-			return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription %s has no plan item", sub.Id), nil
+			return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription %s has no plan item", sub.ID), nil
 		}
 		old := sub.SubscriptionItems[i]
-		if old.GroupId != comp.groupID && string(comp.period) != sub.BillingPeriodUnit {
+		if old.GroupID != comp.groupID && string(comp.period) != sub.BillingPeriodUnit {
 			return newError(http.StatusBadRequest, "BAD_REQUEST", "a plan change and a billing period change at once are not supported"), nil
 		}
-		q := deref(old.Quantity)
+		q := old.Quantity
 		if comp.pricing == gen.FlatFee || q == 0 {
 			q = 1
 		}
 		sub.SubscriptionItems[i] = gen.SubscriptionItem{
-			Id: comp.id, GroupId: comp.groupID, ItemType: string(comp.kind),
-			Quantity: ptr(q), UnitPrice: ptr(comp.unitPrice(q)), Amount: ptr(cents(comp.amount(q))),
+			ID: comp.id, GroupID: comp.groupID, ItemType: string(comp.kind),
+			Quantity: q, UnitPrice: comp.unitPrice(q), Amount: cents(comp.amount(q)),
 			FreeQuantity: old.FreeQuantity,
 		}
 		sub.BillingPeriodUnit = string(comp.period)

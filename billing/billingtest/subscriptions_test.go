@@ -44,8 +44,8 @@ func TestSetSubscriptionItemQuantity(t *testing.T) {
 			}
 			sub, _ := srv.Subscription(tt.sub, false)
 			it := item(t, sub, tt.item)
-			if *it.Quantity != tt.quantity || *it.Amount != tt.wantAmount {
-				t.Errorf("item quantity %v amount %v, want %v and %v", *it.Quantity, *it.Amount, tt.quantity, tt.wantAmount)
+			if it.Quantity != tt.quantity || it.Amount != tt.wantAmount {
+				t.Errorf("item quantity %v amount %v, want %v and %v", it.Quantity, it.Amount, tt.quantity, tt.wantAmount)
 			}
 		})
 	}
@@ -57,11 +57,11 @@ func TestSetSubscriptionItemQuantity(t *testing.T) {
 func item(t *testing.T, sub gen.Subscription, id string) gen.SubscriptionItem {
 	t.Helper()
 	for _, it := range sub.SubscriptionItems {
-		if it.Id == id {
+		if it.ID == id {
 			return it
 		}
 	}
-	t.Fatalf("subscription %s has no item %s", sub.Id, id)
+	t.Fatalf("subscription %s has no item %s", sub.ID, id)
 	return gen.SubscriptionItem{}
 }
 
@@ -81,7 +81,7 @@ func TestSetSubscriptionItemUsage(t *testing.T) {
 		t.Errorf("usage = %v, want 150.5 (summed)", got)
 	}
 	sub, _ := srv.Subscription(billingtest.SubscriptionID, false)
-	if got := *item(t, sub, billingtest.APICallsAddonID).Usage; got != 150.5 {
+	if got := item(t, sub, billingtest.APICallsAddonID).Usage; got != 150.5 {
 		t.Errorf("subscription item usage = %v, want 150.5", got)
 	}
 
@@ -115,8 +115,8 @@ func TestSetSubscriptionItemUsage(t *testing.T) {
 	if got := srv.Usage(billingtest.SubscriptionID, billingtest.APICallsAddonID, false); got != 0 {
 		t.Errorf("usage after the period closed = %v, want 0", got)
 	}
-	if got := line(t, inv, billingtest.APICallsAddonID); *got.Amount != 301 || got.EntityType != "addon_item_price" {
-		t.Errorf("usage line = %v %v, want 301 (150.5 calls × 2) addon_item_price", *got.Amount, got.EntityType)
+	if got := line(t, inv, billingtest.APICallsAddonID); got.Amount != 301 || got.EntityType != "addon_item_price" {
+		t.Errorf("usage line = %v %v, want 301 (150.5 calls × 2) addon_item_price", got.Amount, got.EntityType)
 	}
 }
 
@@ -124,11 +124,11 @@ func TestSetSubscriptionItemUsage(t *testing.T) {
 func line(t *testing.T, inv gen.Invoice, componentID string) gen.InvoiceLineItem {
 	t.Helper()
 	for _, l := range inv.LineItems {
-		if l.ComponentId != "" && l.ComponentId == componentID {
+		if l.ComponentID != "" && l.ComponentID == componentID {
 			return l
 		}
 	}
-	t.Fatalf("invoice %s has no line of %s", inv.InvoiceId, componentID)
+	t.Fatalf("invoice %s has no line of %s", inv.InvoiceID, componentID)
 	return gen.InvoiceLineItem{}
 }
 
@@ -160,7 +160,7 @@ func TestChargeAtTerm(t *testing.T) {
 	var got []gen.ChargeAtTerm
 	for _, l := range inv.LineItems {
 		if l.EntityType == "adhoc" {
-			got = append(got, gen.ChargeAtTerm{Amount: *l.Amount, Description: l.Description})
+			got = append(got, gen.ChargeAtTerm{Amount: l.Amount, Description: l.Description})
 		}
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -179,7 +179,7 @@ func TestChargeAtTerm(t *testing.T) {
 }
 
 func TestChargeAtTermNeedsActiveSubscription(t *testing.T) {
-	for _, status := range []string{"cancelled", "paused", "in_trial"} {
+	for _, status := range []gen.SubscriptionStatus{gen.SubscriptionStatusCancelled, gen.SubscriptionStatusPaused, gen.SubscriptionStatusInTrial} {
 		seed := billingtest.DefaultSeed()
 		seed.Subscriptions[0].Status = status
 		srv := newServer(t, billingtest.WithSeed(seed))
@@ -211,7 +211,7 @@ func TestUpdateSubscription(t *testing.T) {
 	before, _ := srv.Subscription(billingtest.SubscriptionID, false)
 
 	res, err := c.UpdateSubscriptionWithResponse(t.Context(), billingtest.SubscriptionID,
-		gen.SubscriptionUpdateInput{SubscriptionItemId: billingtest.StandardYearlyPlanID})
+		gen.SubscriptionUpdateInput{SubscriptionItemID: billingtest.StandardYearlyPlanID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,8 +222,8 @@ func TestUpdateSubscription(t *testing.T) {
 	want := before
 	want.BillingPeriodUnit = string(gen.PeriodUnitYear)
 	want.SubscriptionItems[0] = gen.SubscriptionItem{
-		Id: billingtest.StandardYearlyPlanID, GroupId: "builtfor_example-standard", ItemType: "plan",
-		Quantity: ptr(1.0), UnitPrice: ptr(19990.0), Amount: ptr(19990.0), FreeQuantity: ptr(0.0),
+		ID: billingtest.StandardYearlyPlanID, GroupID: "builtfor_example-standard", ItemType: "plan",
+		Quantity: 1.0, UnitPrice: 19990.0, Amount: 19990.0, FreeQuantity: 0.0,
 	}
 	want.ResourceVersion = got.ResourceVersion
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -238,7 +238,7 @@ func TestUpdateSubscription(t *testing.T) {
 
 	// The same change again changes nothing.
 	res, err = c.UpdateSubscriptionWithResponse(t.Context(), billingtest.SubscriptionID,
-		gen.SubscriptionUpdateInput{SubscriptionItemId: billingtest.StandardYearlyPlanID})
+		gen.SubscriptionUpdateInput{SubscriptionItemID: billingtest.StandardYearlyPlanID})
 	if err != nil || res.JSON200 == nil {
 		t.Fatalf("again: %v %s", err, res.Body)
 	}
@@ -257,7 +257,7 @@ func TestUpdateSubscription(t *testing.T) {
 		{"back to monthly with the coupon", billingtest.SubscriptionID, billingtest.StandardMonthlyPlanID, "WELCOME10", 200},
 	} {
 		res, err := c.UpdateSubscriptionWithResponse(t.Context(), tt.sub,
-			gen.SubscriptionUpdateInput{SubscriptionItemId: tt.component, CouponCode: tt.coupon})
+			gen.SubscriptionUpdateInput{SubscriptionItemID: tt.component, CouponCode: tt.coupon})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -266,21 +266,21 @@ func TestUpdateSubscription(t *testing.T) {
 		}
 	}
 	if sub, _ := srv.Subscription(billingtest.SubscriptionID, false); sub.BillingPeriodUnit != string(gen.PeriodUnitMonth) ||
-		sub.SubscriptionItems[0].Id != billingtest.StandardMonthlyPlanID {
-		t.Errorf("after the change back: %s %s", sub.BillingPeriodUnit, sub.SubscriptionItems[0].Id)
+		sub.SubscriptionItems[0].ID != billingtest.StandardMonthlyPlanID {
+		t.Errorf("after the change back: %s %s", sub.BillingPeriodUnit, sub.SubscriptionItems[0].ID)
 	}
 }
 
 func TestUpdateSubscriptionPlanAndPeriodAtOnce(t *testing.T) {
 	seed := billingtest.DefaultSeed()
 	seed.Plans = append(seed.Plans, gen.Plan{
-		Id: "builtfor_example-premium-EUR-Yearly", ProductId: billingtest.ProductID, ComponentGroupId: "builtfor_example-premium",
-		PricingModel: gen.FlatFee, Status: gen.ComponentStatusActive, BillingPeriodUnit: gen.PeriodUnitYear, Price: ptr(49990.0),
+		ID: "builtfor_example-premium-EUR-Yearly", ProductID: billingtest.ProductID, ComponentGroupID: "builtfor_example-premium",
+		PricingModel: gen.FlatFee, Status: gen.ComponentStatusActive, BillingPeriodUnit: gen.PeriodUnitYear, Price: 49990.0,
 	})
 	seed.Subscriptions[0].SubscriptionItems = seed.Subscriptions[0].SubscriptionItems[:1]
 	srv := newServer(t, billingtest.WithSeed(seed))
 	res, err := fullClient(t, srv).UpdateSubscriptionWithResponse(t.Context(), billingtest.SubscriptionID,
-		gen.SubscriptionUpdateInput{SubscriptionItemId: "builtfor_example-premium-EUR-Yearly"})
+		gen.SubscriptionUpdateInput{SubscriptionItemID: "builtfor_example-premium-EUR-Yearly"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -138,7 +138,7 @@ func (r *recordingT) Errorf(format string, args ...any) {
 // brokenSeed has a plan with a negative price: listing it breaks the spec.
 func brokenSeed() billingtest.Seed {
 	seed := billingtest.DefaultSeed()
-	seed.Plans[0].Price = ptr(-5.0)
+	seed.Plans[0].Price = -5.0
 	return seed
 }
 
@@ -186,7 +186,7 @@ func TestNoViolationsOnErrorsTheSpecDeclares(t *testing.T) {
 	if res.JSON404 == nil {
 		t.Errorf("status %d, want 404: %s", res.StatusCode(), res.Body)
 	}
-	r2, err := c.GetInvoicesWithResponse(t.Context(), &gen.GetInvoicesParams{Id: "nope", Type: "subscription", Limit: 1})
+	r2, err := c.GetInvoicesWithResponse(t.Context(), &gen.GetInvoicesParams{ID: "nope", Type: "subscription", Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

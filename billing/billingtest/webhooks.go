@@ -177,17 +177,17 @@ func (s *Server) CreateSubscription(sub gen.Subscription, sandbox bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.store(sandbox)
-	switch _, taken := st.subs[sub.Id]; {
-	case sub.Id == "":
+	switch _, taken := st.subs[sub.ID]; {
+	case sub.ID == "":
 		return errors.New("billingtest: CreateSubscription: empty id")
 	case taken:
-		return fmt.Errorf("billingtest: CreateSubscription: subscription %s exists", sub.Id)
+		return fmt.Errorf("billingtest: CreateSubscription: subscription %s exists", sub.ID)
 	}
 	ns := &subscription{Subscription: clone(sub)}
 	if ns.ResourceVersion == "" {
 		ns.bump(s.cfg.now())
 	}
-	st.subs[sub.Id] = ns
+	st.subs[sub.ID] = ns
 	s.emitSubscription(st, ns, webhook.SubscriptionCreated)
 	return nil
 }
@@ -418,9 +418,9 @@ func (s *Server) emitSubscription(st *store, sub *subscription, typ webhook.Type
 		return
 	}
 	s.hooks.send(typ, webhook.SubscriptionData{
-		ShopID:              sub.ShopId,
-		ChargebeeCustomerID: sub.ShopId,
-		Customer:            s.hooks.customer(st, st == s.sandbox, sub.ShopId),
+		ShopID:              sub.ShopID,
+		ChargebeeCustomerID: sub.ShopID,
+		Customer:            s.hooks.customer(st, st == s.sandbox, sub.ShopID),
 		Subscription:        s.hooks.subscription(sub, s.cfg.now()),
 	})
 }
@@ -431,12 +431,12 @@ func (s *Server) emitCustomerCreated(st *store, c gen.Customer) {
 	if s.hooks == nil {
 		return
 	}
-	k := customerKey{st == s.sandbox, c.Id}
+	k := customerKey{st == s.sandbox, c.ID}
 	s.hooks.mu.Lock()
 	s.hooks.customers[k] = webhook.Version(s.cfg.now().UnixMilli())
 	s.hooks.mu.Unlock()
 	s.hooks.send(webhook.CustomerCreated, webhook.CustomerData{
-		Customer: s.hooks.customer(st, k.sandbox, c.Id), ChargebeeCustomerID: c.Id, ShopID: c.Id,
+		Customer: s.hooks.customer(st, k.sandbox, c.ID), ChargebeeCustomerID: c.ID, ShopID: c.ID,
 	})
 }
 
@@ -447,19 +447,19 @@ func (s *Server) emitPayment(st *store, sub *subscription, inv *gen.Invoice) {
 		return
 	}
 	now := s.cfg.now()
-	at := webhook.Timestamp(deref(inv.InvoiceDate))
+	at := webhook.Timestamp(inv.InvoiceDate)
 	s.hooks.send(webhook.PaymentSucceeded, webhook.PaymentData{
-		ModuleID:     sub.ProductId,
-		Customer:     s.hooks.customer(st, st == s.sandbox, sub.ShopId),
+		ModuleID:     sub.ProductID,
+		Customer:     s.hooks.customer(st, st == s.sandbox, sub.ShopID),
 		Subscription: s.hooks.subscription(sub, now),
 		Transaction: webhook.Transaction{
-			ID: "txn_" + inv.InvoiceId, CustomerID: sub.ShopId, SubscriptionID: sub.Id,
+			ID: "txn_" + inv.InvoiceID, CustomerID: sub.ShopID, SubscriptionID: sub.ID,
 			PaymentMethod: "card", Type: "payment", Date: at, Amount: inv.AmountTotal,
 			Status: webhook.TransactionSuccess, UpdatedAt: webhook.TimestampOf(now),
 			ResourceVersion: webhook.Version(now.UnixMilli()), Object: "transaction",
 			CurrencyCode: inv.CurrencyCode, BaseCurrencyCode: inv.CurrencyCode,
 			LinkedInvoices: []webhook.LinkedInvoice{{
-				InvoiceID: inv.InvoiceId, AppliedAmount: inv.AmountTotal, AppliedAt: at,
+				InvoiceID: inv.InvoiceID, AppliedAmount: inv.AmountTotal, AppliedAt: at,
 				InvoiceDate: at, InvoiceTotal: inv.AmountTotal, InvoiceStatus: inv.Status,
 			}},
 		},
@@ -493,22 +493,22 @@ func (h *hooks) customer(st *store, sandbox bool, id string) webhook.Customer {
 func (h *hooks) subscription(sub *subscription, now time.Time) webhook.Subscription {
 	rv, _ := strconv.ParseInt(sub.ResourceVersion, 10, 64)
 	out := webhook.Subscription{
-		ID: sub.Id, BillingPeriod: 1, BillingPeriodUnit: sub.BillingPeriodUnit,
-		CustomerID: sub.ShopId, Status: webhook.Status(sub.Status),
-		NextBillingAt:       webhook.Timestamp(deref(sub.NextRenewalAt)),
-		ActivatedAt:         webhook.Timestamp(deref(sub.ActivatedAt)),
-		StartedAt:           webhook.Timestamp(deref(sub.ActivatedAt)),
-		CreatedAt:           webhook.Timestamp(deref(sub.ActivatedAt)),
-		CancelledAt:         webhook.Timestamp(deref(sub.CancelledAt)),
-		TrialEnd:            webhook.Timestamp(deref(sub.TrialEndAt)),
+		ID: sub.ID, BillingPeriod: 1, BillingPeriodUnit: sub.BillingPeriodUnit,
+		CustomerID: sub.ShopID, Status: webhook.Status(sub.Status),
+		NextBillingAt:       webhook.Timestamp(sub.NextRenewalAt),
+		ActivatedAt:         webhook.Timestamp(sub.ActivatedAt),
+		StartedAt:           webhook.Timestamp(sub.ActivatedAt),
+		CreatedAt:           webhook.Timestamp(sub.ActivatedAt),
+		CancelledAt:         webhook.Timestamp(sub.CancelledAt),
+		TrialEnd:            webhook.Timestamp(sub.TrialEndAt),
 		UpdatedAt:           webhook.TimestampOf(now),
-		HasScheduledChanges: deref(sub.HasScheduledChanges),
+		HasScheduledChanges: sub.HasScheduledChanges,
 		ResourceVersion:     webhook.Version(rv),
 		Object:              "subscription", CurrencyCode: sub.CurrencyCode, BaseCurrencyCode: sub.CurrencyCode,
-		MetaData: webhook.SubscriptionMeta{Module: sub.ProductId},
+		MetaData: webhook.SubscriptionMeta{Module: sub.ProductID},
 	}
-	if sub.NextRenewalAt != nil {
-		end := webhook.Timestamp(*sub.NextRenewalAt).Time()
+	if sub.NextRenewalAt != 0 {
+		end := webhook.Timestamp(sub.NextRenewalAt).Time()
 		start := end.AddDate(0, -1, 0)
 		switch sub.BillingPeriodUnit {
 		case string(gen.PeriodUnitYear):
@@ -520,13 +520,13 @@ func (h *hooks) subscription(sub *subscription, now time.Time) webhook.Subscript
 	}
 	for _, it := range sub.SubscriptionItems {
 		item := webhook.SubscriptionItem{
-			ItemPriceID: it.Id, ItemType: it.ItemType,
-			Quantity: deref(it.Quantity), UnitPrice: deref(it.UnitPrice), Amount: deref(it.Amount),
+			ItemPriceID: it.ID, ItemType: it.ItemType,
+			Quantity: it.Quantity, UnitPrice: it.UnitPrice, Amount: it.Amount,
 		}
 		out.SubscriptionItems = append(out.SubscriptionItems, item)
 		if it.ItemType == webhook.ItemPlan && out.PlanID == "" {
 			out.PlanID, out.PlanQuantity, out.PlanUnitPrice, out.PlanAmount = item.ItemPriceID, item.Quantity, item.UnitPrice, item.Amount
-			out.PlanFreeQuantity = deref(it.FreeQuantity)
+			out.PlanFreeQuantity = it.FreeQuantity
 		}
 	}
 	return out

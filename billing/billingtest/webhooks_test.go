@@ -99,7 +99,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	ctx := t.Context()
 	const sub = billingtest.SubscriptionID
 
-	res, err := c.UpdateSubscriptionWithResponse(ctx, sub, gen.SubscriptionUpdateInput{SubscriptionItemId: billingtest.StandardYearlyPlanID})
+	res, err := c.UpdateSubscriptionWithResponse(ctx, sub, gen.SubscriptionUpdateInput{SubscriptionItemID: billingtest.StandardYearlyPlanID})
 	if err != nil || res.JSON200 == nil {
 		t.Fatalf("update: %v", err)
 	}
@@ -118,13 +118,13 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cust, err := c.AddCustomerWithResponse(ctx, gen.AddCustomerJSONRequestBody{Id: srv.ClientID, Email: "new@example.com", Locale: gen.En, Type: gen.User})
+	cust, err := c.AddCustomerWithResponse(ctx, gen.AddCustomerJSONRequestBody{ID: srv.ClientID, Email: "new@example.com", Locale: gen.En, Type: gen.User})
 	if err != nil || cust.JSON201 == nil {
 		t.Fatalf("add customer: %v %s", err, cust.Body)
 	}
-	newSub := gen.Subscription{Id: "sub_new", ProductId: billingtest.ProductID, ShopId: srv.ClientID, Status: "in_trial",
+	newSub := gen.Subscription{ID: "sub_new", ProductID: billingtest.ProductID, ShopID: srv.ClientID, Status: "in_trial",
 		CurrencyCode: "EUR", BillingPeriodUnit: string(gen.PeriodUnitMonth), SubscriptionItems: []gen.SubscriptionItem{
-			{Id: billingtest.StandardMonthlyPlanID, GroupId: "builtfor_example-standard", ItemType: "plan", Quantity: ptr(1.0)}}}
+			{ID: billingtest.StandardMonthlyPlanID, GroupID: "builtfor_example-standard", ItemType: "plan", Quantity: 1.0}}}
 	if err := srv.CreateSubscription(newSub, false); err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		"subscription.updated " + sub,
 		"subscription.updated " + sub,
 		"subscription.updated " + sub,
-		"payment.succeeded txn_" + inv.InvoiceId,
+		"payment.succeeded txn_" + inv.InvoiceID,
 		"customer.created " + srv.ClientID,
 		"subscription.created sub_new",
 	}
@@ -148,7 +148,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	if v, _ := strconv.ParseInt(stored.ResourceVersion, 10, 64); webhook.Version(v) != known.ResourceVersion {
 		t.Errorf("version %d, want %s", known.ResourceVersion, stored.ResourceVersion)
 	}
-	if got, want := float64(known.NextBillingAt), *stored.NextRenewalAt; got != want || want != float64(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC).Unix()) {
+	if got, want := float64(known.NextBillingAt), stored.NextRenewalAt; got != want || want != float64(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC).Unix()) {
 		t.Errorf("next_billing_at %g, want %g (a year after the renewal)", got, want)
 	}
 	var items []webhook.SubscriptionItem
@@ -171,8 +171,8 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	created := p.events[4].CustomerData.Customer
 	p.mu.Unlock()
 	if tx := pay.Transaction; tx.Amount != inv.AmountTotal || tx.Status != webhook.TransactionSuccess ||
-		tx.LinkedInvoices[0].InvoiceID != inv.InvoiceId || float64(tx.Date) != *inv.InvoiceDate {
-		t.Errorf("transaction %+v, want invoice %s of %g", tx, inv.InvoiceId, inv.AmountTotal)
+		tx.LinkedInvoices[0].InvoiceID != inv.InvoiceID || float64(tx.Date) != inv.InvoiceDate {
+		t.Errorf("transaction %+v, want invoice %s of %g", tx, inv.InvoiceID, inv.AmountTotal)
 	}
 	if pay.ModuleID != billingtest.ProductID || pay.Customer.BillingAddress == nil || pay.Customer.BillingAddress.Country != "FR" {
 		t.Errorf("payment module %q customer %+v", pay.ModuleID, pay.Customer)
@@ -257,7 +257,7 @@ func TestWebhooksGiveUp(t *testing.T) {
 			}
 			opts = append(opts, billingtest.WithWebhook(down.URL, webhook.NewSecret()))
 			srv := newServer(t, opts...)
-			if err := srv.CreateSubscription(gen.Subscription{Id: "s", Status: "active"}, false); err != nil {
+			if err := srv.CreateSubscription(gen.Subscription{ID: "s", Status: "active"}, false); err != nil {
 				t.Fatal(err)
 			}
 			flush(t, srv)
@@ -278,7 +278,7 @@ func TestWebhooksDuplicate(t *testing.T) {
 	p := newPartner(t)
 	srv := p.server(t)
 	srv.WebhookFault(billingtest.WebhookDuplicate)
-	if err := srv.CreateSubscription(gen.Subscription{Id: "s", Status: "active"}, false); err != nil {
+	if err := srv.CreateSubscription(gen.Subscription{ID: "s", Status: "active"}, false); err != nil {
 		t.Fatal(err)
 	}
 	flush(t, srv)
@@ -321,7 +321,7 @@ func TestWebhooksSwap(t *testing.T) {
 
 	// A message held alone is released by FlushWebhooks.
 	srv.WebhookFault(billingtest.WebhookSwap)
-	if err := srv.CreateSubscription(gen.Subscription{Id: "s", Status: "active"}, false); err != nil {
+	if err := srv.CreateSubscription(gen.Subscription{ID: "s", Status: "active"}, false); err != nil {
 		t.Fatal(err)
 	}
 	flush(t, srv)
@@ -375,7 +375,7 @@ func TestWebhooksClock(t *testing.T) {
 	fixed := func() time.Time { return at }
 	p := newPartner(t, webhook.WithClock(fixed))
 	srv := p.server(t, billingtest.WithClock(fixed))
-	if err := srv.CreateSubscription(gen.Subscription{Id: "s", Status: "active"}, false); err != nil {
+	if err := srv.CreateSubscription(gen.Subscription{ID: "s", Status: "active"}, false); err != nil {
 		t.Fatal(err)
 	}
 	flush(t, srv)
@@ -391,7 +391,7 @@ func TestWebhooksClock(t *testing.T) {
 	// A partner on another clock refuses them (401) until Billing gives up.
 	other := newPartner(t)
 	srv2 := other.server(t, billingtest.WithClock(fixed), billingtest.WithWebhookRetries())
-	if err := srv2.CreateSubscription(gen.Subscription{Id: "s", Status: "active"}, false); err != nil {
+	if err := srv2.CreateSubscription(gen.Subscription{ID: "s", Status: "active"}, false); err != nil {
 		t.Fatal(err)
 	}
 	flush(t, srv2)
@@ -408,13 +408,13 @@ func TestWebhooksOff(t *testing.T) {
 	if srv.WebhookDeliveries() != nil {
 		t.Error("deliveries without WithWebhook")
 	}
-	if err := srv.CreateSubscription(gen.Subscription{Id: billingtest.SubscriptionID}, false); err == nil {
+	if err := srv.CreateSubscription(gen.Subscription{ID: billingtest.SubscriptionID}, false); err == nil {
 		t.Error("CreateSubscription took an existing id")
 	}
 	if err := srv.CreateSubscription(gen.Subscription{}, true); err == nil {
 		t.Error("CreateSubscription took an empty id")
 	}
-	if err := srv.CreateSubscription(gen.Subscription{Id: "s", ResourceVersion: "7"}, true); err != nil {
+	if err := srv.CreateSubscription(gen.Subscription{ID: "s", ResourceVersion: "7"}, true); err != nil {
 		t.Fatal(err)
 	}
 	if s, ok := srv.Subscription("s", true); !ok || s.ResourceVersion != "7" {

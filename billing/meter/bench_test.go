@@ -29,7 +29,7 @@ func (a *countingAPI) SetSubscriptionItemUsage(_ context.Context, subscriptionID
 	a.calls[subscriptionID+"/"+itemID]++
 	a.mu.Unlock()
 	a.total.Add(1)
-	return &gen.UsageResponse{Item: gen.Usage{UsageQuantity: body.UsageQuantity}}, nil
+	return &gen.UsageResponse{Item: gen.Usage(body)}, nil
 }
 
 func openSQLiteStore(b *testing.B) (*sqlstore.DB, *sqlstore.MeterStore) {

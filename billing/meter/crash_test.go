@@ -382,15 +382,15 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 func crashSeedData(n int) (billingtest.Seed, []string) {
 	seed := billingtest.DefaultSeed()
 	base := seed.Subscriptions[0]
-	base.NextRenewalAt = nil
+	base.NextRenewalAt = 0
 	seed.Subscriptions = nil
 	var ids []string
 	for i := range n {
 		s := base
-		s.Id = fmt.Sprintf("%s%d", billingtest.SubscriptionID, i)
+		s.ID = fmt.Sprintf("%s%d", billingtest.SubscriptionID, i)
 		s.SubscriptionItems = slices.Clone(base.SubscriptionItems)
 		seed.Subscriptions = append(seed.Subscriptions, s)
-		ids = append(ids, s.Id)
+		ids = append(ids, s.ID)
 	}
 	seed.Invoices = nil
 	return seed, ids

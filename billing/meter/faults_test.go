@@ -81,7 +81,7 @@ func TestFaultFamiliesKeepTheAccounts(t *testing.T) {
 			seed, _ := crashSeedData(0)
 			for _, s := range subs {
 				sub := billingtest.DefaultSeed().Subscriptions[0]
-				sub.Id = s
+				sub.ID = s
 				seed.Subscriptions = append(seed.Subscriptions, sub)
 			}
 			srv := billingtest.NewServer(billingtest.WithT(t), billingtest.WithSeed(seed))

@@ -80,8 +80,8 @@ func TestRunFlushesAMarginBeforeThePeriodEndsAndReportsLateUsage(t *testing.T) {
 	}
 	billed := 0.0
 	for _, li := range inv.LineItems {
-		if li.ComponentId == item && li.Amount != nil {
-			billed += *li.Amount
+		if li.ComponentID == item {
+			billed += li.Amount
 		}
 	}
 	if billed != 7*2 {

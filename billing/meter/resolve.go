@@ -148,7 +148,7 @@ func (p *proposer) propose(ctx context.Context, out []Parked) error {
 			out[i].Proposal.Reason = fmt.Sprintf("no invoice dated after the send (%s) yet: wait until the period closes", b.ClaimedAt.UTC().Format(time.RFC3339))
 			continue
 		}
-		k := b.SubscriptionID + "\x00" + b.ItemID + "\x00" + inv.InvoiceId
+		k := b.SubscriptionID + "\x00" + b.ItemID + "\x00" + inv.InvoiceID
 		w := windows[k]
 		if w == nil {
 			w = &window{sub: b.SubscriptionID, item: b.ItemID, inv: inv, from: from, to: invoiceDate(inv)}
@@ -176,18 +176,18 @@ func (p *proposer) decide(ctx context.Context, w *window, out []Parked) {
 			if r == NoResolution {
 				res = NoResolution
 			}
-			out[i].Proposal = Proposal{Resolution: res, InvoiceID: w.inv.InvoiceId, Reason: reason}
+			out[i].Proposal = Proposal{Resolution: res, InvoiceID: w.inv.InvoiceID, Reason: reason}
 		}
 	}
-	price, why := p.unitPrice(ctx, w.inv.ProductId, w.item)
+	price, why := p.unitPrice(ctx, w.inv.ProductID, w.item)
 	if price == 0 {
 		set(NoResolution, why, nil)
 		return
 	}
 	billed := 0.0
 	for _, li := range w.inv.LineItems {
-		if li.ComponentId == w.item {
-			billed += lineAmount(li)
+		if li.ComponentID == w.item {
+			billed += li.Amount
 		}
 	}
 	counted := billed / price
@@ -222,7 +222,7 @@ func (p *proposer) decide(ctx context.Context, w *window, out []Parked) {
 	}
 	rest := counted - sent
 	if len(w.idx) > maxSubset {
-		set(NoResolution, fmt.Sprintf("%d parked batches on invoice %s: too many to weigh", len(w.idx), w.inv.InvoiceId), nil)
+		set(NoResolution, fmt.Sprintf("%d parked batches on invoice %s: too many to weigh", len(w.idx), w.inv.InvoiceID), nil)
 		return
 	}
 	var fits []uint32
@@ -241,7 +241,7 @@ func (p *proposer) decide(ctx context.Context, w *window, out []Parked) {
 		}
 	}
 	head := fmt.Sprintf("invoice %s bills %g for the item at %g per unit: %g counted; the journal's sent batches of the period carry %g, so %g comes from parked batches",
-		w.inv.InvoiceId, billed, price, counted, sent, rest)
+		w.inv.InvoiceID, billed, price, counted, sent, rest)
 	switch len(fits) {
 	case 0:
 		set(NoResolution, head+"; no set of the period's parked batches sums to it (usage sent by other means?)", nil)
@@ -304,15 +304,15 @@ func (p *proposer) unitPrice(ctx context.Context, product, item string) (float64
 	pr, ok := p.prices[product]
 	if !ok {
 		pr = priceOf{byItem: map[string]float64{}, why: map[string]string{}}
-		comps, err := p.m.api.GetProductComponents(ctx, product, nil, billing.Sandbox(p.m.cfg.mode == Sandbox))
+		comps, err := p.m.api.GetProductComponents(ctx, product, gen.GetProductComponentsParams{}, billing.Sandbox(p.m.cfg.mode == Sandbox))
 		if err != nil {
 			pr.err = err
 		} else {
 			for _, c := range comps.Plans {
-				pr.note(c.Id, c.PricingModel, c.Price, c.FreeQuantity)
+				pr.note(c.ID, c.PricingModel, c.Price, c.FreeQuantity)
 			}
 			for _, c := range comps.Addons {
-				pr.note(c.Id, c.PricingModel, c.Price, nil)
+				pr.note(c.ID, c.PricingModel, c.Price, 0)
 			}
 		}
 		p.prices[product] = pr
@@ -329,30 +329,23 @@ func (p *proposer) unitPrice(ctx context.Context, product, item string) (float64
 	return 0, fmt.Sprintf("item %s is not a component of product %q", item, product)
 }
 
-func (pr *priceOf) note(id string, model gen.PricingModel, price, free *float64) {
+func (pr *priceOf) note(id string, model gen.PricingModel, price, free float64) {
 	switch {
 	case model != gen.PerUnit:
 		pr.why[id] = fmt.Sprintf("item %s is priced %s: its quantity cannot be read from an invoice line; decide by hand", id, model)
-	case price == nil || *price <= 0:
+	case price <= 0:
 		pr.why[id] = fmt.Sprintf("item %s has no unit price; decide by hand", id)
-	case free != nil && *free > 0:
+	case free > 0:
 		pr.why[id] = fmt.Sprintf("item %s has a free quantity: usage within it is not on the invoice; decide by hand", id)
 	default:
-		pr.byItem[id] = *price
+		pr.byItem[id] = price
 	}
 }
 
-// invoiceDate and lineAmount read the optional fields of the API's types.
+// invoiceDate reads an invoice's date (zero when absent).
 func invoiceDate(inv gen.Invoice) time.Time {
-	if inv.InvoiceDate == nil {
+	if inv.InvoiceDate == 0 {
 		return time.Time{}
 	}
-	return billing.Time(*inv.InvoiceDate)
-}
-
-func lineAmount(li gen.InvoiceLineItem) float64 {
-	if li.Amount == nil {
-		return 0
-	}
-	return *li.Amount
+	return billing.Time(inv.InvoiceDate)
 }

@@ -180,7 +180,7 @@ func (m *MeterStore) NextPeriodEnds(ctx context.Context, mode meter.Mode, now ti
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: reading period ends: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	out := map[string]time.Time{}
 	for rows.Next() {
 		var sub string
@@ -243,7 +243,7 @@ func newSeal() string {
 }
 
 func (m *MeterStore) scanBatches(rows *sql.Rows) ([]meter.Batch, error) {
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var out []meter.Batch
 	for rows.Next() {
 		var b meter.Batch
@@ -436,7 +436,7 @@ func (m *MeterStore) BatchUsages(ctx context.Context, mode meter.Mode, id int64)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: listing the usages of batch %d: %w", id, err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var out []meter.Usage
 	for rows.Next() {
 		var u meter.Usage

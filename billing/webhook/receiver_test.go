@@ -584,7 +584,7 @@ func TestWebhookSwapPartnerUsesUpAFault(t *testing.T) {
 	srv.WebhookFault(billingtest.WebhookSwap)      // message 1
 	srv.WebhookFault(billingtest.WebhookDuplicate) // message 2, the swap's partner
 	for _, id := range []string{"s1", "s2", "s3"} {
-		if err := srv.CreateSubscription(gen.Subscription{Id: id, Status: "active"}, false); err != nil {
+		if err := srv.CreateSubscription(gen.Subscription{ID: id, Status: "active"}, false); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -115,10 +115,10 @@ func runFake(ctx context.Context, w io.Writer) error {
 
 	r.section("Estimate: switch subscription %s to %s", subscription, billingtest.StandardYearlyPlanID)
 	est, err := client.AddSubscriptionEstimateForCustomer(ctx, gen.EstimateInput{
-		ComponentId:    billingtest.StandardYearlyPlanID,
-		CustomerId:     billingtest.CustomerID,
-		ProductId:      product,
-		SubscriptionId: subscription,
+		ComponentID:    billingtest.StandardYearlyPlanID,
+		CustomerID:     billingtest.CustomerID,
+		ProductID:      product,
+		SubscriptionID: subscription,
 	})
 	if err != nil {
 		return err
@@ -170,7 +170,7 @@ func runFake(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r.section("The billing period ends (fake only): invoice %s is issued", inv.InvoiceId)
+	r.section("The billing period ends (fake only): invoice %s is issued", inv.InvoiceID)
 	var rows [][]string
 	for _, li := range inv.LineItems {
 		rows = append(rows, []string{li.EntityType, li.Description, price(li.Amount, nil, "")})
@@ -181,12 +181,12 @@ func runFake(ctx context.Context, w io.Writer) error {
 		return err
 	}
 
-	r.section("Download link of invoice %s", inv.InvoiceId)
-	dl, err := client.GetInvoiceDownload(ctx, inv.InvoiceId)
+	r.section("Download link of invoice %s", inv.InvoiceID)
+	dl, err := client.GetInvoiceDownload(ctx, inv.InvoiceID)
 	if err != nil {
 		return err
 	}
-	r.line("%s", dl.Item.DownloadUrl)
+	r.line("%s", dl.Item.DownloadURL)
 	r.line("valid until %s", billing.Time(dl.Item.ValidTill).Format(time.RFC3339))
 	if err := rx.report(ctx, r, srv); err != nil {
 		return err
@@ -245,13 +245,13 @@ func (r *report) token(ctx context.Context, c *billing.Client) error {
 
 func (r *report) components(ctx context.Context, c *billing.Client, product string) error {
 	r.section("Plans and addons of %s", product)
-	comps, err := c.GetProductComponents(ctx, product, &gen.GetProductComponentsParams{LangIsoCode: gen.En})
+	comps, err := c.GetProductComponents(ctx, product, gen.GetProductComponentsParams{LangIsoCode: gen.En})
 	if err != nil {
 		return err
 	}
 	var rows [][]string
 	for _, plan := range comps.Plans {
-		rows = append(rows, []string{plan.Id, "plan", string(plan.PricingModel), string(plan.BillingPeriodUnit),
+		rows = append(rows, []string{plan.ID, "plan", string(plan.PricingModel), string(plan.BillingPeriodUnit),
 			price(plan.Price, plan.Tiers, "")})
 	}
 	for _, addon := range comps.Addons {
@@ -259,7 +259,7 @@ func (r *report) components(ctx context.Context, c *billing.Client, product stri
 		if addon.IsUsageBased {
 			unit = " per unit used"
 		}
-		rows = append(rows, []string{addon.Id, string(addon.ComponentType), string(addon.PricingModel), "-",
+		rows = append(rows, []string{addon.ID, string(addon.ComponentType), string(addon.PricingModel), "-",
 			price(addon.Price, addon.Tiers, unit)})
 	}
 	r.table([]string{"COMPONENT", "TYPE", "PRICING", "PERIOD", "PRICE"}, rows...)
@@ -279,10 +279,10 @@ func (r *report) invoices(ctx context.Context, c *billing.Client, subscription s
 			return err
 		}
 		date := "-"
-		if inv.InvoiceDate != nil {
-			date = billing.Time(*inv.InvoiceDate).Format(time.DateOnly)
+		if inv.InvoiceDate != 0 {
+			date = billing.Time(inv.InvoiceDate).Format(time.DateOnly)
 		}
-		rows = append(rows, []string{inv.InvoiceId, date, inv.Status, euros(inv.AmountTotal)})
+		rows = append(rows, []string{inv.InvoiceID, date, inv.Status, euros(inv.AmountTotal)})
 	}
 	r.table([]string{"INVOICE", "DATE", "STATUS", "TOTAL"}, rows...)
 	r.line("%d invoices", len(rows))
@@ -292,20 +292,17 @@ func (r *report) invoices(ctx context.Context, c *billing.Client, subscription s
 // euros formats an amount in cents ("EUR/2").
 func euros(cents float64) string { return fmt.Sprintf("%.2f EUR", cents/100) }
 
-func price(p *float64, tiers []gen.Tier, unit string) string {
+func price(p float64, tiers []gen.Tier, unit string) string {
 	if len(tiers) > 0 {
 		var steps []string
 		for _, t := range tiers {
 			span := fmt.Sprintf("%g+", t.StartingUnit)
-			if t.EndingUnit != nil {
-				span = fmt.Sprintf("%g-%g", t.StartingUnit, *t.EndingUnit)
+			if t.EndingUnit != 0 { // 0: the last tier, with no end
+				span = fmt.Sprintf("%g-%g", t.StartingUnit, t.EndingUnit)
 			}
 			steps = append(steps, span+": "+euros(t.Price))
 		}
 		return strings.Join(steps, ", ")
 	}
-	if p == nil {
-		return "-"
-	}
-	return euros(*p) + unit
+	return euros(p) + unit
 }

@@ -43,6 +43,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
 	"github.com/prestashopcorp/billing-sdk-go/internal/spec"
 )
 
@@ -225,7 +226,7 @@ func (tr *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	tr.checkedAnswers.Add(1)
 	// The validator reads the request only for its route and parameters.
-	if err := op.ValidateResponse(context.WithoutCancel(req.Context()), req, params, resp.StatusCode, resp.Header, body); err != nil {
+	if err := tr.router.ValidateResponse(context.WithoutCancel(req.Context()), op, req, params, resp.StatusCode, resp.Header, body); err != nil {
 		tr.violation(answers, Violation{Operation: op.ID, Method: req.Method, URL: req.URL.RequestURI(), Status: resp.StatusCode, Err: err})
 	}
 	return resp, nil
@@ -233,7 +234,7 @@ func (tr *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // checkRequest validates req and returns the request to send: req itself, or a
 // copy whose body was read for the check and put back.
-func (tr *Transport) checkRequest(req *http.Request, op *spec.Operation, params map[string]string) (*http.Request, error) {
+func (tr *Transport) checkRequest(req *http.Request, op *ops.Operation, params map[string]string) (*http.Request, error) {
 	out := req
 	check := req.Clone(context.WithoutCancel(req.Context()))
 	if req.Body != nil && req.Body != http.NoBody {
@@ -264,7 +265,7 @@ func (tr *Transport) checkRequest(req *http.Request, op *spec.Operation, params 
 	}
 	tr.checkedRequests.Add(1)
 	v := Violation{Operation: op.ID, Method: req.Method, URL: req.URL.RequestURI()}
-	if err := op.ValidateRequest(check.Context(), check, params); err != nil {
+	if err := tr.router.ValidateRequest(check.Context(), op, check, params); err != nil {
 		v.Err = err
 		tr.violation(requests, v)
 	}

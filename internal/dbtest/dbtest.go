@@ -40,7 +40,7 @@ func PostgresURL(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
+	defer func() { _ = admin.Close() }()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	name := "billing_test_" + hex.EncodeToString(b)
@@ -52,7 +52,7 @@ func PostgresURL(t testing.TB) string {
 		if err != nil {
 			return
 		}
-		defer admin.Close()
+		defer func() { _ = admin.Close() }()
 		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	})
 	u, err := url.Parse(base)

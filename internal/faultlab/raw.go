@@ -42,7 +42,7 @@ func NewRawListener(t testing.TB, serve func(net.Conn)) *RawListener {
 			l.wg.Add(1)
 			go func() {
 				defer l.wg.Done()
-				defer nc.Close()
+				defer func() { _ = nc.Close() }()
 				serve(nc)
 			}()
 		}
@@ -56,10 +56,10 @@ func NewRawListener(t testing.TB, serve func(net.Conn)) *RawListener {
 
 // CloseAll closes the listener and every connection it accepted.
 func (l *RawListener) CloseAll() {
-	l.Ln.Close()
+	_ = l.Ln.Close()
 	l.mu.Lock()
 	for _, c := range l.conns {
-		c.Close()
+		_ = c.Close()
 	}
 	l.mu.Unlock()
 }

@@ -77,8 +77,11 @@ func TestStallReleasedByClient(t *testing.T) {
 	req := usageRequest(t, srv, srv.URL)
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := srv.HTTPClient().Do(req.WithContext(ctx)); !errors.Is(err, context.DeadlineExceeded) {
+	if res, err := srv.HTTPClient().Do(req.WithContext(ctx)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("stalled call: %v, want context.DeadlineExceeded", err)
+		if err == nil {
+			_ = res.Body.Close()
+		}
 	}
 	res := do(t, srv, usageRequest(t, srv, srv.URL))
 	_ = res.Body.Close()

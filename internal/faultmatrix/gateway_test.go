@@ -80,7 +80,7 @@ func (g *gateway) serve(w http.ResponseWriter, r *http.Request) {
 		f.answer(g, w, r, body)
 		return
 	}
-	if resp, b, err := g.forward(r, body); err == nil {
+	if resp, b, err := g.forward(r, body); err == nil { //nolint:bodyclose // forward read and closed it
 		writeAnswer(w, resp, b)
 	} else {
 		w.WriteHeader(http.StatusBadGateway)
@@ -193,7 +193,7 @@ func gzipped(pad int) func(*gateway, http.ResponseWriter, *http.Request, []byte)
 		if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
 			panic("the client did not ask for gzip")
 		}
-		resp, b, err := g.forward(r, body)
+		resp, b, err := g.forward(r, body) //nolint:bodyclose // forward read and closed it
 		if err != nil {
 			panic(http.ErrAbortHandler)
 		}
@@ -211,7 +211,7 @@ func gzipped(pad int) func(*gateway, http.ResponseWriter, *http.Request, []byte)
 // n, then closes the connection.
 func lyingLength(n int64) func(*gateway, http.ResponseWriter, *http.Request, []byte) {
 	return func(g *gateway, w http.ResponseWriter, r *http.Request, body []byte) {
-		resp, b, err := g.forward(r, body)
+		resp, b, err := g.forward(r, body) //nolint:bodyclose // forward read and closed it
 		if err != nil {
 			panic(http.ErrAbortHandler)
 		}

@@ -38,7 +38,7 @@ var operations = []operation{
 		id: "getProductComponents", short: "components", idempotent: true, okStatus: http.StatusOK,
 		path: "/v1/products/" + billingtest.ProductID + "/components",
 		call: func(ctx context.Context, c *billing.Client, opts ...billing.RequestEditorFn) error {
-			_, err := c.GetProductComponents(ctx, billingtest.ProductID, nil, opts...)
+			_, err := c.GetProductComponents(ctx, billingtest.ProductID, gen.GetProductComponentsParams{}, opts...)
 			return err
 		},
 	},
@@ -47,7 +47,7 @@ var operations = []operation{
 		path: "/v1/customers",
 		call: func(ctx context.Context, c *billing.Client, opts ...billing.RequestEditorFn) error {
 			// The id must be the token's subject: the client id.
-			_, err := c.AddCustomer(ctx, gen.CustomerInput{Id: billingtest.DefaultClientID, Email: "partner@example.com", Locale: gen.Fr, Type: gen.User}, opts...)
+			_, err := c.AddCustomer(ctx, gen.CustomerInput{ID: billingtest.DefaultClientID, Email: "partner@example.com", Locale: gen.Fr, Type: gen.User}, opts...)
 			return err
 		},
 		state: func(srv *billingtest.Server, applied int) string {
@@ -62,8 +62,8 @@ var operations = []operation{
 		path: "/v1/estimates",
 		call: func(ctx context.Context, c *billing.Client, opts ...billing.RequestEditorFn) error {
 			_, err := c.AddSubscriptionEstimateForCustomer(ctx, gen.EstimateInput{
-				ComponentId: billingtest.StandardYearlyPlanID, CustomerId: billingtest.CustomerID,
-				ProductId: billingtest.ProductID, SubscriptionId: sub,
+				ComponentID: billingtest.StandardYearlyPlanID, CustomerID: billingtest.CustomerID,
+				ProductID: billingtest.ProductID, SubscriptionID: sub,
 			}, opts...)
 			return err
 		},
@@ -96,8 +96,8 @@ var operations = []operation{
 			}
 			s, _ := srv.Subscription(sub, false)
 			for _, it := range s.SubscriptionItems {
-				if it.Id == users && (it.Quantity == nil || *it.Quantity != want) {
-					return fmt.Sprintf("quantity %v, want %v (applied %d)", deref(it.Quantity), want, applied)
+				if it.ID == users && it.Quantity != want {
+					return fmt.Sprintf("quantity %v, want %v (applied %d)", it.Quantity, want, applied)
 				}
 			}
 			return ""
@@ -121,7 +121,7 @@ var operations = []operation{
 		id: "updateSubscription", short: "update", idempotent: true, okStatus: http.StatusOK,
 		path: "/v1/subscriptions/" + sub,
 		call: func(ctx context.Context, c *billing.Client, opts ...billing.RequestEditorFn) error {
-			_, err := c.UpdateSubscription(ctx, sub, gen.SubscriptionUpdateInput{SubscriptionItemId: billingtest.StandardYearlyPlanID}, opts...)
+			_, err := c.UpdateSubscription(ctx, sub, gen.SubscriptionUpdateInput{SubscriptionItemID: billingtest.StandardYearlyPlanID}, opts...)
 			return err
 		},
 		state: func(srv *billingtest.Server, applied int) string {
@@ -136,7 +136,7 @@ var operations = []operation{
 		id: "getInvoices", short: "invoices", idempotent: true, okStatus: http.StatusOK,
 		path: "/v1/invoices?id=" + sub + "&limit=5&offset=0&type=subscription",
 		call: func(ctx context.Context, c *billing.Client, opts ...billing.RequestEditorFn) error {
-			_, err := c.GetInvoices(ctx, gen.GetInvoicesParams{Id: sub, Type: "subscription", Limit: 5}, opts...)
+			_, err := c.GetInvoices(ctx, gen.GetInvoicesParams{ID: sub, Type: "subscription", Limit: 5}, opts...)
 			return err
 		},
 	},
@@ -148,12 +148,4 @@ var operations = []operation{
 			return err
 		},
 	},
-}
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }

@@ -1,24 +1,24 @@
-// Package ops holds what the client needs to know of the Billing API spec at run
-// time, generated from openapi/billing.yaml at `make generate` time (by
-// internal/cmd/opsgen): the operations (method, path, x-idempotent, declared
-// statuses), and for each operation a builder of its request and a check of its
-// typed inputs that refuses what the spec refuses, naming the field as
-// openapi3filter does.
+// Package ops holds what billing.Client needs to know of the Billing API spec at run
+// time, with nothing parsed or compiled at run time: the operations (method, path,
+// x-idempotent, scopes, declared statuses) and a builder of each operation's request,
+// both written by oapi-codegen from openapi/billing.yaml with the user template
+// openapi/templates/ops.tmpl (ops.gen.go), and the checks of each operation's typed
+// inputs (checks.go), which refuse what the spec refuses, naming the field.
 //
-// Nothing here parses or compiles the spec: a call pays for its checks only the
-// comparisons they make, and its request is built with one URL parse. The spec stays
-// the single source: the generator reads it; a test of package billing proves the
-// checks agree with openapi3filter on valid and invalid inputs of every operation,
-// and a test here that the builders make the requests gen's builders make.
+// The spec stays the single source: tests prove that the checks agree with
+// openapi3filter on valid, invalid and fuzzed inputs of every operation (package
+// billing), that the builders make the requests oapi-codegen's own client makes
+// (internal/rawclient, here), and that the table is the spec's (internal/spec).
 //
 // Do not edit ops.gen.go by hand: run `make generate`.
 package ops
 
-//go:generate go run ../cmd/opsgen -spec ../../openapi/billing.yaml -gen ../../gen/billing.gen.go -o ops.gen.go
+//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config ../../openapi/oapi-codegen-ops.yaml ../../openapi/billing.yaml
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"math"
 	"net/http"
@@ -30,29 +30,32 @@ import (
 
 // Operation is one operation of the spec.
 type Operation struct {
-	ID         string // operationId, e.g. "setSubscriptionItemUsage"
-	Method     string // HTTP method
-	Path       string // path template, e.g. "/v1/invoices/{invoiceId}/download"
-	Idempotent bool   // the operation's x-idempotent
-	Statuses   []int  // response statuses the spec declares, ascending
-
-	// Params are the parameters the spec declares that the typed inputs do not
-	// carry (the sandbox header and query parameter): only a request editor sets
-	// them, so CheckRequest checks them on the request as it is sent.
-	Params []Param
+	ID         string   // operationId, e.g. "setSubscriptionItemUsage"
+	Method     string   // HTTP method
+	Path       string   // path template, e.g. "/v1/invoices/{invoiceId}/download"
+	Idempotent bool     // the operation's x-idempotent
+	Scopes     []string // scopes the operation requires (none: any valid token)
+	Statuses   []int    // response statuses the spec declares, ascending
 	// BodyTypes are the media types the request body may have; none when the
 	// operation takes no body.
 	BodyTypes []string
 }
 
-// Param is a parameter that CheckRequest checks: optional, with no empty value
-// allowed, of type boolean (the generator refuses any other).
+// Param is a parameter that the typed inputs do not carry: only a request editor
+// sets it, so CheckRequest checks it on the request as it is sent.
 type Param struct {
 	In   string // "header" or "query"
-	Name string // as the spec writes it
-	Key  string // a header's key in http.Header (its canonical form)
-	Type string // its schema's type, "boolean"
+	Name string // as the spec writes it; a header's is canonical
 }
+
+// EditorParams are the parameters every operation declares that the typed inputs do
+// not carry: the sandbox header and query parameter, optional booleans with no empty
+// value allowed (the overlay removes them from gen; internal/spec's tests check that
+// the spec declares exactly these).
+var EditorParams = []Param{{In: "header", Name: "Sandbox"}, {In: "query", Name: "sandbox"}}
+
+// field names p in a FieldError, as the spec writes it ("header parameter sandbox").
+func (p Param) field() string { return p.In + " parameter " + strings.ToLower(p.Name) }
 
 // Declares reports whether the spec declares the response status for the operation.
 func (o *Operation) Declares(status int) bool { return slices.Contains(o.Statuses, status) }
@@ -69,28 +72,16 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
 
-// Reasons, in openapi3filter's words.
-const (
-	reasonRequired = "value is required but missing"
-)
-
-// invalidNumber is the reason of a number query parameter that does not parse: a NaN
-// or an infinity, which the generated request builder writes as NaN, +Inf or -Inf.
-func invalidNumber(v float64) string {
-	return "value " + strconv.FormatFloat(v, 'f', -1, 64) + ": an invalid number: invalid syntax"
-}
-
 // CheckRequest checks what request editors may have set on a request built from
-// valid typed inputs: the declared parameters the typed inputs do not carry (o.Params)
-// and the body's Content-Type. It costs a header lookup per parameter, and parses the
-// query only when it may hold one of them.
+// valid typed inputs: EditorParams and the body's Content-Type. It costs a header
+// lookup per parameter, and parses the query only when it may hold one of them.
 func (o *Operation) CheckRequest(h http.Header, rawQuery string) *FieldError {
 	var query url.Values
-	for _, p := range o.Params {
+	for _, p := range EditorParams {
 		var values []string
 		switch p.In {
 		case "header":
-			values = h[p.Key]
+			values = h[p.Name]
 			if len(values) > 1 {
 				values = values[:1] // openapi3filter reads the first
 			}
@@ -115,10 +106,10 @@ func (o *Operation) CheckRequest(h http.Header, rawQuery string) *FieldError {
 			}
 		}
 		if v == "" {
-			return &FieldError{Field: p.In + " parameter " + p.Name, Reason: "empty value is not allowed"}
+			return &FieldError{Field: p.field(), Reason: "empty value is not allowed"}
 		}
 		if _, err := strconv.ParseBool(v); err != nil {
-			return &FieldError{Field: p.In + " parameter " + p.Name, Reason: "value " + v + ": an invalid boolean: invalid syntax"}
+			return &FieldError{Field: p.field(), Reason: "value " + v + ": an invalid boolean: invalid syntax"}
 		}
 	}
 	if len(o.BodyTypes) > 0 {
@@ -133,11 +124,15 @@ func (o *Operation) CheckRequest(h http.Header, rawQuery string) *FieldError {
 }
 
 // newRequest makes the request of a generated builder: url is the whole URL, body
-// the JSON body (nil for none).
-func newRequest(ctx context.Context, method, url string, body []byte) (*http.Request, error) {
+// the value to send as JSON (nil for none).
+func newRequest(ctx context.Context, method, url string, body any) (*http.Request, error) {
 	var r io.Reader
 	if body != nil {
-		r = bytes.NewReader(body) // a type net/http knows: GetBody is set
+		buf, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		r = bytes.NewReader(buf) // a type net/http knows: GetBody is set
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url, r)
 	if err != nil {
@@ -147,6 +142,24 @@ func newRequest(ctx context.Context, method, url string, body []byte) (*http.Req
 		req.Header["Content-Type"] = []string{"application/json"}
 	}
 	return req, nil
+}
+
+// expand returns server followed by path, a path template whose parameters are
+// written %s (its leading "/" dropped: server ends with one), with each %s replaced
+// by the next of values, path-escaped.
+func expand(server, path string, values ...string) string {
+	var b strings.Builder
+	b.Grow(len(server) + len(path) + 64)
+	b.WriteString(server)
+	path = path[1:]
+	for _, v := range values {
+		before, after, _ := strings.Cut(path, "%s")
+		b.WriteString(before)
+		b.WriteString(url.PathEscape(v))
+		path = after
+	}
+	b.WriteString(path)
+	return b.String()
 }
 
 // appendQuery appends the query parameter name=value to q, unless value is empty:
@@ -164,7 +177,8 @@ func appendQuery(q []byte, name, value string) []byte {
 	return append(q, url.QueryEscape(value)...)
 }
 
-// appendQueryNumber appends the query parameter name=v to q, as gen writes a number.
+// appendQueryNumber appends the query parameter name=v to q, as oapi-codegen's client
+// writes a number.
 func appendQueryNumber(q []byte, name string, v float64) []byte {
 	if len(q) > 0 {
 		q = append(q, '&')

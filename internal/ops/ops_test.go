@@ -1,4 +1,4 @@
-package ops
+package ops_test
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
+	"github.com/prestashopcorp/billing-sdk-go/internal/rawclient"
 )
 
 // request is what a builder's request carries to the server.
@@ -49,7 +51,7 @@ func describe(t testing.TB, req *http.Request, err error, dropEmpty bool) *reque
 	}
 }
 
-// sameRequests checks that the ops builder and gen's make the same request.
+// sameRequests checks that the ops builder and oapi-codegen's make the same request.
 func sameRequests(t testing.TB, name string, ops func() (*http.Request, error), genb func() (*http.Request, error)) {
 	t.Helper()
 	or, oerr := ops()
@@ -67,10 +69,10 @@ func sameRequests(t testing.TB, name string, ops func() (*http.Request, error), 
 }
 
 // buildBoth builds the request of every operation from the same inputs with the ops
-// builders and with gen's, and compares them.
+// builders and with oapi-codegen's, and compares them.
 //
 // A path parameter "." or ".." is left out: the client refuses it before building
-// (gen's builder drops it from the path, addressing another resource; the ops
+// (oapi-codegen's builder drops it from the path, addressing another resource; the ops
 // builders keep it).
 func buildBoth(t testing.TB, server, s1, s2 string, n1, n2 float64) {
 	for _, s := range []string{s1, s2} {
@@ -85,52 +87,60 @@ func buildBoth(t testing.TB, server, s1, s2 string, n1, n2 float64) {
 		gen  func() (*http.Request, error)
 	}
 	components := &gen.GetProductComponentsParams{LangIsoCode: gen.Locale(s2), FilterStatus: gen.ComponentStatus(s1), FilterPeriodUnit: gen.PeriodUnit(s2)}
-	customer := gen.CustomerInput{Id: s1, Email: "a@b.co", Locale: gen.Locale(s2), Type: gen.CustomerType(s1)}
-	estimate := gen.EstimateInput{ComponentId: s1, CustomerId: s2, ProductId: s1, Quantity: n1, SubscriptionId: s2, Coupon: &gen.CouponInput{CouponCode: s2}}
+	customer := gen.CustomerInput{ID: s1, Email: "a@b.co", Locale: gen.Locale(s2), Type: gen.CustomerType(s1)}
+	estimate := gen.EstimateInput{ComponentID: s1, CustomerID: s2, ProductID: s1, Quantity: n1, SubscriptionID: s2, Coupon: &gen.CouponInput{CouponCode: s2}}
 	charge := gen.ChargeAtTermInput{Amount: n1, Description: s2}
 	quantity := gen.QuantityInput{Quantity: n2}
 	usage := gen.UsageInput{UsageQuantity: n1}
-	update := gen.SubscriptionUpdateInput{SubscriptionItemId: s2, CouponCode: s1}
-	invoices := &gen.GetInvoicesParams{Id: s1, Type: s2, Limit: n1, Offset: n2, Order: s1}
+	update := gen.SubscriptionUpdateInput{SubscriptionItemID: s2, CouponCode: s1}
+	invoices := &gen.GetInvoicesParams{ID: s1, Type: s2, Limit: n1, Offset: n2, Order: s1}
 	for _, p := range []pair{
-		{"components", func() (*http.Request, error) { return NewGetProductComponentsRequest(ctx, server, s1, components) },
-			func() (*http.Request, error) { return gen.NewGetProductComponentsRequest(server, s1, components) }},
-		{"components no params", func() (*http.Request, error) { return NewGetProductComponentsRequest(ctx, server, s2, nil) },
-			func() (*http.Request, error) { return gen.NewGetProductComponentsRequest(server, s2, nil) }},
-		{"customer", func() (*http.Request, error) { return NewAddCustomerRequest(ctx, server, &customer) },
-			func() (*http.Request, error) { return gen.NewAddCustomerRequest(server, customer) }},
+		{"components", func() (*http.Request, error) { return ops.NewGetProductComponentsRequest(ctx, server, s1, components) },
+			func() (*http.Request, error) { return rawclient.NewGetProductComponentsRequest(server, s1, components) }},
+		{"components no params", func() (*http.Request, error) { return ops.NewGetProductComponentsRequest(ctx, server, s2, nil) },
+			func() (*http.Request, error) { return rawclient.NewGetProductComponentsRequest(server, s2, nil) }},
+		{"customer", func() (*http.Request, error) { return ops.NewAddCustomerRequest(ctx, server, &customer) },
+			func() (*http.Request, error) { return rawclient.NewAddCustomerRequest(server, customer) }},
 		{"estimate", func() (*http.Request, error) {
-			return NewAddSubscriptionEstimateForCustomerRequest(ctx, server, &estimate)
+			return ops.NewAddSubscriptionEstimateForCustomerRequest(ctx, server, &estimate)
 		},
 			func() (*http.Request, error) {
-				return gen.NewAddSubscriptionEstimateForCustomerRequest(server, estimate)
+				return rawclient.NewAddSubscriptionEstimateForCustomerRequest(server, estimate)
 			}},
-		{"charge", func() (*http.Request, error) { return NewAddSubscriptionChargeAtTermRequest(ctx, server, s1, &charge) },
-			func() (*http.Request, error) { return gen.NewAddSubscriptionChargeAtTermRequest(server, s1, charge) }},
+		{"charge", func() (*http.Request, error) {
+			return ops.NewAddSubscriptionChargeAtTermRequest(ctx, server, s1, &charge)
+		},
+			func() (*http.Request, error) {
+				return rawclient.NewAddSubscriptionChargeAtTermRequest(server, s1, charge)
+			}},
 		{"quantity", func() (*http.Request, error) {
-			return NewSetSubscriptionItemQuantityRequest(ctx, server, s1, s2, &quantity)
+			return ops.NewSetSubscriptionItemQuantityRequest(ctx, server, s1, s2, &quantity)
 		},
 			func() (*http.Request, error) {
-				return gen.NewSetSubscriptionItemQuantityRequest(server, s1, s2, quantity)
+				return rawclient.NewSetSubscriptionItemQuantityRequest(server, s1, s2, quantity)
 			}},
-		{"usage", func() (*http.Request, error) { return NewSetSubscriptionItemUsageRequest(ctx, server, s2, s1, &usage) },
-			func() (*http.Request, error) { return gen.NewSetSubscriptionItemUsageRequest(server, s2, s1, usage) }},
-		{"update", func() (*http.Request, error) { return NewUpdateSubscriptionRequest(ctx, server, s2, &update) },
-			func() (*http.Request, error) { return gen.NewUpdateSubscriptionRequest(server, s2, update) }},
-		{"invoices", func() (*http.Request, error) { return NewGetInvoicesRequest(ctx, server, invoices) },
-			func() (*http.Request, error) { return gen.NewGetInvoicesRequest(server, invoices) }},
-		{"invoices no params", func() (*http.Request, error) { return NewGetInvoicesRequest(ctx, server, nil) },
-			func() (*http.Request, error) { return gen.NewGetInvoicesRequest(server, nil) }},
-		{"download", func() (*http.Request, error) { return NewGetInvoiceDownloadRequest(ctx, server, s1) },
-			func() (*http.Request, error) { return gen.NewGetInvoiceDownloadRequest(server, s1) }},
+		{"usage", func() (*http.Request, error) {
+			return ops.NewSetSubscriptionItemUsageRequest(ctx, server, s2, s1, &usage)
+		},
+			func() (*http.Request, error) {
+				return rawclient.NewSetSubscriptionItemUsageRequest(server, s2, s1, usage)
+			}},
+		{"update", func() (*http.Request, error) { return ops.NewUpdateSubscriptionRequest(ctx, server, s2, &update) },
+			func() (*http.Request, error) { return rawclient.NewUpdateSubscriptionRequest(server, s2, update) }},
+		{"invoices", func() (*http.Request, error) { return ops.NewGetInvoicesRequest(ctx, server, invoices) },
+			func() (*http.Request, error) { return rawclient.NewGetInvoicesRequest(server, invoices) }},
+		{"invoices no params", func() (*http.Request, error) { return ops.NewGetInvoicesRequest(ctx, server, nil) },
+			func() (*http.Request, error) { return rawclient.NewGetInvoicesRequest(server, nil) }},
+		{"download", func() (*http.Request, error) { return ops.NewGetInvoiceDownloadRequest(ctx, server, s1) },
+			func() (*http.Request, error) { return rawclient.NewGetInvoiceDownloadRequest(server, s1) }},
 	} {
 		sameRequests(t, p.name, p.ops, p.gen)
 	}
 }
 
-// The builders make the requests gen's builders make (but for the query parameters
+// The builders make the requests oapi-codegen's builders make (but for the query parameters
 // of an empty value, which they leave out).
-func TestBuildersMatchGen(t *testing.T) {
+func TestBuildersMatchReference(t *testing.T) {
 	for _, tc := range []struct {
 		server, s1, s2 string
 		n1, n2         float64
@@ -147,7 +157,7 @@ func TestBuildersMatchGen(t *testing.T) {
 	}
 }
 
-func FuzzBuildersMatchGen(f *testing.F) {
+func FuzzBuildersMatchReference(f *testing.F) {
 	f.Add("s", "i", 1.0, 0.0)
 	f.Add("a/b?c#d", "x y+z", math.Inf(1), math.NaN())
 	f.Add("%2e%2E", "&sandbox=true", math.Copysign(0, -1), 1e21)
@@ -158,7 +168,7 @@ func FuzzBuildersMatchGen(f *testing.F) {
 
 // A body the builder made can be read again (the doer sends it again with GetBody).
 func TestBuiltBodyRewinds(t *testing.T) {
-	req, err := NewSetSubscriptionItemUsageRequest(context.Background(), "https://h.example/", "s", "i", &gen.UsageInput{UsageQuantity: 2})
+	req, err := ops.NewSetSubscriptionItemUsageRequest(context.Background(), "https://h.example/", "s", "i", &gen.UsageInput{UsageQuantity: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,28 +187,28 @@ func BenchmarkCheckRequest(b *testing.B) {
 	h := http.Header{"Content-Type": {"application/json"}, "Sandbox": {"true"}, "User-Agent": {"x"}, "Accept": {"application/json"}, "Authorization": {"Bearer t"}}
 	b.ReportAllocs()
 	for b.Loop() {
-		if fe := SetSubscriptionItemUsage.CheckRequest(h, ""); fe != nil {
+		if fe := ops.SetSubscriptionItemUsage.CheckRequest(h, ""); fe != nil {
 			b.Fatal(fe)
 		}
 	}
 }
 
-// The ops builder against gen's, for the request of a usage report.
+// The ops builder against oapi-codegen's, for the request of a usage report.
 func BenchmarkBuildUsage(b *testing.B) {
 	ctx := context.Background()
 	body := gen.UsageInput{UsageQuantity: 250}
 	b.Run("ops", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := NewSetSubscriptionItemUsageRequest(ctx, "https://api.example.test/", "AzZltzSnnXURXasn", "builtfor_example-api-calls-EUR-Monthly", &body); err != nil {
+			if _, err := ops.NewSetSubscriptionItemUsageRequest(ctx, "https://api.example.test/", "AzZltzSnnXURXasn", "builtfor_example-api-calls-EUR-Monthly", &body); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	b.Run("gen", func(b *testing.B) {
+	b.Run("oapi-codegen", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := gen.NewSetSubscriptionItemUsageRequest("https://api.example.test/", "AzZltzSnnXURXasn", "builtfor_example-api-calls-EUR-Monthly", body); err != nil {
+			if _, err := rawclient.NewSetSubscriptionItemUsageRequest("https://api.example.test/", "AzZltzSnnXURXasn", "builtfor_example-api-calls-EUR-Monthly", body); err != nil {
 				b.Fatal(err)
 			}
 		}

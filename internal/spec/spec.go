@@ -1,6 +1,6 @@
-// Package spec gives the SDK and its fake server one view of the embedded Billing API
-// spec: the operations with their routes, scopes and idempotency, matched by a
-// precompiled router, and request/response validation with errors that name the field.
+// Package spec gives the SDK's tests and its fake server the embedded Billing API spec
+// at run time: a router that finds the operation (internal/ops's) of a request, and
+// request/response validation by openapi3filter with errors that name the field.
 package spec
 
 import (
@@ -11,9 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -21,26 +18,19 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 
+	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
 	"github.com/prestashopcorp/billing-sdk-go/internal/specdoc"
 )
 
-// Operation is one operation of the spec, ready to match and validate requests.
-type Operation struct {
-	ID         string   // operationId, e.g. "setSubscriptionItemUsage"
-	Method     string   // HTTP method
-	Path       string   // path template, e.g. "/v1/invoices/{invoiceId}/download"
-	Idempotent bool     // the operation's x-idempotent
-	Scopes     []string // scopes the operation requires (none: any valid token)
-	Statuses   []int    // response statuses the spec declares, ascending
-
-	route    *routers.Route
-	segments []string // template segments; "{name}" is a parameter
-}
-
-// Router finds the operation of a request. It is safe for concurrent use.
+// Router finds the operation of a request and validates requests and answers with
+// openapi3filter. Its operations are internal/ops's, the one model of an operation
+// (generated from the same spec; a test checks that they are the spec's). It is
+// safe for concurrent use.
 type Router struct {
-	Doc *openapi3.T
-	Ops []*Operation
+	Doc    *openapi3.T
+	Ops    []*ops.Operation
+	routes map[*ops.Operation]*routers.Route
+	segs   map[*ops.Operation][]string // template segments; "{name}" is a parameter
 }
 
 var load = sync.OnceValues(func() (*Router, error) {
@@ -50,63 +40,23 @@ var load = sync.OnceValues(func() (*Router, error) {
 	}
 	// The router matches paths itself: the spec's servers must not restrict hosts.
 	doc.Servers = nil
-	r := &Router{Doc: doc}
-	for path, item := range doc.Paths.Map() {
-		for method, op := range item.Operations() {
-			o := &Operation{
-				ID:       op.OperationID,
-				Method:   method,
-				Path:     path,
-				segments: strings.Split(strings.Trim(path, "/"), "/"),
-				route:    &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op},
-			}
-			idem, ok := op.Extensions["x-idempotent"].(bool)
-			if !ok {
-				return nil, fmt.Errorf("spec: operation %s has no boolean x-idempotent", op.OperationID)
-			}
-			o.Idempotent = idem
-			if op.Security != nil {
-				for _, req := range *op.Security {
-					for _, scopes := range req {
-						o.Scopes = append(o.Scopes, scopes...)
-					}
-				}
-			}
-			o.Scopes = dedupe(o.Scopes)
-			for code := range op.Responses.Map() {
-				if n, err := strconv.Atoi(code); err == nil {
-					o.Statuses = append(o.Statuses, n)
-				}
-			}
-			sort.Ints(o.Statuses)
-			r.Ops = append(r.Ops, o)
+	r := &Router{Doc: doc, Ops: ops.Operations, routes: map[*ops.Operation]*routers.Route{}, segs: map[*ops.Operation][]string{}}
+	for _, o := range ops.Operations {
+		item := doc.Paths.Value(o.Path)
+		if item == nil || item.GetOperation(o.Method) == nil {
+			return nil, fmt.Errorf("spec: operation %s (%s %s) is not in the embedded spec: run make generate", o.ID, o.Method, o.Path)
 		}
+		r.routes[o] = &routers.Route{Spec: doc, Path: o.Path, PathItem: item, Method: o.Method, Operation: item.GetOperation(o.Method)}
+		r.segs[o] = strings.Split(strings.Trim(o.Path, "/"), "/")
 	}
-	sort.Slice(r.Ops, func(i, j int) bool { return r.Ops[i].ID < r.Ops[j].ID })
 	return r, nil
 })
 
 // Load returns the router over the embedded spec, built once per process.
 func Load() (*Router, error) { return load() }
 
-func dedupe(s []string) []string {
-	sort.Strings(s)
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// Declares reports whether the spec declares the response status for the operation.
-func (o *Operation) Declares(status int) bool {
-	return slices.Contains(o.Statuses, status)
-}
-
 // Op returns the operation with the given operationId, or nil.
-func (r *Router) Op(id string) *Operation {
+func (r *Router) Op(id string) *ops.Operation {
 	for _, o := range r.Ops {
 		if o.ID == id {
 			return o
@@ -119,24 +69,23 @@ func (r *Router) Op(id string) *Operation {
 // unescaped path parameters. The path may carry a prefix before the spec's path (a
 // base URL with a path). A parameter segment may be empty, so that validation, not
 // routing, reports an empty id.
-func (r *Router) Find(method, escapedPath string) (*Operation, map[string]string, bool) {
+func (r *Router) Find(method, escapedPath string) (*ops.Operation, map[string]string, bool) {
 	segs := strings.Split(strings.TrimPrefix(escapedPath, "/"), "/")
 	for _, o := range r.Ops {
-		if o.Method != method || len(o.segments) > len(segs) {
+		tmpl := r.segs[o]
+		if o.Method != method || len(tmpl) > len(segs) {
 			continue
 		}
-		tail := segs[len(segs)-len(o.segments):]
-		params, ok := o.match(tail)
-		if ok {
+		if params, ok := match(tmpl, segs[len(segs)-len(tmpl):]); ok {
 			return o, params, true
 		}
 	}
 	return nil, nil, false
 }
 
-func (o *Operation) match(segs []string) (map[string]string, bool) {
+func match(tmpl, segs []string) (map[string]string, bool) {
 	var params map[string]string
-	for i, t := range o.segments {
+	for i, t := range tmpl {
 		if strings.HasPrefix(t, "{") {
 			v, err := url.PathUnescape(segs[i])
 			if err != nil {
@@ -171,20 +120,20 @@ var options = &openapi3filter.Options{
 	SkipSettingDefaults:     true,
 }
 
-// ValidateRequest checks req (its parameters and body) against the operation. The
+// ValidateRequest checks req (its parameters and body) against op. The
 // body is read and put back. Authentication is not checked here.
-func (o *Operation) ValidateRequest(ctx context.Context, req *http.Request, pathParams map[string]string) error {
-	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: o.route, Options: options}
+func (r *Router) ValidateRequest(ctx context.Context, op *ops.Operation, req *http.Request, pathParams map[string]string) error {
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: r.routes[op], Options: options}
 	if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
 		return fieldError(err)
 	}
 	return nil
 }
 
-// ValidateResponse checks a response to req against the operation.
-func (o *Operation) ValidateResponse(ctx context.Context, req *http.Request, pathParams map[string]string, status int, header http.Header, body []byte) error {
+// ValidateResponse checks a response to req against op.
+func (r *Router) ValidateResponse(ctx context.Context, op *ops.Operation, req *http.Request, pathParams map[string]string, status int, header http.Header, body []byte) error {
 	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: o.route, Options: options},
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: r.routes[op], Options: options},
 		Status:                 status,
 		Header:                 header,
 		Body:                   io.NopCloser(bytes.NewReader(body)),

@@ -1,5 +1,6 @@
 // Package specdoc embeds openapi/billing.yaml as it is vendored (GetSpec), for
-// the request and response checks of package billing and of billingtest.
+// internal/spec: the openapi3filter checks of requests and answers that billingtest,
+// the contract checks and the SDK's tests run. Package billing does not import it.
 //
 // Do not edit specdoc.gen.go by hand: run `make generate`.
 package specdoc

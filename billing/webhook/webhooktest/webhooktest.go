@@ -421,7 +421,7 @@ func testTrackersLapsed(t *testing.T, s webhook.Store, clk *clock) {
 				close(aIn)
 				<-aOut
 				if aFails {
-					return errors.New("A failed")
+					return errors.New("the function of A failed")
 				}
 				return nil
 			})

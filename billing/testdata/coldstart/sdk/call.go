@@ -7,10 +7,11 @@ import (
 	"fmt"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
+	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
 func call(c *billing.Client) error {
-	comps, err := c.GetProductComponents(context.Background(), "builtfor_example", nil)
+	comps, err := c.GetProductComponents(context.Background(), "builtfor_example", gen.GetProductComponentsParams{})
 	if err != nil {
 		return err
 	}
