@@ -12,8 +12,16 @@ import (
 	"testing"
 )
 
-// docs are the documents whose Go must compile.
-var docs = []string{"../../README.md", "../../CONTRIBUTING.md"}
+// docs are the documents whose Go must compile: the README, CONTRIBUTING.md
+// and the pages of docs/ they link to.
+func docs(t *testing.T) []string {
+	t.Helper()
+	pages, err := filepath.Glob("../../docs/*.md")
+	if err != nil || len(pages) == 0 {
+		t.Fatalf("no pages in docs/ (%v)", err)
+	}
+	return append([]string{"../../README.md", "../../CONTRIBUTING.md"}, pages...)
+}
 
 // preamble declares what the snippets use without declaring it: a client, and
 // the variables the inline expressions name (ctx, srv, secret...).
@@ -22,20 +30,33 @@ const preamble = `package readme
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"log"
+	"log/slog"
 	"net/http"
 	"os"
 	"time"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingotel"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
+	"github.com/prestashopcorp/billing-sdk-go/billing/meter"
+	"github.com/prestashopcorp/billing-sdk-go/billing/sqlstore"
 	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"go.opentelemetry.io/otel"
 )
 
 var (
 	_ = bytes.NewReader
+	_ = sql.Open
+	_ = log.Printf
+	_ = slog.Default
+	_ = billingotel.New
+	_ = meter.New
+	_ = sqlstore.New
 	_ = errors.Is
 	_ = fmt.Println
 	_ = http.Handle
@@ -53,6 +74,18 @@ var (
 	ctx                             context.Context
 	subscriptionID, itemID, invoiceID string
 	secret, url, id                 string
+	productID, requestID            string
+	verifier                        *webhook.SignatureVerifier
+	tracker                         *webhook.Tracker
+	onCreated, onUpdated            webhook.HandlerFunc
+	m                               *meter.Meter
+	batchID                         int64
+	pool                            *sql.DB
+	logger                          *slog.Logger
+	info                            billing.ResponseInfo
+	h                               http.Header
+	tracerProvider                  = otel.GetTracerProvider()
+	meterProvider                   = otel.GetMeterProvider()
 	body                            []byte
 	header                          http.Header
 	on                              bool
@@ -70,7 +103,10 @@ var (
 // roots are the names an inline expression must start from to be checked:
 // the packages and the variables of the preamble. Other inline code (commands,
 // field names, a method in a table) is prose.
-var roots = map[string]bool{"billing": true, "billingtest": true, "webhook": true, "gen": true, "client": true, "srv": true, "signer": true}
+var roots = map[string]bool{
+	"billing": true, "billingtest": true, "webhook": true, "gen": true, "meter": true, "sqlstore": true, "billingotel": true,
+	"client": true, "srv": true, "signer": true, "m": true,
+}
 
 // snippets is what the documents hold: function bodies, complete programs and
 // inline expressions, each with where it comes from.
@@ -81,7 +117,7 @@ type snippets struct {
 func collect(t *testing.T) snippets {
 	t.Helper()
 	var s snippets
-	for _, doc := range docs {
+	for _, doc := range docs(t) {
 		text, err := os.ReadFile(doc)
 		if err != nil {
 			t.Fatal(err)
