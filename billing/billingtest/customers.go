@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
+	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
@@ -24,15 +25,13 @@ func (h handlers) AddCustomer(ctx context.Context, req fakeapi.AddCustomerReques
 	if c.claims.Email != "" && string(in.Email) != c.claims.Email {
 		return newError(http.StatusForbidden, "FORBIDDEN", "the customer email must equal the token's"), nil
 	}
-	h.s.mu.Lock()
-	defer h.s.mu.Unlock()
-	st := h.s.store(c.sandbox)
+	st := c.st
 	if _, dup := st.customers[in.ID]; dup {
 		return newError(http.StatusForbidden, "CUSTOMER_ALREADY_EXISTS", "customer %s already exists", in.ID), nil
 	}
 	cust := gen.Customer{ID: in.ID, Email: in.Email, Locale: in.Locale, Type: in.Type}
 	st.customers[in.ID] = cust
-	h.s.emitCustomerCreated(st, cust)
+	h.s.emit(st, webhook.CustomerCreated, cust.ID, nil, nil)
 	return fakeapi.AddCustomer201JSONResponse{Item: cust}, nil
 }
 
@@ -40,9 +39,7 @@ func (h handlers) AddCustomer(ctx context.Context, req fakeapi.AddCustomerReques
 func (h handlers) AddSubscriptionEstimateForCustomer(ctx context.Context, req fakeapi.AddSubscriptionEstimateForCustomerRequestObject) (fakeapi.AddSubscriptionEstimateForCustomerResponseObject, error) {
 	c := callOf(ctx)
 	in := req.Body
-	h.s.mu.Lock()
-	defer h.s.mu.Unlock()
-	st := h.s.store(c.sandbox)
+	st := c.st
 	if _, ok := st.customers[in.CustomerID]; !ok {
 		return newError(http.StatusNotFound, "CUSTOMER_NOT_FOUND", "customer %s not found", in.CustomerID), nil
 	}

@@ -25,7 +25,6 @@ const downloadTTL = 5 * time.Minute
 
 // GetInvoices lists a subscription's invoices, a page at a time.
 func (h handlers) GetInvoices(ctx context.Context, req fakeapi.GetInvoicesRequestObject) (fakeapi.GetInvoicesResponseObject, error) {
-	c := callOf(ctx)
 	p := req.Params
 	if p.Type != "subscription" {
 		return newError(http.StatusBadRequest, "BAD_REQUEST", "query parameter type: only subscription is supported, not %q", p.Type), nil
@@ -37,9 +36,7 @@ func (h handlers) GetInvoices(ctx context.Context, req fakeapi.GetInvoicesReques
 	if order != "asc" && order != "desc" {
 		return newError(http.StatusBadRequest, "BAD_REQUEST", "query parameter order: must be asc or desc, not %q", p.Order), nil
 	}
-	h.s.mu.Lock()
-	defer h.s.mu.Unlock()
-	st := h.s.store(c.sandbox)
+	st := callOf(ctx).st
 	if _, ok := st.subs[p.ID]; !ok {
 		return subscriptionNotFound(p.ID), nil
 	}
@@ -72,11 +69,7 @@ func page(offset, limit float64, n int) (from, to int) {
 // GetInvoiceDownload answers a signed link to the invoice's PDF, served by the
 // fake itself.
 func (h handlers) GetInvoiceDownload(ctx context.Context, req fakeapi.GetInvoiceDownloadRequestObject) (fakeapi.GetInvoiceDownloadResponseObject, error) {
-	c := callOf(ctx)
-	h.s.mu.Lock()
-	_, ok := h.s.store(c.sandbox).invoice(req.InvoiceID)
-	h.s.mu.Unlock()
-	if !ok {
+	if _, ok := callOf(ctx).st.invoice(req.InvoiceID); !ok {
 		return newError(http.StatusNotFound, "INVOICE_NOT_FOUND", "invoice %s not found", req.InvoiceID), nil
 	}
 	till := h.s.cfg.now().Add(downloadTTL).Unix()
@@ -84,7 +77,7 @@ func (h handlers) GetInvoiceDownload(ctx context.Context, req fakeapi.GetInvoice
 		"expires":   {strconv.FormatInt(till, 10)},
 		"signature": {h.s.sign(req.InvoiceID, till)},
 	}
-	link := h.s.base() + "/invoices/" + url.PathEscape(req.InvoiceID) + ".pdf?" + q.Encode()
+	link := h.s.ts.URL + "/invoices/" + url.PathEscape(req.InvoiceID) + ".pdf?" + q.Encode()
 	return fakeapi.GetInvoiceDownload200JSONResponse{Item: gen.InvoiceDownload{DownloadURL: link, ValidTill: float64(till)}}, nil
 }
 
@@ -145,20 +138,20 @@ func (s *Server) CloseBillingPeriod(subscriptionID string, sandbox bool) (gen.In
 		l := line{entityType: it.ItemType + "_item_price", componentID: it.ID}
 		comp, known := st.component(sub.ProductID, it.ID)
 		name := it.ID
-		if known && comp.title != "" {
-			name = comp.title
+		if known && comp.Details.Title != "" {
+			name = comp.Details.Title
 		}
 		switch {
 		case st.metered(sub, i):
 			u := it.Usage
 			price := it.UnitPrice
 			if known {
-				price = comp.price
+				price = comp.Price
 			}
 			l.amount, l.description = cents(u*price), fmt.Sprintf("%s × %g", name, u)
 			it.Usage = 0
-		case known && comp.pricing == gen.FlatFee:
-			l.amount, l.description = comp.price, fmt.Sprintf("%s (%s)", name, comp.period)
+		case known && comp.Pricing == gen.FlatFee:
+			l.amount, l.description = comp.Price, fmt.Sprintf("%s (%s)", name, comp.Period)
 		case known:
 			q := it.Quantity
 			l.amount, l.description = cents(comp.amount(q)), fmt.Sprintf("%s × %g", name, q)
@@ -175,18 +168,11 @@ func (s *Server) CloseBillingPeriod(subscriptionID string, sandbox bool) (gen.In
 	inv := newInvoice(st.nextInvoiceID(at), sub.ShopID, sub.ID, sub.ProductID, at, lines)
 	st.invoices = append(st.invoices, &inv)
 	if sub.NextRenewalAt != 0 {
-		next := at.AddDate(0, 1, 0)
-		switch sub.BillingPeriodUnit {
-		case string(gen.PeriodUnitYear):
-			next = at.AddDate(1, 0, 0)
-		case string(gen.PeriodUnitDay):
-			next = at.AddDate(0, 0, 1)
-		}
-		sub.NextRenewalAt = float64(next.Unix())
+		sub.NextRenewalAt = float64(addPeriod(at, sub.BillingPeriodUnit, 1).Unix())
 	}
 	sub.bump(s.cfg.now())
-	s.emitSubscription(st, sub, webhook.SubscriptionUpdated)
-	s.emitPayment(st, sub, &inv)
+	s.emit(st, webhook.SubscriptionUpdated, sub.ShopID, sub, nil)
+	s.emit(st, webhook.PaymentSucceeded, sub.ShopID, sub, &inv)
 	return clone(inv), nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 )
 
 // Default client credentials of a Server, unless WithClientCredentials changes them.
@@ -41,7 +43,9 @@ type config struct {
 	seed         Seed
 	t            testing.TB
 	tls          bool
-	webhook      *webhookConfig // WithWebhook
+	webhookURL   string          // WithWebhook
+	signer       *webhook.Signer // WithWebhook
+	retries      []time.Duration // WithWebhookRetries; nil: not set
 }
 
 func newConfig(opts []Option) config {
@@ -99,4 +103,12 @@ func WithClock(now func() time.Time) Option {
 // spec too (see Client).
 func WithT(t testing.TB) Option {
 	return func(c *config) { c.t = t }
+}
+
+// WithTLS makes the server listen with TLS and HTTP/2, as the real API does: URL
+// starts with https://, and the server offers h2 (then HTTP/1.1) by ALPN. Its
+// certificate is httptest's, valid for 127.0.0.1 and ::1; HTTPClient and Client
+// trust it, and Certificate returns it for your own clients.
+func WithTLS() Option {
+	return func(c *config) { c.tls = true }
 }

@@ -8,19 +8,9 @@ import (
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
-// handlers implements the generated strict server on the Server's stores. Each
-// method runs after the middleware (serveAPI) authenticated and validated the
-// call; callOf(ctx) tells what it learnt.
-type handlers struct{ s *Server }
-
-var _ fakeapi.StrictServerInterface = handlers{}
-
 // GetProductComponents lists a product's components, filtered.
 func (h handlers) GetProductComponents(ctx context.Context, req fakeapi.GetProductComponentsRequestObject) (fakeapi.GetProductComponentsResponseObject, error) {
-	c := callOf(ctx)
-	h.s.mu.Lock()
-	defer h.s.mu.Unlock()
-	comps, ok := h.s.store(c.sandbox).products[req.ProductID]
+	comps, ok := callOf(ctx).st.products[req.ProductID]
 	if !ok {
 		return newError(http.StatusNotFound, "PRODUCT_NOT_FOUND", "product %s not found", req.ProductID), nil
 	}
@@ -28,9 +18,9 @@ func (h handlers) GetProductComponents(ctx context.Context, req fakeapi.GetProdu
 	items := []gen.Component{}
 	for _, comp := range comps {
 		switch {
-		case p.FilterStatus != "" && comp.status != p.FilterStatus,
-			p.FilterComponentType != "" && comp.kind != p.FilterComponentType,
-			p.FilterPeriodUnit != "" && (comp.plan == nil || comp.period != p.FilterPeriodUnit):
+		case p.FilterStatus != "" && comp.Status != p.FilterStatus,
+			p.FilterComponentType != "" && comp.Kind != p.FilterComponentType,
+			p.FilterPeriodUnit != "" && (comp.plan == nil || comp.Period != p.FilterPeriodUnit):
 			continue
 		}
 		var item gen.Component

@@ -7,8 +7,10 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
@@ -20,21 +22,24 @@ const taxRate = 20
 type store struct {
 	products  map[string][]*component // by product id, in seed order
 	customers map[string]gen.Customer
+	created   map[string]webhook.Version // resource_version of the customers addCustomer created
 	subs      map[string]*subscription
 	invoices  []*gen.Invoice // in issue order
 }
 
-// component is a plan or an addon, with the fields both share.
+// component is a plan or an addon: the fields both share, decoded from its JSON.
 type component struct {
-	id, productID, groupID string
-	kind                   gen.ComponentType
-	pricing                gen.PricingModel
-	status                 gen.ComponentStatus
-	metered                bool
-	period                 gen.PeriodUnit // plans only
-	price                  float64
-	tiers                  []gen.Tier
-	title                  string
+	ID      string            `json:"id"`
+	Product string            `json:"productId"`
+	Group   string            `json:"componentGroupId"`
+	Kind    gen.ComponentType `json:"componentType"`
+	Pricing gen.PricingModel  `json:"pricingModel"`
+	Status  gen.ComponentStatus
+	Metered bool           `json:"isUsageBased"`
+	Period  gen.PeriodUnit `json:"billingPeriodUnit"` // plans only
+	Price   float64
+	Tiers   []gen.Tier
+	Details struct{ Title string }
 
 	plan  *gen.Plan // exactly one of plan and addon is set
 	addon *gen.Addon
@@ -51,71 +56,55 @@ func newStore(seed Seed) (*store, error) {
 	st := &store{
 		products:  map[string][]*component{},
 		customers: map[string]gen.Customer{},
+		created:   map[string]webhook.Version{},
 		subs:      map[string]*subscription{},
 	}
-	ids := map[string]bool{}
-	add := func(c *component) error {
-		if ids[c.productID+"\x00"+c.id] {
-			return fmt.Errorf("billingtest: seed has component %s twice in product %s", c.id, c.productID)
-		}
-		ids[c.productID+"\x00"+c.id] = true
-		st.products[c.productID] = append(st.products[c.productID], c)
-		return nil
+	seen := map[string]bool{}
+	dup := func(what ...string) bool {
+		k := strings.Join(what, "\x00")
+		d := seen[k]
+		seen[k] = true
+		return d
 	}
+	var comps []*component
 	for i := range seed.Plans {
-		p := &seed.Plans[i]
-		p.ComponentType = gen.PlanComponentTypePlan
-		c := &component{
-			id: p.ID, productID: p.ProductID, groupID: p.ComponentGroupID, kind: gen.ComponentTypePlan,
-			pricing: p.PricingModel, status: p.Status, metered: p.IsUsageBased, period: p.BillingPeriodUnit,
-			price: p.Price, plan: p,
-		}
-		if p.Tiers != nil {
-			c.tiers = p.Tiers
-		}
-		if p.Details != nil {
-			c.title = p.Details.Title
-		}
-		if err := add(c); err != nil {
-			return nil, err
-		}
+		seed.Plans[i].ComponentType = gen.PlanComponentTypePlan
+		comps = append(comps, &component{plan: &seed.Plans[i]})
 	}
 	for i := range seed.Addons {
-		a := &seed.Addons[i]
-		if a.ComponentType == "" {
+		if a := &seed.Addons[i]; a.ComponentType == "" {
 			a.ComponentType = gen.AddonComponentTypeAddon
 		}
-		c := &component{
-			id: a.ID, productID: a.ProductID, groupID: a.ComponentGroupID, kind: gen.ComponentType(a.ComponentType),
-			pricing: a.PricingModel, status: a.Status, metered: a.IsUsageBased, price: a.Price, addon: a,
+		comps = append(comps, &component{addon: &seed.Addons[i]})
+	}
+	for _, c := range comps {
+		var v any = c.addon
+		if c.plan != nil {
+			v = c.plan
 		}
-		if a.Tiers != nil {
-			c.tiers = a.Tiers
+		recode(v, c)
+		if dup("component", c.Product, c.ID) {
+			return nil, fmt.Errorf("billingtest: seed has component %s twice in product %s", c.ID, c.Product)
 		}
-		if err := add(c); err != nil {
-			return nil, err
-		}
+		st.products[c.Product] = append(st.products[c.Product], c)
 	}
 	for _, c := range seed.Customers {
-		if _, dup := st.customers[c.ID]; dup {
+		if dup("customer", c.ID) {
 			return nil, fmt.Errorf("billingtest: seed has customer %s twice", c.ID)
 		}
 		st.customers[c.ID] = c
 	}
 	for _, s := range seed.Subscriptions {
-		if _, dup := st.subs[s.ID]; dup {
+		if dup("subscription", s.ID) {
 			return nil, fmt.Errorf("billingtest: seed has subscription %s twice", s.ID)
 		}
 		st.subs[s.ID] = &subscription{Subscription: s}
 	}
-	seen := map[string]bool{}
 	for i := range seed.Invoices {
-		inv := &seed.Invoices[i]
-		if seen[inv.InvoiceID] {
-			return nil, fmt.Errorf("billingtest: seed has invoice %s twice", inv.InvoiceID)
+		if dup("invoice", seed.Invoices[i].InvoiceID) {
+			return nil, fmt.Errorf("billingtest: seed has invoice %s twice", seed.Invoices[i].InvoiceID)
 		}
-		seen[inv.InvoiceID] = true
-		st.invoices = append(st.invoices, inv)
+		st.invoices = append(st.invoices, &seed.Invoices[i])
 	}
 	return st, nil
 }
@@ -123,7 +112,7 @@ func newStore(seed Seed) (*store, error) {
 // component returns the component id of product productID.
 func (st *store) component(productID, id string) (*component, bool) {
 	for _, c := range st.products[productID] {
-		if c.id == id {
+		if c.ID == id {
 			return c, true
 		}
 	}
@@ -140,7 +129,7 @@ func (s *subscription) item(id string) int {
 func (st *store) metered(s *subscription, i int) bool {
 	it := s.SubscriptionItems[i]
 	if c, ok := st.component(s.ProductID, it.ID); ok {
-		return c.metered
+		return c.Metered
 	}
 	return it.Usage != 0
 }
@@ -154,15 +143,26 @@ func (s *subscription) bump(now time.Time) {
 	s.ResourceVersion = strconv.FormatInt(v, 10)
 }
 
+// addPeriod moves t by n billing periods of unit: months unless year or day.
+func addPeriod(t time.Time, unit string, n int) time.Time {
+	switch unit {
+	case string(gen.PeriodUnitYear):
+		return t.AddDate(n, 0, 0)
+	case string(gen.PeriodUnitDay):
+		return t.AddDate(0, 0, n)
+	}
+	return t.AddDate(0, n, 0)
+}
+
 // amount is what the component costs for quantity q, in cents.
 func (c *component) amount(q float64) float64 {
-	switch c.pricing {
+	switch c.Pricing {
 	case gen.PerUnit:
-		return c.price * q
+		return c.Price * q
 	case gen.Stairstep:
 		return c.step(q)
 	default:
-		return c.price
+		return c.Price
 	}
 }
 
@@ -170,7 +170,7 @@ func (c *component) amount(q float64) float64 {
 // or below q (0 below the first tier).
 func (c *component) step(q float64) float64 {
 	var p float64
-	for _, t := range c.tiers {
+	for _, t := range c.Tiers {
 		if t.StartingUnit <= q {
 			p = t.Price
 		}
@@ -181,10 +181,10 @@ func (c *component) step(q float64) float64 {
 // unitPrice is the item's unit price for quantity q: the step price for a
 // stairstep component, else its price.
 func (c *component) unitPrice(q float64) float64 {
-	if c.pricing == gen.Stairstep {
+	if c.Pricing == gen.Stairstep {
 		return c.step(q)
 	}
-	return c.price
+	return c.Price
 }
 
 // invoicesOf returns the invoices of a subscription, oldest first.
@@ -247,14 +247,18 @@ func cents(v float64) float64 { return math.Round(v) }
 
 // clone deep-copies v through JSON, so that what leaves the store shares nothing
 // with it.
-func clone[T any](v T) T {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic("billingtest: clone: " + err.Error())
-	}
-	var out T
-	if err := json.Unmarshal(b, &out); err != nil {
-		panic("billingtest: clone: " + err.Error())
-	}
+func clone[T any](v T) (out T) {
+	recode(v, &out)
 	return out
+}
+
+// recode copies from into to through JSON.
+func recode(from, to any) {
+	b, err := json.Marshal(from)
+	if err == nil {
+		err = json.Unmarshal(b, to)
+	}
+	if err != nil {
+		panic("billingtest: " + err.Error())
+	}
 }

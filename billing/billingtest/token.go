@@ -54,62 +54,29 @@ type claims struct {
 	Email string `json:"email,omitempty"`
 }
 
-// tokenResponse is the token endpoint's answer.
-type tokenResponse struct {
-	AccessToken string `json:"access_token"`
-	ExpiresIn   int64  `json:"expires_in"`
-	Scope       string `json:"scope"`
-	TokenType   string `json:"token_type"`
-}
-
 // serveToken is the OAuth2 token endpoint: the client credentials grant as Ory
 // Hydra serves it for a client registered with client_secret_basic.
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.tokenRequests++
 	s.mu.Unlock()
-	f, faulted := s.popFault(TokenEndpoint)
-	if faulted && !f.Apply {
-		inject(w, r, f, nil, writeOAuthFault)
-		return
-	}
-	rec := httptest.NewRecorder()
-	s.answerToken(rec, r)
-	if faulted {
-		inject(w, r, f, rec.Result(), writeOAuthFault)
-		return
-	}
-	send(w, rec.Result())
-}
-
-// answerToken writes the token endpoint's answer to a request.
-func (s *Server) answerToken(w http.ResponseWriter, r *http.Request) {
-	status, code, desc := s.checkTokenRequest(r)
-	if status != 0 {
-		writeOAuthError(w, status, code, desc)
-		return
-	}
-	var scopes []string
-	if sc := r.PostForm.Get("scope"); sc != "" {
-		scopes = strings.Fields(sc)
-	}
-	var aud []string
-	if a := r.PostForm.Get("audience"); a != "" {
-		aud = strings.Fields(a)
-	}
-	tok, err := s.issue(scopes, aud)
-	if err != nil {
-		writeOAuthError(w, http.StatusInternalServerError, "server_error", err.Error())
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
-	writeJSON(w, http.StatusOK, tokenResponse{
-		AccessToken: tok,
-		ExpiresIn:   int64(wholeSeconds(s.cfg.ttl) / time.Second),
-		Scope:       strings.Join(scopes, " "),
-		TokenType:   "bearer",
-	})
+	s.serveFaulted(w, r, TokenEndpoint, writeOAuthFault, func(rec *httptest.ResponseRecorder) {
+		if status, code, desc := s.checkTokenRequest(r); status != 0 {
+			writeOAuthError(rec, status, code, desc)
+			return
+		}
+		scopes := strings.Fields(r.PostForm.Get("scope"))
+		tok, err := s.issue(scopes, strings.Fields(r.PostForm.Get("audience")))
+		if err != nil {
+			writeOAuthError(rec, http.StatusInternalServerError, "server_error", err.Error())
+			return
+		}
+		rec.Header().Set("Cache-Control", "no-store")
+		rec.Header().Set("Pragma", "no-cache")
+		writeJSON(rec, http.StatusOK, map[string]any{
+			"access_token": tok, "expires_in": s.expiresIn(), "scope": strings.Join(scopes, " "), "token_type": "bearer",
+		})
+	}, func(rec *httptest.ResponseRecorder) { send(w, rec.Result()) })
 }
 
 // checkTokenRequest returns the OAuth2 error a token request gets, or status 0.
@@ -159,18 +126,20 @@ func (s *Server) checkTokenRequest(r *http.Request) (status int, code, desc stri
 	return 0, "", ""
 }
 
-// issue signs an access token for the server's client.
+// issue signs an access token for the server's client. Its exp is rounded up
+// to a whole second, never earlier than expires_in tells.
 func (s *Server) issue(scopes, audience []string) (string, error) {
 	now := s.cfg.now()
-	if scopes == nil {
-		scopes = []string{}
+	exp := now.Unix() + s.expiresIn()
+	if now.Nanosecond() != 0 {
+		exp++
 	}
-	c := claims{
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    s.issuer(),
 			Subject:   s.ClientID,
 			Audience:  audience,
-			ExpiresAt: jwt.NewNumericDate(expiry(now, s.cfg.ttl)),
+			ExpiresAt: jwt.NewNumericDate(time.Unix(exp, 0)),
 			NotBefore: jwt.NewNumericDate(now),
 			IssuedAt:  jwt.NewNumericDate(now),
 			ID:        rand.Text(),
@@ -178,34 +147,17 @@ func (s *Server) issue(scopes, audience []string) (string, error) {
 		ClientID: s.ClientID,
 		Scopes:   scopes,
 		Ext:      map[string]any{},
-	}
-	if c.Audience == nil {
-		c.Audience = jwt.ClaimStrings{}
-	}
-	t := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+	})
 	t.Header["kid"] = s.key.kid
 	return t.SignedString(s.key.priv)
 }
 
-// wholeSeconds rounds d up to whole seconds: the precision of expires_in and of
-// the JWT's exp.
-func wholeSeconds(d time.Duration) time.Duration {
-	return time.Duration(math.Ceil(d.Seconds())) * time.Second
-}
+// expiresIn is the tokens' lifetime in seconds, rounded up.
+func (s *Server) expiresIn() int64 { return int64(math.Ceil(s.cfg.ttl.Seconds())) }
 
-// expiry is the exp of a token issued at now: now plus the lifetime in whole
-// seconds, rounded up to a whole second, so that a token never expires before
-// the expires_in the client was told.
-func expiry(now time.Time, ttl time.Duration) time.Time {
-	exp := now.Add(wholeSeconds(ttl))
-	if t := exp.Truncate(time.Second); !t.Equal(exp) {
-		exp = t.Add(time.Second)
-	}
-	return exp
-}
-
-// issuer is the iss claim of the server's tokens, as Hydra writes it.
-func (s *Server) issuer() string { return s.base() + "/" }
+// issuer is the iss claim of the server's tokens, as Hydra writes it (s.ts.URL is safe
+// to read from handlers; s.URL is set after the server starts).
+func (s *Server) issuer() string { return s.ts.URL + "/" }
 
 // writeOAuthError writes an OAuth2 error answer (RFC 6749 5.2).
 func writeOAuthError(w http.ResponseWriter, status int, code, desc string) {
