@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/delivery"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
 	"github.com/prestashopcorp/billing-sdk-go/internal/contracttest"
 	"github.com/prestashopcorp/billing-sdk-go/internal/spec"
@@ -37,7 +38,7 @@ type Server struct {
 	life      context.Context // canceled by Close: ends the context of every call
 	end       context.CancelFunc
 	closeOnce sync.Once
-	hooks     *hooks // nil without WithWebhook
+	hooks     *delivery.Queue // nil without WithWebhook
 
 	mu            sync.Mutex
 	live, sandbox *store
@@ -115,7 +116,9 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.end()
 		s.ts.Close()
-		s.hooks.close() // after the API: no more changes
+		if s.hooks != nil {
+			s.hooks.Close() // after the API: no more changes
+		}
 	})
 }
 

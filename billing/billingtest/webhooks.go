@@ -1,18 +1,13 @@
 package billingtest
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"slices"
 	"strconv"
-	"sync"
 	"time"
 
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/delivery"
 	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
@@ -25,9 +20,6 @@ func BillingRetrySchedule() []time.Duration {
 	return []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute,
 		2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
 }
-
-// webhookTimeout bounds each delivery attempt.
-const webhookTimeout = 15 * time.Second
 
 // WithWebhook makes the server send Billing's webhooks, signed with secret
 // (whsec_ and base64, as webhook.NewSecret makes), to url: the endpoint of the
@@ -87,9 +79,7 @@ func (s *Server) WebhookFault(f WebhookFault) {
 	if s.hooks == nil {
 		panic("billingtest: WebhookFault without WithWebhook")
 	}
-	s.hooks.mu.Lock()
-	defer s.hooks.mu.Unlock()
-	s.hooks.faults = append(s.hooks.faults, f)
+	s.hooks.Fault(delivery.Fault(f))
 }
 
 // A WebhookDelivery is one attempt to deliver a webhook message.
@@ -106,9 +96,11 @@ func (s *Server) WebhookDeliveries() []WebhookDelivery {
 	if s.hooks == nil {
 		return nil
 	}
-	s.hooks.mu.Lock()
-	defer s.hooks.mu.Unlock()
-	return slices.Clone(s.hooks.log)
+	var out []WebhookDelivery
+	for _, a := range s.hooks.Log() {
+		out = append(out, WebhookDelivery(a))
+	}
+	return out
 }
 
 // FlushWebhooks waits until every message queued so far, and its retries, are
@@ -116,33 +108,10 @@ func (s *Server) WebhookDeliveries() []WebhookDelivery {
 // ctx's error if ctx ends first, and an error once the server is closed (Close
 // drops the messages left). Without WithWebhook it returns nil at once.
 func (s *Server) FlushWebhooks(ctx context.Context) error {
-	h := s.hooks
-	if h == nil {
+	if s.hooks == nil {
 		return nil
 	}
-	closed := errors.New("billingtest: FlushWebhooks: the server is closed")
-	for {
-		h.mu.Lock()
-		if h.held != nil {
-			h.insert(h.held)
-			h.held = nil
-		}
-		idle, changed := len(h.queue) == 0 && !h.inflight, h.changed
-		h.mu.Unlock()
-		switch {
-		case h.ctx.Err() != nil:
-			return closed
-		case idle:
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-h.done:
-			return closed
-		}
-	}
+	return s.hooks.Flush(ctx)
 }
 
 // CreateSubscription adds a subscription to the sandbox or live store, as a
@@ -169,39 +138,8 @@ func (s *Server) CreateSubscription(sub gen.Subscription, sandbox bool) error {
 	return nil
 }
 
-// hooks queues and delivers the webhooks of a Server.
-type hooks struct {
-	url     string
-	signer  *webhook.Signer
-	retries []time.Duration
-	now     func() time.Time
-	client  *http.Client
-	ctx     context.Context // ended by close
-	cancel  context.CancelFunc
-	done    chan struct{} // closed when the sender returns
-
-	mu       sync.Mutex
-	seq      int         // messages queued
-	queue    []*delivery // by due time, then insertion
-	held     *delivery   // held by WebhookSwap
-	inflight bool
-	faults   []WebhookFault
-	log      []WebhookDelivery
-	wake     chan struct{} // a message was queued
-	changed  chan struct{} // closed when an attempt ends
-}
-
-type delivery struct {
-	id       string
-	typ      webhook.Type
-	body     []byte
-	due      time.Time
-	attempts int
-	dup      bool
-}
-
 // newHooks starts the sender of c, or returns nil without WithWebhook.
-func newHooks(c config) *hooks {
+func newHooks(c config) *delivery.Queue {
 	if c.signer == nil {
 		if c.retries != nil {
 			panic("billingtest: WithWebhookRetries without WithWebhook")
@@ -214,145 +152,7 @@ func newHooks(c config) *hooks {
 			c.retries[i] /= time.Second / time.Microsecond
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &hooks{
-		url: c.webhookURL, signer: c.signer, retries: c.retries, now: c.now,
-		client: &http.Client{
-			Timeout: webhookTimeout,
-			// Billing counts a redirect as a failure, like any non-2xx answer.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-			Transport:     &http.Transport{},
-		},
-		ctx: ctx, cancel: cancel, done: make(chan struct{}),
-		wake: make(chan struct{}, 1), changed: make(chan struct{}),
-	}
-	go h.run()
-	return h
-}
-
-// close stops the sender, ending the attempt in flight, and waits for it.
-func (h *hooks) close() {
-	if h == nil {
-		return
-	}
-	h.cancel()
-	<-h.done
-	h.client.CloseIdleConnections()
-}
-
-// send queues a message. The caller may hold the Server's mutex (never the
-// other way round).
-func (h *hooks) send(typ webhook.Type, data any) {
-	body, err := json.Marshal(map[string]any{"eventType": typ, "data": data})
-	if err != nil {
-		panic("billingtest: encoding a webhook: " + err.Error())
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.seq++
-	d := &delivery{id: fmt.Sprintf("msg_%06d", h.seq), typ: typ, body: body, due: time.Now()}
-	// Every message uses up the next fault, the partner of a swap included.
-	var f WebhookFault
-	if len(h.faults) > 0 {
-		f, h.faults = h.faults[0], h.faults[1:]
-	}
-	d.dup = f == WebhookDuplicate
-	switch held := h.held; {
-	case held != nil: // d is the partner of a swap: it goes first
-		h.held = nil
-		h.insert(d)
-		held.due = d.due
-		h.insert(held) // a WebhookSwap used up by d does nothing: d already moved
-	case f == WebhookSwap:
-		h.held = d
-	default:
-		h.insert(d)
-	}
-}
-
-// insert queues d by due time. The caller holds the mutex.
-func (h *hooks) insert(d *delivery) {
-	h.queue = append(h.queue, d)
-	slices.SortStableFunc(h.queue, func(a, b *delivery) int { return a.due.Compare(b.due) })
-	select {
-	case h.wake <- struct{}{}:
-	default:
-	}
-}
-
-// run delivers the queued messages, one at a time when due, until close.
-func (h *hooks) run() {
-	defer close(h.done)
-	for {
-		h.mu.Lock()
-		var d *delivery
-		wait := time.Hour // until a message is queued
-		if len(h.queue) > 0 {
-			if wait = time.Until(h.queue[0].due); wait <= 0 {
-				d, h.queue, h.inflight = h.queue[0], h.queue[1:], true
-			}
-		}
-		h.mu.Unlock()
-		if d != nil {
-			status, err := h.deliver(d)
-			h.finish(d, status, err)
-			continue
-		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-h.wake:
-		case <-timer.C:
-		case <-h.ctx.Done():
-			timer.Stop()
-			return
-		}
-		timer.Stop()
-	}
-}
-
-// deliver makes one attempt: a signed POST.
-func (h *hooks) deliver(d *delivery) (int, error) {
-	req, err := http.NewRequestWithContext(h.ctx, http.MethodPost, h.url, bytes.NewReader(d.body))
-	if err != nil {
-		return 0, err
-	}
-	for k, v := range h.signer.Headers(d.id, h.now(), d.body) {
-		req.Header[k] = v
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "billingtest-webhooks")
-	res, err := h.client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<16))
-	_ = res.Body.Close()
-	return res.StatusCode, nil
-}
-
-// finish records an attempt and queues the next one, if any.
-func (h *hooks) finish(d *delivery, status int, err error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.inflight = false
-	d.attempts++
-	rec := WebhookDelivery{MessageID: d.id, Type: d.typ, Attempt: d.attempts, Status: status}
-	if err != nil {
-		rec.Err = err.Error()
-	}
-	h.log = append(h.log, rec)
-	ok := err == nil && status >= 200 && status < 300
-	switch {
-	case h.ctx.Err() != nil: // closed: nothing more
-	case ok && d.dup:
-		d.dup, d.due = false, time.Now()
-		h.insert(d)
-	case !ok && d.attempts <= len(h.retries):
-		d.due = time.Now().Add(h.retries[d.attempts-1])
-		h.insert(d)
-	}
-	close(h.changed)
-	h.changed = make(chan struct{})
+	return delivery.New(c.webhookURL, c.signer, c.retries, c.now)
 }
 
 // emit sends a webhook of type typ about the customer shopID of store st, its
@@ -369,10 +169,10 @@ func (s *Server) emit(st *store, typ webhook.Type, shopID string, sub *subscript
 	cust := st.webhookCustomer(shopID)
 	switch typ {
 	case webhook.CustomerCreated:
-		s.hooks.send(typ, webhook.CustomerData{Customer: cust, ChargebeeCustomerID: shopID, ShopID: shopID})
+		s.hooks.Send(typ, webhook.CustomerData{Customer: cust, ChargebeeCustomerID: shopID, ShopID: shopID})
 	case webhook.PaymentSucceeded:
 		at := webhook.Timestamp(inv.InvoiceDate)
-		s.hooks.send(typ, webhook.PaymentData{
+		s.hooks.Send(typ, webhook.PaymentData{
 			ModuleID: sub.ProductID, Customer: cust, Subscription: webhookSubscription(sub, now),
 			Transaction: webhook.Transaction{
 				ID: "txn_" + inv.InvoiceID, CustomerID: sub.ShopID, SubscriptionID: sub.ID,
@@ -387,7 +187,7 @@ func (s *Server) emit(st *store, typ webhook.Type, shopID string, sub *subscript
 			},
 		})
 	default:
-		s.hooks.send(typ, webhook.SubscriptionData{
+		s.hooks.Send(typ, webhook.SubscriptionData{
 			ShopID: shopID, ChargebeeCustomerID: shopID, Customer: cust, Subscription: webhookSubscription(sub, now),
 		})
 	}
