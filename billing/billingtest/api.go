@@ -3,7 +3,6 @@ package billingtest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,9 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/hydra"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
 )
@@ -22,7 +20,7 @@ import (
 type call struct {
 	op      *ops.Operation
 	params  map[string]string // path parameters
-	claims  *claims
+	claims  *hydra.Claims
 	sandbox bool
 	st      *store // the sandbox or live store; the handlers hold the Server's mutex
 }
@@ -118,19 +116,7 @@ func (s *Server) authenticate(r *http.Request, c *call) (fakeapi.ErrorResponse, 
 	case !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "":
 		return newError(http.StatusUnauthorized, unauthorized, "the Authorization header is not a bearer token"), false
 	}
-	var cl claims
-	_, err := jwt.ParseWithClaims(strings.TrimSpace(raw), &cl, func(t *jwt.Token) (any, error) {
-		if kid, _ := t.Header["kid"].(string); kid != s.key.kid {
-			return nil, errors.New("unknown key id")
-		}
-		return &s.key.priv.PublicKey, nil
-	},
-		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
-		jwt.WithTimeFunc(s.cfg.now),
-		jwt.WithIssuer(s.issuer()),
-		jwt.WithAudience(Audience),
-		jwt.WithExpirationRequired(),
-	)
+	cl, err := s.tokens.Verify(strings.TrimSpace(raw))
 	if err != nil {
 		return newError(http.StatusUnauthorized, unauthorized, "invalid access token: %v", err), false
 	}
@@ -139,7 +125,7 @@ func (s *Server) authenticate(r *http.Request, c *call) (fakeapi.ErrorResponse, 
 			return newError(http.StatusForbidden, "INSUFFICIENT_SCOPE", "missing scope %s", want), false
 		}
 	}
-	c.claims = &cl
+	c.claims = cl
 	return fakeapi.ErrorResponse{}, true
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/prestashopcorp/billing-sdk-go/billing"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/delivery"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/hydra"
 	"github.com/prestashopcorp/billing-sdk-go/internal/contracttest"
 	"github.com/prestashopcorp/billing-sdk-go/internal/spec"
 )
@@ -33,7 +34,7 @@ type Server struct {
 	ts        *httptest.Server
 	router    *spec.Router
 	api       http.Handler // the generated strict handler
-	key       *signingKey
+	tokens    *hydra.Server
 	pdfSecret []byte
 	life      context.Context // canceled by Close: ends the context of every call
 	end       context.CancelFunc
@@ -61,21 +62,20 @@ func NewServer(opts ...Option) *Server {
 	if err != nil {
 		panic("billingtest: " + err.Error())
 	}
-	key, err := processKey()
-	if err != nil {
-		panic("billingtest: generating the signing key: " + err.Error())
-	}
 	s := &Server{
 		ClientID:     cfg.clientID,
 		ClientSecret: cfg.clientSecret,
 		cfg:          cfg,
 		router:       router,
-		key:          key,
 		pdfSecret:    []byte(rand.Text()),
 		requests:     map[string]int{},
 		applied:      map[string]int{},
 		usage:        map[usageKey]ItemUsage{},
 		faults:       map[string][]Fault{},
+	}
+	s.tokens = &hydra.Server{
+		ClientID: cfg.clientID, ClientSecret: cfg.clientSecret, Audience: Audience, Scopes: cfg.scopes,
+		TTL: cfg.ttl, Now: cfg.now, Issuer: func() string { return s.ts.URL + "/" }, // s.URL is set after Start
 	}
 	s.life, s.end = context.WithCancel(context.Background())
 	if s.live, err = newStore(cfg.seed); err != nil {
@@ -169,6 +169,15 @@ func (s *Server) TokenRequests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.tokenRequests
+}
+
+// serveToken is the OAuth2 token endpoint, counted and faulted.
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.tokenRequests++
+	s.mu.Unlock()
+	s.serveFaulted(w, r, TokenEndpoint, hydra.WriteFault, func(rec *httptest.ResponseRecorder) { s.tokens.ServeHTTP(rec, r) },
+		func(rec *httptest.ResponseRecorder) { send(w, rec.Result()) })
 }
 
 // HTTPClient returns an HTTP client for the server (the httptest server's
