@@ -69,7 +69,7 @@ func page(offset, limit float64, n int) (from, to int) {
 // GetInvoiceDownload answers a signed link to the invoice's PDF, served by the
 // fake itself.
 func (h handlers) GetInvoiceDownload(ctx context.Context, req fakeapi.GetInvoiceDownloadRequestObject) (fakeapi.GetInvoiceDownloadResponseObject, error) {
-	if _, ok := callOf(ctx).st.invoice(req.InvoiceID); !ok {
+	if !callOf(ctx).st.hasInvoice(req.InvoiceID) {
 		return newError(http.StatusNotFound, "INVOICE_NOT_FOUND", "invoice %s not found", req.InvoiceID), nil
 	}
 	till := h.s.cfg.now().Add(downloadTTL).Unix()
@@ -132,10 +132,10 @@ func (s *Server) CloseBillingPeriod(subscriptionID string, sandbox bool) (gen.In
 		at = billing.Time(sub.NextRenewalAt)
 	}
 
-	var lines []line
+	var lines []gen.InvoiceLineItem
 	for i := range sub.SubscriptionItems {
 		it := &sub.SubscriptionItems[i]
-		l := line{entityType: it.ItemType + "_item_price", componentID: it.ID}
+		l := gen.InvoiceLineItem{EntityType: it.ItemType + "_item_price", ComponentID: it.ID}
 		comp, known := st.component(sub.ProductID, it.ID)
 		name := it.ID
 		if known && comp.Details.Title != "" {
@@ -143,25 +143,23 @@ func (s *Server) CloseBillingPeriod(subscriptionID string, sandbox bool) (gen.In
 		}
 		switch {
 		case st.metered(sub, i):
-			u := it.Usage
 			price := it.UnitPrice
 			if known {
 				price = comp.Price
 			}
-			l.amount, l.description = cents(u*price), fmt.Sprintf("%s × %g", name, u)
+			l.Amount, l.Description = cents(it.Usage*price), fmt.Sprintf("%s × %g", name, it.Usage)
 			it.Usage = 0
 		case known && comp.Pricing == gen.FlatFee:
-			l.amount, l.description = comp.Price, fmt.Sprintf("%s (%s)", name, comp.Period)
+			l.Amount, l.Description = comp.Price, fmt.Sprintf("%s (%s)", name, comp.Period)
 		case known:
-			q := it.Quantity
-			l.amount, l.description = cents(comp.amount(q)), fmt.Sprintf("%s × %g", name, q)
+			l.Amount, l.Description = cents(comp.amount(it.Quantity)), fmt.Sprintf("%s × %g", name, it.Quantity)
 		default:
-			l.amount, l.description = it.Amount, name
+			l.Amount, l.Description = it.Amount, name
 		}
 		lines = append(lines, l)
 	}
 	for _, ch := range sub.charges {
-		lines = append(lines, line{entityType: "adhoc", description: ch.Description, amount: ch.Amount})
+		lines = append(lines, gen.InvoiceLineItem{EntityType: "adhoc", Description: ch.Description, Amount: ch.Amount})
 	}
 	sub.charges = nil
 
@@ -180,7 +178,7 @@ func (s *Server) CloseBillingPeriod(subscriptionID string, sandbox bool) (gen.In
 func (st *store) nextInvoiceID(at time.Time) string {
 	for n := len(st.invoices) + 1; ; n++ {
 		id := fmt.Sprintf("INV-%d-%05d", at.Year(), n)
-		if _, taken := st.invoice(id); !taken {
+		if !st.hasInvoice(id) {
 			return id
 		}
 	}

@@ -110,10 +110,10 @@ func DefaultSeed() Seed {
 	for n := 1; n <= 12; n++ {
 		id := fmt.Sprintf("INV-2025-%05d", n)
 		calls := float64(250 * n)
-		s.Invoices = append(s.Invoices, newInvoice(id, ShopID, SubscriptionID, ProductID, date(2025, time.Month(n)), []line{
-			{"plan_item_price", StandardMonthlyPlanID, "Standard (month)", 1999},
-			{"plan_item_price", UsersPlanID, "Users × 1", 4900},
-			{"addon_item_price", APICallsAddonID, fmt.Sprintf("%s × %g", APICallsAddonID, calls), 2 * calls},
+		s.Invoices = append(s.Invoices, newInvoice(id, ShopID, SubscriptionID, ProductID, date(2025, time.Month(n)), []gen.InvoiceLineItem{
+			{EntityType: "plan_item_price", ComponentID: StandardMonthlyPlanID, Description: "Standard (month)", Amount: 1999},
+			{EntityType: "plan_item_price", ComponentID: UsersPlanID, Description: "Users × 1", Amount: 4900},
+			{EntityType: "addon_item_price", ComponentID: APICallsAddonID, Description: fmt.Sprintf("%s × %g", APICallsAddonID, calls), Amount: 2 * calls},
 		}))
 	}
 	return s

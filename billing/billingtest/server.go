@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -36,8 +37,7 @@ type Server struct {
 	api       http.Handler // the generated strict handler
 	tokens    *hydra.Server
 	pdfSecret []byte
-	life      context.Context // canceled by Close: ends the context of every call
-	end       context.CancelFunc
+	end       context.CancelFunc // ends the context of every call
 	closeOnce sync.Once
 	hooks     *delivery.Queue // nil without WithWebhook
 
@@ -77,12 +77,10 @@ func NewServer(opts ...Option) *Server {
 		ClientID: cfg.clientID, ClientSecret: cfg.clientSecret, Audience: Audience, Scopes: cfg.scopes,
 		TTL: cfg.ttl, Now: cfg.now, Issuer: func() string { return s.ts.URL + "/" }, // s.URL is set after Start
 	}
-	s.life, s.end = context.WithCancel(context.Background())
-	if s.live, err = newStore(cfg.seed); err != nil {
-		panic(err.Error())
-	}
-	if s.sandbox, err = newStore(cfg.seed); err != nil {
-		panic(err.Error())
+	for _, st := range []**store{&s.live, &s.sandbox} {
+		if *st, err = newStore(cfg.seed); err != nil {
+			panic(err.Error())
+		}
 	}
 	s.hooks = newHooks(cfg)
 	strict := fakeapi.NewStrictHandlerWithOptions(handlers{s}, []fakeapi.StrictMiddlewareFunc{s.locked}, fakeapi.StrictHTTPServerOptions{
@@ -92,6 +90,8 @@ func NewServer(opts ...Option) *Server {
 	s.api = fakeapi.HandlerWithOptions(strict, fakeapi.StdHTTPServerOptions{ErrorHandlerFunc: badRequest})
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	s.ts.Config.ErrorLog = log.New(quietHandshakes{}, "", log.LstdFlags)
+	life, end := context.WithCancel(context.Background())
+	s.ts.Config.BaseContext, s.end = func(net.Listener) context.Context { return life }, end
 	if cfg.tls {
 		s.ts.EnableHTTP2 = true
 		s.ts.StartTLS()
@@ -122,12 +122,8 @@ func (s *Server) Close() {
 	})
 }
 
-// serveHTTP serves a call whose context also ends when the Server is closed.
+// serveHTTP serves a call. Its context ends when the Server is closed.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	defer context.AfterFunc(s.life, cancel)()
-	r = r.WithContext(ctx)
 	switch {
 	case r.URL.Path == "/oauth2/token":
 		s.serveToken(w, r)

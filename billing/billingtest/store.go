@@ -154,21 +154,13 @@ func addPeriod(t time.Time, unit string, n int) time.Time {
 	return t.AddDate(0, n, 0)
 }
 
-// amount is what the component costs for quantity q, in cents.
-func (c *component) amount(q float64) float64 {
-	switch c.Pricing {
-	case gen.PerUnit:
-		return c.Price * q
-	case gen.Stairstep:
-		return c.step(q)
-	default:
+// unitPrice is the item's unit price for quantity q: the price of the
+// stairstep tier q falls in (the last one starting at or below q, 0 below the
+// first), else the component's price.
+func (c *component) unitPrice(q float64) float64 {
+	if c.Pricing != gen.Stairstep {
 		return c.Price
 	}
-}
-
-// step is the price of the stairstep tier q falls in: the last tier starting at
-// or below q (0 below the first tier).
-func (c *component) step(q float64) float64 {
 	var p float64
 	for _, t := range c.Tiers {
 		if t.StartingUnit <= q {
@@ -178,13 +170,12 @@ func (c *component) step(q float64) float64 {
 	return p
 }
 
-// unitPrice is the item's unit price for quantity q: the step price for a
-// stairstep component, else its price.
-func (c *component) unitPrice(q float64) float64 {
-	if c.Pricing == gen.Stairstep {
-		return c.step(q)
+// amount is what the component costs for quantity q, in cents.
+func (c *component) amount(q float64) float64 {
+	if c.Pricing == gen.PerUnit {
+		return c.Price * q
 	}
-	return c.Price
+	return c.unitPrice(q)
 }
 
 // invoicesOf returns the invoices of a subscription, oldest first.
@@ -199,46 +190,28 @@ func (st *store) invoicesOf(subID string) []*gen.Invoice {
 	return out
 }
 
-func (st *store) invoice(id string) (*gen.Invoice, bool) {
-	i := slices.IndexFunc(st.invoices, func(inv *gen.Invoice) bool { return inv.InvoiceID == id })
-	if i < 0 {
-		return nil, false
-	}
-	return st.invoices[i], true
+func (st *store) hasInvoice(id string) bool {
+	return slices.ContainsFunc(st.invoices, func(inv *gen.Invoice) bool { return inv.InvoiceID == id })
 }
 
-// line is one line of an invoice to issue.
-type line struct {
-	entityType, componentID, description string
-	amount                               float64
-}
-
-// newInvoice builds a paid EUR invoice of lines, each taxed at taxRate.
-func newInvoice(id, customerID, subID, productID string, at time.Time, lines []line) gen.Invoice {
+// newInvoice builds a paid EUR invoice of lines (their entity type, component,
+// description and amount), each taxed at taxRate.
+func newInvoice(id, customerID, subID, productID string, at time.Time, lines []gen.InvoiceLineItem) gen.Invoice {
 	inv := gen.Invoice{
 		InvoiceID: id, CustomerID: customerID, SubscriptionID: subID, ProductID: productID,
 		Status: "paid", CurrencyCode: "EUR", InvoiceDate: float64(at.Unix()), PaymentDate: float64(at.Unix()),
-		LineItems: []gen.InvoiceLineItem{},
+		LineItems: append([]gen.InvoiceLineItem{}, lines...),
 	}
-	var sum, tax float64
-	for i, l := range lines {
-		t := cents(l.amount * taxRate / 100)
-		li := gen.InvoiceLineItem{
-			InvoiceLineItemID: fmt.Sprintf("li_%s_%d", id, i+1), InvoiceID: id, SubscriptionID: subID,
-			EntityType: l.entityType, Description: l.description,
-			Amount: l.amount, TaxAmount: t, TaxRate: float64(taxRate),
-		}
-		if l.componentID != "" {
-			li.ComponentID = l.componentID
-		}
-		inv.LineItems = append(inv.LineItems, li)
-		sum += l.amount
-		tax += t
+	var sum float64
+	for i := range inv.LineItems {
+		li := &inv.LineItems[i]
+		li.InvoiceLineItemID, li.InvoiceID, li.SubscriptionID = fmt.Sprintf("li_%s_%d", id, i+1), id, subID
+		li.TaxAmount, li.TaxRate = cents(li.Amount*taxRate/100), taxRate
+		sum += li.Amount
+		inv.TaxAmount += li.TaxAmount
 	}
-	inv.TaxAmount = tax
-	inv.AmountTotal = sum + tax
-	inv.AmountPaid = sum + tax
-	inv.AmountDue = 0.0
+	inv.AmountTotal = sum + inv.TaxAmount
+	inv.AmountPaid = inv.AmountTotal
 	return inv
 }
 
