@@ -140,6 +140,12 @@ func newError(status int, code, format string, args ...any) fakeapi.ErrorRespons
 	return fakeapi.ErrorResponse{Status: status, Body: gen.Error{StatusCode: float64(status), ErrorCode: code, Message: msg}}
 }
 
+// notFound answers 404 WHAT_NOT_FOUND: what id not found.
+func notFound(what, id string) fakeapi.ErrorResponse {
+	code := strings.ToUpper(strings.ReplaceAll(what, " ", "_")) + "_NOT_FOUND"
+	return newError(http.StatusNotFound, code, "%s %s not found", what, id)
+}
+
 func writeError(w http.ResponseWriter, status int, code, format string, args ...any) {
 	writeJSON(w, status, newError(status, code, format, args...).Body)
 }

@@ -114,13 +114,7 @@ func (s *Server) serveFaulted(w http.ResponseWriter, r *http.Request, target str
 	switch {
 	case f.Respond != nil:
 		f.Respond(w, r, answer)
-	case f.Drop: // close the connection without an answer (over HTTP/2, reset the stream)
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return
-			}
-		}
+	case f.Drop: // net/http closes the connection without an answer (HTTP/2: resets the stream)
 		panic(http.ErrAbortHandler)
 	default:
 		if f.RetryAfter != "" {

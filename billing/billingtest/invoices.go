@@ -29,19 +29,16 @@ func (h handlers) GetInvoices(ctx context.Context, req fakeapi.GetInvoicesReques
 	if p.Type != "subscription" {
 		return newError(http.StatusBadRequest, "BAD_REQUEST", "query parameter type: only subscription is supported, not %q", p.Type), nil
 	}
-	order := "desc"
-	if p.Order != "" {
-		order = strings.ToLower(p.Order)
-	}
-	if order != "asc" && order != "desc" {
+	order := strings.ToLower(p.Order)
+	if order != "" && order != "asc" && order != "desc" {
 		return newError(http.StatusBadRequest, "BAD_REQUEST", "query parameter order: must be asc or desc, not %q", p.Order), nil
 	}
 	st := callOf(ctx).st
 	if _, ok := st.subs[p.ID]; !ok {
-		return subscriptionNotFound(p.ID), nil
+		return notFound("subscription", p.ID), nil
 	}
 	all := st.invoicesOf(p.ID)
-	if order == "desc" {
+	if order != "asc" { // newest first by default
 		slices.Reverse(all)
 	}
 	from, to := page(p.Offset, p.Limit, len(all))
@@ -70,7 +67,7 @@ func page(offset, limit float64, n int) (from, to int) {
 // fake itself.
 func (h handlers) GetInvoiceDownload(ctx context.Context, req fakeapi.GetInvoiceDownloadRequestObject) (fakeapi.GetInvoiceDownloadResponseObject, error) {
 	if !callOf(ctx).st.hasInvoice(req.InvoiceID) {
-		return newError(http.StatusNotFound, "INVOICE_NOT_FOUND", "invoice %s not found", req.InvoiceID), nil
+		return notFound("invoice", req.InvoiceID), nil
 	}
 	till := h.s.cfg.now().Add(downloadTTL).Unix()
 	q := url.Values{

@@ -2,7 +2,6 @@ package billingtest
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
@@ -12,7 +11,7 @@ import (
 func (h handlers) GetProductComponents(ctx context.Context, req fakeapi.GetProductComponentsRequestObject) (fakeapi.GetProductComponentsResponseObject, error) {
 	comps, ok := callOf(ctx).st.products[req.ProductID]
 	if !ok {
-		return newError(http.StatusNotFound, "PRODUCT_NOT_FOUND", "product %s not found", req.ProductID), nil
+		return notFound("product", req.ProductID), nil
 	}
 	p := req.Params
 	items := []gen.Component{}

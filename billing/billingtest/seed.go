@@ -47,23 +47,18 @@ type Seed struct {
 //
 // Callers may change the result and pass it to WithSeed.
 func DefaultSeed() Seed {
-	standardFeatures := []string{"Unlimited products", "Email support"}
+	standard := func(id string, unit gen.PeriodUnit, price float64) gen.Plan {
+		return gen.Plan{
+			ID: id, ProductID: ProductID, ComponentGroupID: "builtfor_example-standard",
+			ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.FlatFee, Status: gen.ComponentStatusActive,
+			BillingPeriodUnit: unit, Price: price, TrialPeriodUnit: ptr(gen.TrialPeriodUnitDay), TrialPeriodValue: 30.0,
+			Details: &gen.PlanDetails{Title: "Standard", Features: []string{"Unlimited products", "Email support"}},
+		}
+	}
 	s := Seed{
 		Plans: []gen.Plan{
-			{
-				ID: StandardMonthlyPlanID, ProductID: ProductID, ComponentGroupID: "builtfor_example-standard",
-				ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.FlatFee, Status: gen.ComponentStatusActive,
-				BillingPeriodUnit: gen.PeriodUnitMonth, Price: 1999.0,
-				TrialPeriodUnit: ptr(gen.TrialPeriodUnitDay), TrialPeriodValue: 30.0,
-				Details: &gen.PlanDetails{Title: "Standard", Features: standardFeatures},
-			},
-			{
-				ID: StandardYearlyPlanID, ProductID: ProductID, ComponentGroupID: "builtfor_example-standard",
-				ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.FlatFee, Status: gen.ComponentStatusActive,
-				BillingPeriodUnit: gen.PeriodUnitYear, Price: 19990.0,
-				TrialPeriodUnit: ptr(gen.TrialPeriodUnitDay), TrialPeriodValue: 30.0,
-				Details: &gen.PlanDetails{Title: "Standard", Features: standardFeatures},
-			},
+			standard(StandardMonthlyPlanID, gen.PeriodUnitMonth, 1999),
+			standard(StandardYearlyPlanID, gen.PeriodUnitYear, 19990),
 			{
 				ID: UsersPlanID, ProductID: ProductID, ComponentGroupID: "builtfor_example-users",
 				ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.Stairstep, Status: gen.ComponentStatusActive,

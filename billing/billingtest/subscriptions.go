@@ -3,40 +3,30 @@ package billingtest
 import (
 	"context"
 	"net/http"
+	"slices"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
 	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
-func subscriptionNotFound(id string) fakeapi.ErrorResponse {
-	return newError(http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "subscription %s not found", id)
-}
-
-func itemNotFound(subID, itemID string) fakeapi.ErrorResponse {
-	return newError(http.StatusNotFound, "SUBSCRIPTION_ITEM_NOT_FOUND", "subscription item %s not found in subscription %s", itemID, subID)
-}
-
 // subscriptionItem finds an item of a subscription, or the 404 that answers for it.
 func (st *store) subscriptionItem(subID, itemID string) (*subscription, int, *fakeapi.ErrorResponse) {
-	sub, ok := st.subs[subID]
-	if !ok {
-		e := subscriptionNotFound(subID)
-		return nil, -1, &e
+	e := notFound("subscription", subID)
+	if sub, ok := st.subs[subID]; ok {
+		if i := sub.item(itemID); i >= 0 {
+			return sub, i, nil
+		}
+		e = notFound("subscription item", itemID)
 	}
-	i := sub.item(itemID)
-	if i < 0 {
-		e := itemNotFound(subID, itemID)
-		return nil, -1, &e
-	}
-	return sub, i, nil
+	return nil, -1, &e
 }
 
 // AddSubscriptionChargeAtTerm records a charge for the next invoice.
 func (h handlers) AddSubscriptionChargeAtTerm(ctx context.Context, req fakeapi.AddSubscriptionChargeAtTermRequestObject) (fakeapi.AddSubscriptionChargeAtTermResponseObject, error) {
 	sub, ok := callOf(ctx).st.subs[req.SubscriptionID]
 	if !ok {
-		return subscriptionNotFound(req.SubscriptionID), nil
+		return notFound("subscription", req.SubscriptionID), nil
 	}
 	if sub.Status != gen.SubscriptionStatusActive && sub.Status != gen.SubscriptionStatusNonRenewing {
 		return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription %s is %s: a charge at term needs an active or non_renewing subscription", sub.ID, sub.Status), nil
@@ -94,19 +84,17 @@ func (h handlers) SetSubscriptionItemUsage(ctx context.Context, req fakeapi.SetS
 
 // UpdateSubscription changes the subscription's plan item.
 func (h handlers) UpdateSubscription(ctx context.Context, req fakeapi.UpdateSubscriptionRequestObject) (fakeapi.UpdateSubscriptionResponseObject, error) {
-	c := callOf(ctx)
-	in := req.Body
-	st := c.st
+	in, st := req.Body, callOf(ctx).st
 	sub, ok := st.subs[req.SubscriptionID]
 	if !ok {
-		return subscriptionNotFound(req.SubscriptionID), nil
+		return notFound("subscription", req.SubscriptionID), nil
 	}
 	if in.CouponCode != "" && in.CouponCode != couponCode {
-		return newError(http.StatusNotFound, "COUPON_NOT_FOUND", "coupon %s not found", in.CouponCode), nil
+		return notFound("coupon", in.CouponCode), nil
 	}
 	comp, ok := st.component(sub.ProductID, in.SubscriptionItemID)
 	if !ok {
-		return newError(http.StatusNotFound, "COMPONENT_NOT_FOUND", "component %s not found in product %s", in.SubscriptionItemID, sub.ProductID), nil
+		return notFound("component", in.SubscriptionItemID), nil
 	}
 	if comp.plan == nil {
 		return newError(http.StatusBadRequest, "BAD_REQUEST", "component %s is an %s, not a plan", comp.ID, comp.Kind), nil
@@ -116,14 +104,9 @@ func (h handlers) UpdateSubscription(ctx context.Context, req fakeapi.UpdateSubs
 	}
 	if sub.item(comp.ID) < 0 {
 		// The plan item replaced: the one of the same group, else the first plan.
-		i := -1
-		for j, it := range sub.SubscriptionItems {
-			if it.ItemType == "plan" && (i < 0 || it.GroupID == comp.Group) {
-				i = j
-				if it.GroupID == comp.Group {
-					break
-				}
-			}
+		i := slices.IndexFunc(sub.SubscriptionItems, func(it gen.SubscriptionItem) bool { return it.ItemType == "plan" && it.GroupID == comp.Group })
+		if i < 0 {
+			i = slices.IndexFunc(sub.SubscriptionItems, func(it gen.SubscriptionItem) bool { return it.ItemType == "plan" })
 		}
 		if i < 0 {
 			return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription %s has no plan item", sub.ID), nil
