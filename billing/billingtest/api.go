@@ -163,18 +163,15 @@ func writeFault(w http.ResponseWriter, status int) {
 	writeError(w, status, code, "fault injected by billingtest")
 }
 
-// badRequest answers the generated server's decoding errors with the spec's
-// error body rather than text/plain. Request validation runs first, so it only
-// sees what the validator lets through, such as an email that the generated type
-// refuses ("email: failed to pass regex validation").
-func badRequest(w http.ResponseWriter, r *http.Request, err error) {
-	writeError(w, http.StatusBadRequest, "BAD_REQUEST", "%s", strings.TrimPrefix(err.Error(), "can't decode JSON body: "))
-}
-
-// internalError answers a handler's failure; reply reports the 500 as a
-// violation of the spec.
-func internalError(w http.ResponseWriter, r *http.Request, err error) {
-	writeError(w, http.StatusInternalServerError, "INTERNAL_ERROR", "billingtest: %v", err)
+// answerError returns a handler of the generated server's errors that answers
+// the spec's error body rather than text/plain: its decoding errors (400: request
+// validation ran first, so it only sees what the validator lets through, such as
+// an email the generated type refuses) and a handler's failure (500, which reply
+// reports as a violation of the spec).
+func answerError(status int, code string) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, _ *http.Request, err error) {
+		writeError(w, status, code, "%s", strings.TrimPrefix(err.Error(), "can't decode JSON body: "))
+	}
 }
 
 // writeJSON writes v as a JSON answer; a failed write means that the client left.

@@ -44,7 +44,7 @@ func (h handlers) AddSubscriptionEstimateForCustomer(ctx context.Context, req fa
 		return notFound("product", in.ProductID), nil
 	}
 	comp, ok := st.component(in.ProductID, in.ComponentID)
-	if !ok || comp.plan == nil {
+	if !ok || comp.Kind != gen.ComponentTypePlan {
 		return notFound("component", in.ComponentID), nil
 	}
 	if in.SubscriptionID != "" {

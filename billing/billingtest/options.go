@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
+	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
 )
 
 // Default client credentials of a Server, unless WithClientCredentials changes them.
@@ -18,17 +19,15 @@ const (
 // requires in the access token's aud claim.
 const Audience = "distribution.prestashop.net"
 
-// Scopes returns the six scopes of the Billing API, the ones a client of a Server
-// may request by default.
+// Scopes returns the six scopes of the Billing API (those its operations
+// require, sorted), the ones a client of a Server may request by default.
 func Scopes() []string {
-	return []string{
-		"customer.write.estimate",
-		"invoices.read",
-		"subscription.write",
-		"subscription.write.charge_at_term",
-		"subscription.write.quantity",
-		"subscription.write.usage",
+	var all []string
+	for _, op := range ops.Operations {
+		all = append(all, op.Scopes...)
 	}
+	slices.Sort(all)
+	return slices.Compact(all)
 }
 
 // An Option configures a Server.

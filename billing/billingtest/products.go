@@ -19,23 +19,16 @@ func (h handlers) GetProductComponents(ctx context.Context, req fakeapi.GetProdu
 		switch {
 		case p.FilterStatus != "" && comp.Status != p.FilterStatus,
 			p.FilterComponentType != "" && comp.Kind != p.FilterComponentType,
-			p.FilterPeriodUnit != "" && (comp.plan == nil || comp.Period != p.FilterPeriodUnit):
+			p.FilterPeriodUnit != "" && comp.Period != p.FilterPeriodUnit:
 			continue
 		}
-		var item gen.Component
-		var err error
-		if comp.plan != nil {
-			plan := clone(*comp.plan)
-			if p.LangIsoCode == "" {
-				plan.Details = nil
-			}
-			err = item.FromPlan(plan)
-		} else {
-			err = item.FromAddon(clone(*comp.addon))
+		v := comp.src
+		if plan, ok := v.(gen.Plan); ok && p.LangIsoCode == "" {
+			plan.Details = nil
+			v = plan
 		}
-		if err != nil {
-			return nil, err
-		}
+		var item gen.Component // the plan's or addon's JSON, copied
+		recode(v, &item)
 		items = append(items, item)
 	}
 	return fakeapi.GetProductComponents200JSONResponse{Items: items, Total: float64(len(items))}, nil

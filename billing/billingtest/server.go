@@ -77,17 +77,13 @@ func NewServer(opts ...Option) *Server {
 		ClientID: cfg.clientID, ClientSecret: cfg.clientSecret, Audience: Audience, Scopes: cfg.scopes,
 		TTL: cfg.ttl, Now: cfg.now, Issuer: func() string { return s.ts.URL + "/" }, // s.URL is set after Start
 	}
-	for _, st := range []**store{&s.live, &s.sandbox} {
-		if *st, err = newStore(cfg.seed); err != nil {
-			panic(err.Error())
-		}
-	}
+	s.live, s.sandbox = newStore(cfg.seed), newStore(cfg.seed)
 	s.hooks = newHooks(cfg)
 	strict := fakeapi.NewStrictHandlerWithOptions(handlers{s}, []fakeapi.StrictMiddlewareFunc{s.locked}, fakeapi.StrictHTTPServerOptions{
-		RequestErrorHandlerFunc:  badRequest,
-		ResponseErrorHandlerFunc: internalError,
+		RequestErrorHandlerFunc:  answerError(http.StatusBadRequest, "BAD_REQUEST"),
+		ResponseErrorHandlerFunc: answerError(http.StatusInternalServerError, "INTERNAL_ERROR"),
 	})
-	s.api = fakeapi.HandlerWithOptions(strict, fakeapi.StdHTTPServerOptions{ErrorHandlerFunc: badRequest})
+	s.api = fakeapi.HandlerWithOptions(strict, fakeapi.StdHTTPServerOptions{ErrorHandlerFunc: answerError(http.StatusBadRequest, "BAD_REQUEST")})
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	s.ts.Config.ErrorLog = log.New(quietHandshakes{}, "", log.LstdFlags)
 	life, end := context.WithCancel(context.Background())

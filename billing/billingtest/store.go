@@ -7,7 +7,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
@@ -27,7 +26,8 @@ type store struct {
 	invoices  []*gen.Invoice // in issue order
 }
 
-// component is a plan or an addon: the fields both share, decoded from its JSON.
+// component is a plan or an addon: the fields both share, decoded from its
+// JSON (an addon has no Period).
 type component struct {
 	ID      string            `json:"id"`
 	Product string            `json:"productId"`
@@ -41,8 +41,7 @@ type component struct {
 	Tiers   []gen.Tier
 	Details struct{ Title string }
 
-	plan  *gen.Plan // exactly one of plan and addon is set
-	addon *gen.Addon
+	src any // the gen.Plan or gen.Addon of the seed
 }
 
 // subscription is a subscription and what waits for its next invoice.
@@ -51,7 +50,8 @@ type subscription struct {
 	charges []gen.ChargeAtTerm
 }
 
-func newStore(seed Seed) (*store, error) {
+// newStore returns a store of seed. It panics on a duplicate id.
+func newStore(seed Seed) *store {
 	seed = clone(seed)
 	st := &store{
 		products:  map[string][]*component{},
@@ -60,53 +60,40 @@ func newStore(seed Seed) (*store, error) {
 		subs:      map[string]*subscription{},
 	}
 	seen := map[string]bool{}
-	dup := func(what ...string) bool {
-		k := strings.Join(what, "\x00")
-		d := seen[k]
-		seen[k] = true
-		return d
-	}
-	var comps []*component
-	for i := range seed.Plans {
-		seed.Plans[i].ComponentType = gen.PlanComponentTypePlan
-		comps = append(comps, &component{plan: &seed.Plans[i]})
-	}
-	for i := range seed.Addons {
-		if a := &seed.Addons[i]; a.ComponentType == "" {
-			a.ComponentType = gen.AddonComponentTypeAddon
+	unique := func(what, id string) {
+		if seen[what+" "+id] {
+			panic(fmt.Sprintf("billingtest: the seed has %s %s twice", what, id))
 		}
-		comps = append(comps, &component{addon: &seed.Addons[i]})
+		seen[what+" "+id] = true
 	}
-	for _, c := range comps {
-		var v any = c.addon
-		if c.plan != nil {
-			v = c.plan
-		}
+	var comps []any
+	for _, p := range seed.Plans {
+		p.ComponentType = gen.PlanComponentTypePlan
+		comps = append(comps, p)
+	}
+	for _, a := range seed.Addons {
+		a.ComponentType = cmp.Or(a.ComponentType, gen.AddonComponentTypeAddon)
+		comps = append(comps, a)
+	}
+	for _, v := range comps {
+		c := &component{src: v}
 		recode(v, c)
-		if dup("component", c.Product, c.ID) {
-			return nil, fmt.Errorf("billingtest: seed has component %s twice in product %s", c.ID, c.Product)
-		}
+		unique("component", c.Product+"/"+c.ID)
 		st.products[c.Product] = append(st.products[c.Product], c)
 	}
 	for _, c := range seed.Customers {
-		if dup("customer", c.ID) {
-			return nil, fmt.Errorf("billingtest: seed has customer %s twice", c.ID)
-		}
+		unique("customer", c.ID)
 		st.customers[c.ID] = c
 	}
 	for _, s := range seed.Subscriptions {
-		if dup("subscription", s.ID) {
-			return nil, fmt.Errorf("billingtest: seed has subscription %s twice", s.ID)
-		}
+		unique("subscription", s.ID)
 		st.subs[s.ID] = &subscription{Subscription: s}
 	}
-	for i := range seed.Invoices {
-		if dup("invoice", seed.Invoices[i].InvoiceID) {
-			return nil, fmt.Errorf("billingtest: seed has invoice %s twice", seed.Invoices[i].InvoiceID)
-		}
+	for i, inv := range seed.Invoices {
+		unique("invoice", inv.InvoiceID)
 		st.invoices = append(st.invoices, &seed.Invoices[i])
 	}
-	return st, nil
+	return st
 }
 
 // component returns the component id of product productID.

@@ -96,7 +96,7 @@ func (h handlers) UpdateSubscription(ctx context.Context, req fakeapi.UpdateSubs
 	if !ok {
 		return notFound("component", in.SubscriptionItemID), nil
 	}
-	if comp.plan == nil {
+	if comp.Kind != gen.ComponentTypePlan {
 		return newError(http.StatusBadRequest, "BAD_REQUEST", "component %s is an %s, not a plan", comp.ID, comp.Kind), nil
 	}
 	if comp.Status != gen.ComponentStatusActive {
