@@ -56,8 +56,8 @@ func (s *Server) Customer(id string, sandbox bool) (gen.Customer, bool) {
 }
 
 type usageKey struct {
-	sandbox         bool
-	subscription, i string
+	st                 *store
+	subscription, item string
 }
 
 // ItemUsage is what the server applied to one subscription item since it
@@ -75,5 +75,5 @@ type ItemUsage struct {
 func (s *Server) UsageReceived(subscriptionID, itemID string, sandbox bool) ItemUsage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.usage[usageKey{sandbox, subscriptionID, itemID}]
+	return s.usage[usageKey{s.store(sandbox), subscriptionID, itemID}]
 }

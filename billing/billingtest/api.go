@@ -18,11 +18,10 @@ import (
 
 // call is what serveAPI learnt about an API call, for the handlers.
 type call struct {
-	op      *ops.Operation
-	params  map[string]string // path parameters
-	claims  *hydra.Claims
-	sandbox bool
-	st      *store // the sandbox or live store; the handlers hold the Server's mutex
+	op     *ops.Operation
+	params map[string]string // path parameters
+	claims *hydra.Claims
+	st     *store // the sandbox or live store; the handlers hold the Server's mutex
 }
 
 type callKey struct{}
@@ -31,8 +30,6 @@ func callOf(ctx context.Context) *call { return ctx.Value(callKey{}).(*call) }
 
 // handlers implements the generated strict server on the Server's stores.
 type handlers struct{ s *Server }
-
-var _ fakeapi.StrictServerInterface = handlers{}
 
 // serveAPI runs an API call through the steps the package documentation lists.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
@@ -50,10 +47,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	c := &call{op: op, params: params}
 	rec := httptest.NewRecorder()
 	if e, ok := s.authenticate(r, c); !ok {
-		if e.Status == http.StatusUnauthorized {
-			rec.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		}
-		writeJSON(rec, e.Status, e.Body)
+		writeError(rec, e.Status, e.Body.ErrorCode, "%s", e.Body.Message)
 		s.reply(w, r, c, rec)
 		return
 	}
@@ -62,8 +56,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, r, c, rec)
 		return
 	}
-	c.sandbox = isTrue(r.Header.Get("sandbox")) || isTrue(r.URL.Query().Get("sandbox"))
-	c.st = s.store(c.sandbox)
+	c.st = s.store(isTrue(r.Header.Get("sandbox")) || isTrue(r.URL.Query().Get("sandbox")))
 	s.serveFaulted(w, r, op.ID, writeFault, func(rec *httptest.ResponseRecorder) {
 		s.api.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
 		if rec.Code < 300 {
@@ -146,7 +139,11 @@ func notFound(what, id string) fakeapi.ErrorResponse {
 	return newError(http.StatusNotFound, code, "%s %s not found", what, id)
 }
 
+// writeError writes the spec's error body, and a 401's WWW-Authenticate.
 func writeError(w http.ResponseWriter, status int, code, format string, args ...any) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	}
 	writeJSON(w, status, newError(status, code, format, args...).Body)
 }
 
@@ -156,9 +153,6 @@ func writeFault(w http.ResponseWriter, status int) {
 	code := strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_"))
 	if code == "" {
 		code = "ERROR"
-	}
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	}
 	writeError(w, status, code, "fault injected by billingtest")
 }

@@ -70,11 +70,7 @@ func (h handlers) GetInvoiceDownload(ctx context.Context, req fakeapi.GetInvoice
 		return notFound("invoice", req.InvoiceID), nil
 	}
 	till := h.s.cfg.now().Add(downloadTTL).Unix()
-	q := url.Values{
-		"expires":   {strconv.FormatInt(till, 10)},
-		"signature": {h.s.sign(req.InvoiceID, till)},
-	}
-	link := h.s.ts.URL + "/invoices/" + url.PathEscape(req.InvoiceID) + ".pdf?" + q.Encode()
+	link := fmt.Sprintf("%s/invoices/%s.pdf?expires=%d&signature=%s", h.s.ts.URL, url.PathEscape(req.InvoiceID), till, h.s.sign(req.InvoiceID, till))
 	return fakeapi.GetInvoiceDownload200JSONResponse{Item: gen.InvoiceDownload{DownloadURL: link, ValidTill: float64(till)}}, nil
 }
 

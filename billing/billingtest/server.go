@@ -112,9 +112,7 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.end()
 		s.ts.Close()
-		if s.hooks != nil {
-			s.hooks.Close() // after the API: no more changes
-		}
+		s.hooks.Close() // after the API: no more changes
 	})
 }
 

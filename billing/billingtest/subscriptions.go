@@ -38,8 +38,7 @@ func (h handlers) AddSubscriptionChargeAtTerm(ctx context.Context, req fakeapi.A
 
 // SetSubscriptionItemQuantity sets the quantity of a per_unit or stairstep item.
 func (h handlers) SetSubscriptionItemQuantity(ctx context.Context, req fakeapi.SetSubscriptionItemQuantityRequestObject) (fakeapi.SetSubscriptionItemQuantityResponseObject, error) {
-	c := callOf(ctx)
-	st := c.st
+	st := callOf(ctx).st
 	sub, i, e := st.subscriptionItem(req.SubscriptionID, req.SubscriptionItemID)
 	if e != nil {
 		return *e, nil
@@ -66,8 +65,7 @@ func (h handlers) SetSubscriptionItemQuantity(ctx context.Context, req fakeapi.S
 
 // SetSubscriptionItemUsage adds usage to a metered item.
 func (h handlers) SetSubscriptionItemUsage(ctx context.Context, req fakeapi.SetSubscriptionItemUsageRequestObject) (fakeapi.SetSubscriptionItemUsageResponseObject, error) {
-	c := callOf(ctx)
-	st := c.st
+	st := callOf(ctx).st
 	sub, i, e := st.subscriptionItem(req.SubscriptionID, req.SubscriptionItemID)
 	if e != nil {
 		return *e, nil
@@ -77,7 +75,7 @@ func (h handlers) SetSubscriptionItemUsage(ctx context.Context, req fakeapi.SetS
 	}
 	it := &sub.SubscriptionItems[i]
 	it.Usage = it.Usage + req.Body.UsageQuantity
-	k := usageKey{c.sandbox, req.SubscriptionID, req.SubscriptionItemID}
+	k := usageKey{st, req.SubscriptionID, req.SubscriptionItemID}
 	h.s.usage[k] = ItemUsage{Quantity: h.s.usage[k].Quantity + req.Body.UsageQuantity, Calls: h.s.usage[k].Calls + 1}
 	return fakeapi.SetSubscriptionItemUsage201JSONResponse{Item: gen.Usage{UsageQuantity: req.Body.UsageQuantity}}, nil
 }

@@ -93,9 +93,6 @@ type WebhookDelivery struct {
 
 // WebhookDeliveries returns the delivery attempts made so far, in order.
 func (s *Server) WebhookDeliveries() []WebhookDelivery {
-	if s.hooks == nil {
-		return nil
-	}
 	var out []WebhookDelivery
 	for _, a := range s.hooks.Log() {
 		out = append(out, WebhookDelivery(a))
@@ -108,9 +105,6 @@ func (s *Server) WebhookDeliveries() []WebhookDelivery {
 // ctx's error if ctx ends first, and an error once the server is closed (Close
 // drops the messages left). Without WithWebhook it returns nil at once.
 func (s *Server) FlushWebhooks(ctx context.Context) error {
-	if s.hooks == nil {
-		return nil
-	}
 	return s.hooks.Flush(ctx)
 }
 

@@ -91,8 +91,11 @@ func New(url string, signer *webhook.Signer, retries []time.Duration, now func()
 }
 
 // Close stops the sender, ending the attempt in flight, and waits for it. The
-// messages left are dropped.
+// messages left are dropped. A nil Queue (no webhooks) has nothing to stop.
 func (q *Queue) Close() {
+	if q == nil {
+		return
+	}
 	q.cancel()
 	<-q.done
 	q.client.CloseIdleConnections()
@@ -105,8 +108,11 @@ func (q *Queue) Fault(f Fault) {
 	q.faults = append(q.faults, f)
 }
 
-// Log returns the attempts made so far, in order.
+// Log returns the attempts made so far, in order (none for a nil Queue).
 func (q *Queue) Log() []Attempt {
+	if q == nil {
+		return nil
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return slices.Clone(q.log)
@@ -143,8 +149,11 @@ func (q *Queue) Send(typ webhook.Type, data any) {
 
 // Flush waits until every message sent so far, and its retries, are delivered
 // or given up, releasing a message a Swap holds. It fails once the Queue is
-// closed, or with ctx.
+// closed, or with ctx. A nil Queue has nothing to wait for.
 func (q *Queue) Flush(ctx context.Context) error {
+	if q == nil {
+		return nil
+	}
 	closed := errors.New("billingtest: FlushWebhooks: the server is closed")
 	for {
 		q.mu.Lock()
