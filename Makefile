@@ -22,7 +22,8 @@ help:
 # (internal/ops, with the user template openapi/templates/ops.tmpl), billing.Client's
 # method of each operation (billing/operations.gen.go, with templates/methods.tmpl),
 # oapi-codegen's own client for the SDK's tests (internal/rawclient), the embedded
-# spec and the fake's server interface.
+# spec and the fake's server interface with the error answer of every operation
+# (billing/billingtest/internal/fakeapi, with templates/fakeapi-errors.tmpl).
 GENERATED := gen/ internal/ops/ billing/operations.gen.go internal/rawclient/ internal/specdoc/ billing/billingtest/internal/fakeapi/
 
 ## generate: regenerate the generated packages from openapi/ with the pinned oapi-codegen

@@ -6,11 +6,10 @@ import "github.com/prestashopcorp/billing-sdk-go/gen"
 func (s *Server) Subscription(id string, sandbox bool) (gen.Subscription, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sub, ok := s.store(sandbox).subs[id]
-	if !ok {
-		return gen.Subscription{}, false
+	if sub, ok := s.store(sandbox).subs[id]; ok {
+		return clone(sub.Subscription), true
 	}
-	return clone(sub.Subscription), true
+	return gen.Subscription{}, false
 }
 
 // Usage returns the usage of a subscription item in the current billing period
@@ -18,15 +17,10 @@ func (s *Server) Subscription(id string, sandbox bool) (gen.Subscription, bool) 
 func (s *Server) Usage(subscriptionID, itemID string, sandbox bool) float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sub, ok := s.store(sandbox).subs[subscriptionID]
-	if !ok {
-		return 0
+	if sub, ok := s.store(sandbox).subs[subscriptionID]; ok && sub.item(itemID) >= 0 {
+		return sub.SubscriptionItems[sub.item(itemID)].Usage
 	}
-	i := sub.item(itemID)
-	if i < 0 {
-		return 0
-	}
-	return sub.SubscriptionItems[i].Usage
+	return 0
 }
 
 // PendingCharges returns the charges at term waiting for the subscription's next
@@ -34,11 +28,10 @@ func (s *Server) Usage(subscriptionID, itemID string, sandbox bool) float64 {
 func (s *Server) PendingCharges(subscriptionID string, sandbox bool) []gen.ChargeAtTerm {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sub, ok := s.store(sandbox).subs[subscriptionID]
-	if !ok {
-		return nil
+	if sub, ok := s.store(sandbox).subs[subscriptionID]; ok {
+		return clone(sub.charges)
 	}
-	return clone(sub.charges)
+	return nil
 }
 
 // Invoices returns copies of the subscription's invoices, oldest first.
@@ -56,9 +49,31 @@ func (s *Server) Invoices(subscriptionID string, sandbox bool) []gen.Invoice {
 func (s *Server) Customer(id string, sandbox bool) (gen.Customer, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.store(sandbox).customers[id]
-	if !ok {
-		return gen.Customer{}, false
+	if c, ok := s.store(sandbox).customers[id]; ok {
+		return clone(c), true
 	}
-	return clone(c), true
+	return gen.Customer{}, false
+}
+
+type usageKey struct {
+	st                 *store
+	subscription, item string
+}
+
+// ItemUsage is what the server applied to one subscription item since it
+// started: the total quantity and the number of calls that carried it.
+type ItemUsage struct {
+	Quantity float64
+	Calls    int
+}
+
+// UsageReceived returns the usage the server applied to a subscription item of
+// the sandbox or live store since it started, across billing periods, and how
+// many setSubscriptionItemUsage calls carried it: what a client's own count must
+// match. A call a Fault answered after applying it (Apply, DropAfterApply,
+// Truncate, Pad) counts; a refused one does not.
+func (s *Server) UsageReceived(subscriptionID, itemID string, sandbox bool) ItemUsage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.usage[usageKey{s.store(sandbox), subscriptionID, itemID}]
 }

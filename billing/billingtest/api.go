@@ -2,7 +2,7 @@ package billingtest
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,22 +10,26 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/golang-jwt/jwt/v5"
-
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/hydra"
+	"github.com/prestashopcorp/billing-sdk-go/gen"
 	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
 )
 
-// call is what the middleware learnt about an API call, for the handlers.
+// call is what serveAPI learnt about an API call, for the handlers.
 type call struct {
-	op      *ops.Operation
-	params  map[string]string // path parameters
-	claims  *claims
-	sandbox bool
+	op     *ops.Operation
+	params map[string]string // path parameters
+	claims *hydra.Claims
+	st     *store // the sandbox or live store; the handlers hold the Server's mutex
 }
 
 type callKey struct{}
 
 func callOf(ctx context.Context) *call { return ctx.Value(callKey{}).(*call) }
+
+// handlers implements the generated strict server on the Server's stores.
+type handlers struct{ s *Server }
 
 // serveAPI runs an API call through the steps the package documentation lists.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
@@ -43,10 +47,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	c := &call{op: op, params: params}
 	rec := httptest.NewRecorder()
 	if e, ok := s.authenticate(r, c); !ok {
-		if e.status == http.StatusUnauthorized {
-			rec.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		}
-		writeJSON(rec, e.status, e.body)
+		writeError(rec, e.Status, e.Body.ErrorCode, "%s", e.Body.Message)
 		s.reply(w, r, c, rec)
 		return
 	}
@@ -55,37 +56,37 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, r, c, rec)
 		return
 	}
-	c.sandbox = isTrue(r.Header.Get("sandbox")) || isTrue(r.URL.Query().Get("sandbox"))
+	c.st = s.store(isTrue(r.Header.Get("sandbox")) || isTrue(r.URL.Query().Get("sandbox")))
+	s.serveFaulted(w, r, op.ID, writeFault, func(rec *httptest.ResponseRecorder) {
+		s.api.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
+		if rec.Code < 300 {
+			s.mu.Lock()
+			s.applied[op.ID]++
+			s.mu.Unlock()
+		}
+	}, func(rec *httptest.ResponseRecorder) { s.reply(w, r, c, rec) })
+}
 
-	f, faulted := s.popFault(op.ID)
-	if faulted && !f.Apply {
-		inject(w, r, f, nil, writeFault)
-		return
-	}
-
-	s.api.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
-	if rec.Code < 300 {
+// locked is the generated server's middleware: the handlers run under the
+// Server's mutex, once the request is decoded.
+func (s *Server) locked(f fakeapi.StrictHandlerFunc, _ string) fakeapi.StrictHandlerFunc {
+	return func(ctx context.Context, w http.ResponseWriter, r *http.Request, req any) (any, error) {
 		s.mu.Lock()
-		s.applied[op.ID]++
-		s.mu.Unlock()
+		defer s.mu.Unlock()
+		return f(ctx, w, r, req)
 	}
-	if faulted {
-		inject(w, r, f, rec.Result(), writeFault)
-		return
-	}
-	s.reply(w, r, c, rec)
 }
 
 // reply validates the recorded answer against the spec and sends it. An invalid
-// answer is a bug of the fake: a test error with WithT, else a 500. A 400 or 401 the operation does not declare is sent unchecked: the
-// fake refuses invalid and unauthenticated calls on every operation.
+// answer is a bug of the fake: a test error with WithT, else a 500. A 400 or 401
+// the operation does not declare is sent unchecked: the fake refuses invalid and
+// unauthenticated calls on every operation.
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, c *call, rec *httptest.ResponseRecorder) {
 	res := rec.Result()
-	body := rec.Body.Bytes()
 	lenient := (res.StatusCode == http.StatusBadRequest || res.StatusCode == http.StatusUnauthorized) &&
 		!c.op.Declares(res.StatusCode)
 	if !lenient {
-		if err := s.router.ValidateResponse(r.Context(), c.op, r, c.params, res.StatusCode, res.Header, body); err != nil {
+		if err := s.router.ValidateResponse(r.Context(), c.op, r, c.params, res.StatusCode, res.Header, rec.Body.Bytes()); err != nil {
 			v := fmt.Errorf("billingtest: %s (%s %s) answered %d against the spec: %w", c.op.ID, r.Method, r.URL, res.StatusCode, err)
 			if s.cfg.t == nil {
 				writeError(w, http.StatusInternalServerError, "INVALID_RESPONSE", "%v", v)
@@ -99,24 +100,16 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, c *call, rec *htt
 
 // authenticate checks the call's bearer token and the operation's scopes, and
 // sets c.claims. It returns the error answer when they do not pass.
-func (s *Server) authenticate(r *http.Request, c *call) (apiError, bool) {
+func (s *Server) authenticate(r *http.Request, c *call) (fakeapi.ErrorResponse, bool) {
 	const unauthorized = "UNAUTHORIZED"
-	h := r.Header.Get("Authorization")
-	if h == "" {
+	scheme, raw, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	switch {
+	case r.Header.Get("Authorization") == "":
 		return newError(http.StatusUnauthorized, unauthorized, "missing bearer access token"), false
-	}
-	scheme, raw, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
+	case !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "":
 		return newError(http.StatusUnauthorized, unauthorized, "the Authorization header is not a bearer token"), false
 	}
-	var cl claims
-	_, err := jwt.ParseWithClaims(strings.TrimSpace(raw), &cl, s.keyFunc,
-		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
-		jwt.WithTimeFunc(s.cfg.now),
-		jwt.WithIssuer(s.issuer()),
-		jwt.WithAudience(Audience),
-		jwt.WithExpirationRequired(),
-	)
+	cl, err := s.tokens.Verify(strings.TrimSpace(raw))
 	if err != nil {
 		return newError(http.StatusUnauthorized, unauthorized, "invalid access token: %v", err), false
 	}
@@ -125,18 +118,63 @@ func (s *Server) authenticate(r *http.Request, c *call) (apiError, bool) {
 			return newError(http.StatusForbidden, "INSUFFICIENT_SCOPE", "missing scope %s", want), false
 		}
 	}
-	c.claims = &cl
-	return apiError{}, true
-}
-
-func (s *Server) keyFunc(t *jwt.Token) (any, error) {
-	if kid, _ := t.Header["kid"].(string); kid != s.key.kid {
-		return nil, errors.New("unknown key id")
-	}
-	return &s.key.priv.PublicKey, nil
+	c.claims = cl
+	return fakeapi.ErrorResponse{}, true
 }
 
 func isTrue(v string) bool {
 	b, err := strconv.ParseBool(v)
 	return err == nil && b
+}
+
+// newError is an error answer of any operation.
+func newError(status int, code, format string, args ...any) fakeapi.ErrorResponse {
+	msg := fmt.Sprintf(format, args...)
+	return fakeapi.ErrorResponse{Status: status, Body: gen.Error{StatusCode: float64(status), ErrorCode: code, Message: msg}}
+}
+
+// notFound answers 404 WHAT_NOT_FOUND: what id not found.
+func notFound(what, id string) fakeapi.ErrorResponse {
+	code := strings.ToUpper(strings.ReplaceAll(what, " ", "_")) + "_NOT_FOUND"
+	return newError(http.StatusNotFound, code, "%s %s not found", what, id)
+}
+
+// writeError writes the spec's error body, and a 401's WWW-Authenticate.
+func writeError(w http.ResponseWriter, status int, code, format string, args ...any) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	}
+	writeJSON(w, status, newError(status, code, format, args...).Body)
+}
+
+// writeFault writes the error body of an injected status, its code derived from
+// the status text (503: SERVICE_UNAVAILABLE).
+func writeFault(w http.ResponseWriter, status int) {
+	code := strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_"))
+	if code == "" {
+		code = "ERROR"
+	}
+	writeError(w, status, code, "fault injected by billingtest")
+}
+
+// answerError returns a handler of the generated server's errors that answers
+// the spec's error body rather than text/plain: its decoding errors (400: request
+// validation ran first, so it only sees what the validator lets through, such as
+// an email the generated type refuses) and a handler's failure (500, which reply
+// reports as a violation of the spec).
+func answerError(status int, code string) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, _ *http.Request, err error) {
+		writeError(w, status, code, "%s", strings.TrimPrefix(err.Error(), "can't decode JSON body: "))
+	}
+}
+
+// writeJSON writes v as a JSON answer; a failed write means that the client left.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("billingtest: encoding an answer: " + err.Error())
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
 }

@@ -1,10 +1,12 @@
 package billingtest
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
+	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
@@ -16,56 +18,45 @@ const (
 
 // AddCustomer creates the customer of the token's subject.
 func (h handlers) AddCustomer(ctx context.Context, req fakeapi.AddCustomerRequestObject) (fakeapi.AddCustomerResponseObject, error) {
-	c := callOf(ctx)
-	in := req.Body
+	c, in := callOf(ctx), req.Body
 	if in.ID != c.claims.Subject {
 		return newError(http.StatusForbidden, "FORBIDDEN", "the customer id %s must equal the token subject %s", in.ID, c.claims.Subject), nil
 	}
 	if c.claims.Email != "" && string(in.Email) != c.claims.Email {
 		return newError(http.StatusForbidden, "FORBIDDEN", "the customer email must equal the token's"), nil
 	}
-	h.s.mu.Lock()
-	defer h.s.mu.Unlock()
-	st := h.s.store(c.sandbox)
-	if _, dup := st.customers[in.ID]; dup {
+	if _, dup := c.st.customers[in.ID]; dup {
 		return newError(http.StatusForbidden, "CUSTOMER_ALREADY_EXISTS", "customer %s already exists", in.ID), nil
 	}
 	cust := gen.Customer{ID: in.ID, Email: in.Email, Locale: in.Locale, Type: in.Type}
-	st.customers[in.ID] = cust
-	h.s.emitCustomerCreated(st, cust)
+	c.st.customers[in.ID] = cust
+	h.s.emit(c.st, webhook.CustomerCreated, cust.ID, nil, nil)
 	return fakeapi.AddCustomer201JSONResponse{Item: cust}, nil
 }
 
 // AddSubscriptionEstimateForCustomer prices a plan for a customer.
 func (h handlers) AddSubscriptionEstimateForCustomer(ctx context.Context, req fakeapi.AddSubscriptionEstimateForCustomerRequestObject) (fakeapi.AddSubscriptionEstimateForCustomerResponseObject, error) {
-	c := callOf(ctx)
-	in := req.Body
-	h.s.mu.Lock()
-	defer h.s.mu.Unlock()
-	st := h.s.store(c.sandbox)
+	in, st := req.Body, callOf(ctx).st
 	if _, ok := st.customers[in.CustomerID]; !ok {
-		return newError(http.StatusNotFound, "CUSTOMER_NOT_FOUND", "customer %s not found", in.CustomerID), nil
+		return notFound("customer", in.CustomerID), nil
 	}
 	if _, ok := st.products[in.ProductID]; !ok {
-		return newError(http.StatusNotFound, "PRODUCT_NOT_FOUND", "product %s not found", in.ProductID), nil
+		return notFound("product", in.ProductID), nil
 	}
 	comp, ok := st.component(in.ProductID, in.ComponentID)
-	if !ok || comp.plan == nil {
-		return newError(http.StatusNotFound, "COMPONENT_NOT_FOUND", "plan %s not found in product %s", in.ComponentID, in.ProductID), nil
+	if !ok || comp.Kind != gen.ComponentTypePlan {
+		return notFound("component", in.ComponentID), nil
 	}
 	if in.SubscriptionID != "" {
 		if _, ok := st.subs[in.SubscriptionID]; !ok {
-			return newError(http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "subscription %s not found", in.SubscriptionID), nil
+			return notFound("subscription", in.SubscriptionID), nil
 		}
 	}
 	if in.Coupon != nil && in.Coupon.CouponCode != couponCode {
-		return newError(http.StatusNotFound, "COUPON_NOT_FOUND", "coupon %s not found", in.Coupon.CouponCode), nil
+		return notFound("coupon", in.Coupon.CouponCode), nil
 	}
 
-	q := 1.0
-	if in.Quantity != 0 {
-		q = in.Quantity
-	}
+	q := cmp.Or(in.Quantity, 1)
 	sub := cents(comp.amount(q))
 	est := gen.Estimate{InvoiceEstimate: gen.InvoiceEstimate{
 		SubTotal:      sub,

@@ -3,6 +3,7 @@ package billingtest
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 )
 
 // TokenEndpoint names the token endpoint for Server.Fault, where an operation
@@ -83,47 +84,44 @@ func (s *Server) Fault(operationID string, f Fault) {
 	s.faults[operationID] = append(s.faults[operationID], f)
 }
 
-// popFault takes one use of the first fault queued for target.
-func (s *Server) popFault(target string) (Fault, bool) {
+// serveFaulted serves a call with serve, into a recorder, and sends its answer
+// with reply, unless a fault is queued for target: then the fault answers, after
+// serve if Fault.Apply is set, else instead of it. writeStatus writes the error
+// body of a Status fault.
+func (s *Server) serveFaulted(w http.ResponseWriter, r *http.Request, target string, writeStatus func(http.ResponseWriter, int),
+	serve, reply func(*httptest.ResponseRecorder)) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	q := s.faults[target]
-	if len(q) == 0 {
-		return Fault{}, false
+	faulted := len(q) > 0
+	var f Fault
+	if faulted {
+		f = q[0]
+		if q[0].Times--; q[0].Times == 0 {
+			s.faults[target] = q[1:]
+		}
 	}
-	f := q[0]
-	if q[0].Times--; q[0].Times == 0 {
-		s.faults[target] = q[1:]
+	s.mu.Unlock()
+	var answer *http.Response
+	if !faulted || f.Apply {
+		rec := httptest.NewRecorder()
+		serve(rec)
+		if !faulted {
+			reply(rec)
+			return
+		}
+		answer = rec.Result()
 	}
-	return f, true
-}
-
-// inject answers the call as f says; answer is the fake's answer when f.Apply
-// is set. writeStatus writes the error body of a Status fault.
-func inject(w http.ResponseWriter, r *http.Request, f Fault, answer *http.Response, writeStatus func(http.ResponseWriter, int)) {
 	switch {
 	case f.Respond != nil:
 		f.Respond(w, r, answer)
-	case f.Drop:
-		abort(w)
+	case f.Drop: // net/http closes the connection without an answer (HTTP/2: resets the stream)
+		panic(http.ErrAbortHandler)
 	default:
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)
 		}
 		writeStatus(w, f.Status)
 	}
-}
-
-// abort closes the connection of the call without an answer (over HTTP/2, it
-// resets the stream).
-func abort(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			_ = conn.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
 }
 
 // send writes an answer (status, header, body).

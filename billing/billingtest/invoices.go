@@ -25,26 +25,20 @@ const downloadTTL = 5 * time.Minute
 
 // GetInvoices lists a subscription's invoices, a page at a time.
 func (h handlers) GetInvoices(ctx context.Context, req fakeapi.GetInvoicesRequestObject) (fakeapi.GetInvoicesResponseObject, error) {
-	c := callOf(ctx)
 	p := req.Params
 	if p.Type != "subscription" {
 		return newError(http.StatusBadRequest, "BAD_REQUEST", "query parameter type: only subscription is supported, not %q", p.Type), nil
 	}
-	order := "desc"
-	if p.Order != "" {
-		order = strings.ToLower(p.Order)
-	}
-	if order != "asc" && order != "desc" {
+	order := strings.ToLower(p.Order)
+	if order != "" && order != "asc" && order != "desc" {
 		return newError(http.StatusBadRequest, "BAD_REQUEST", "query parameter order: must be asc or desc, not %q", p.Order), nil
 	}
-	h.s.mu.Lock()
-	defer h.s.mu.Unlock()
-	st := h.s.store(c.sandbox)
+	st := callOf(ctx).st
 	if _, ok := st.subs[p.ID]; !ok {
-		return subscriptionNotFound(p.ID), nil
+		return notFound("subscription", p.ID), nil
 	}
 	all := st.invoicesOf(p.ID)
-	if order == "desc" {
+	if order != "asc" { // newest first by default
 		slices.Reverse(all)
 	}
 	from, to := page(p.Offset, p.Limit, len(all))
@@ -72,19 +66,11 @@ func page(offset, limit float64, n int) (from, to int) {
 // GetInvoiceDownload answers a signed link to the invoice's PDF, served by the
 // fake itself.
 func (h handlers) GetInvoiceDownload(ctx context.Context, req fakeapi.GetInvoiceDownloadRequestObject) (fakeapi.GetInvoiceDownloadResponseObject, error) {
-	c := callOf(ctx)
-	h.s.mu.Lock()
-	_, ok := h.s.store(c.sandbox).invoice(req.InvoiceID)
-	h.s.mu.Unlock()
-	if !ok {
-		return newError(http.StatusNotFound, "INVOICE_NOT_FOUND", "invoice %s not found", req.InvoiceID), nil
+	if !callOf(ctx).st.hasInvoice(req.InvoiceID) {
+		return notFound("invoice", req.InvoiceID), nil
 	}
 	till := h.s.cfg.now().Add(downloadTTL).Unix()
-	q := url.Values{
-		"expires":   {strconv.FormatInt(till, 10)},
-		"signature": {h.s.sign(req.InvoiceID, till)},
-	}
-	link := h.s.base() + "/invoices/" + url.PathEscape(req.InvoiceID) + ".pdf?" + q.Encode()
+	link := fmt.Sprintf("%s/invoices/%s.pdf?expires=%d&signature=%s", h.s.ts.URL, url.PathEscape(req.InvoiceID), till, h.s.sign(req.InvoiceID, till))
 	return fakeapi.GetInvoiceDownload200JSONResponse{Item: gen.InvoiceDownload{DownloadURL: link, ValidTill: float64(till)}}, nil
 }
 
@@ -139,54 +125,45 @@ func (s *Server) CloseBillingPeriod(subscriptionID string, sandbox bool) (gen.In
 		at = billing.Time(sub.NextRenewalAt)
 	}
 
-	var lines []line
+	var lines []gen.InvoiceLineItem
 	for i := range sub.SubscriptionItems {
 		it := &sub.SubscriptionItems[i]
-		l := line{entityType: it.ItemType + "_item_price", componentID: it.ID}
+		l := gen.InvoiceLineItem{EntityType: it.ItemType + "_item_price", ComponentID: it.ID}
 		comp, known := st.component(sub.ProductID, it.ID)
 		name := it.ID
-		if known && comp.title != "" {
-			name = comp.title
+		if known && comp.Details.Title != "" {
+			name = comp.Details.Title
 		}
 		switch {
 		case st.metered(sub, i):
-			u := it.Usage
 			price := it.UnitPrice
 			if known {
-				price = comp.price
+				price = comp.Price
 			}
-			l.amount, l.description = cents(u*price), fmt.Sprintf("%s × %g", name, u)
+			l.Amount, l.Description = cents(it.Usage*price), fmt.Sprintf("%s × %g", name, it.Usage)
 			it.Usage = 0
-		case known && comp.pricing == gen.FlatFee:
-			l.amount, l.description = comp.price, fmt.Sprintf("%s (%s)", name, comp.period)
+		case known && comp.Pricing == gen.FlatFee:
+			l.Amount, l.Description = comp.Price, fmt.Sprintf("%s (%s)", name, comp.Period)
 		case known:
-			q := it.Quantity
-			l.amount, l.description = cents(comp.amount(q)), fmt.Sprintf("%s × %g", name, q)
+			l.Amount, l.Description = cents(comp.amount(it.Quantity)), fmt.Sprintf("%s × %g", name, it.Quantity)
 		default:
-			l.amount, l.description = it.Amount, name
+			l.Amount, l.Description = it.Amount, name
 		}
 		lines = append(lines, l)
 	}
 	for _, ch := range sub.charges {
-		lines = append(lines, line{entityType: "adhoc", description: ch.Description, amount: ch.Amount})
+		lines = append(lines, gen.InvoiceLineItem{EntityType: "adhoc", Description: ch.Description, Amount: ch.Amount})
 	}
 	sub.charges = nil
 
 	inv := newInvoice(st.nextInvoiceID(at), sub.ShopID, sub.ID, sub.ProductID, at, lines)
 	st.invoices = append(st.invoices, &inv)
 	if sub.NextRenewalAt != 0 {
-		next := at.AddDate(0, 1, 0)
-		switch sub.BillingPeriodUnit {
-		case string(gen.PeriodUnitYear):
-			next = at.AddDate(1, 0, 0)
-		case string(gen.PeriodUnitDay):
-			next = at.AddDate(0, 0, 1)
-		}
-		sub.NextRenewalAt = float64(next.Unix())
+		sub.NextRenewalAt = float64(addPeriod(at, sub.BillingPeriodUnit, 1).Unix())
 	}
 	sub.bump(s.cfg.now())
-	s.emitSubscription(st, sub, webhook.SubscriptionUpdated)
-	s.emitPayment(st, sub, &inv)
+	s.emit(st, webhook.SubscriptionUpdated, sub.ShopID, sub, nil)
+	s.emit(st, webhook.PaymentSucceeded, sub.ShopID, sub, &inv)
 	return clone(inv), nil
 }
 
@@ -194,7 +171,7 @@ func (s *Server) CloseBillingPeriod(subscriptionID string, sandbox bool) (gen.In
 func (st *store) nextInvoiceID(at time.Time) string {
 	for n := len(st.invoices) + 1; ; n++ {
 		id := fmt.Sprintf("INV-%d-%05d", at.Year(), n)
-		if _, taken := st.invoice(id); !taken {
+		if !st.hasInvoice(id) {
 			return id
 		}
 	}

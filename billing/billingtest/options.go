@@ -4,6 +4,9 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
+	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
 )
 
 // Default client credentials of a Server, unless WithClientCredentials changes them.
@@ -16,17 +19,15 @@ const (
 // requires in the access token's aud claim.
 const Audience = "distribution.prestashop.net"
 
-// Scopes returns the six scopes of the Billing API, the ones a client of a Server
-// may request by default.
+// Scopes returns the six scopes of the Billing API (those its operations
+// require, sorted), the ones a client of a Server may request by default.
 func Scopes() []string {
-	return []string{
-		"customer.write.estimate",
-		"invoices.read",
-		"subscription.write",
-		"subscription.write.charge_at_term",
-		"subscription.write.quantity",
-		"subscription.write.usage",
+	var all []string
+	for _, op := range ops.Operations {
+		all = append(all, op.Scopes...)
 	}
+	slices.Sort(all)
+	return slices.Compact(all)
 }
 
 // An Option configures a Server.
@@ -41,7 +42,9 @@ type config struct {
 	seed         Seed
 	t            testing.TB
 	tls          bool
-	webhook      *webhookConfig // WithWebhook
+	webhookURL   string          // WithWebhook
+	signer       *webhook.Signer // WithWebhook
+	retries      []time.Duration // WithWebhookRetries; nil: not set
 }
 
 func newConfig(opts []Option) config {
@@ -99,4 +102,12 @@ func WithClock(now func() time.Time) Option {
 // spec too (see Client).
 func WithT(t testing.TB) Option {
 	return func(c *config) { c.t = t }
+}
+
+// WithTLS makes the server listen with TLS and HTTP/2, as the real API does: URL
+// starts with https://, and the server offers h2 (then HTTP/1.1) by ALPN. Its
+// certificate is httptest's, valid for 127.0.0.1 and ::1; HTTPClient and Client
+// trust it, and Certificate returns it for your own clients.
+func WithTLS() Option {
+	return func(c *config) { c.tls = true }
 }

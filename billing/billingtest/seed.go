@@ -47,23 +47,18 @@ type Seed struct {
 //
 // Callers may change the result and pass it to WithSeed.
 func DefaultSeed() Seed {
-	standardFeatures := []string{"Unlimited products", "Email support"}
+	standard := func(id string, unit gen.PeriodUnit, price float64) gen.Plan {
+		return gen.Plan{
+			ID: id, ProductID: ProductID, ComponentGroupID: "builtfor_example-standard",
+			ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.FlatFee, Status: gen.ComponentStatusActive,
+			BillingPeriodUnit: unit, Price: price, TrialPeriodUnit: ptr(gen.TrialPeriodUnitDay), TrialPeriodValue: 30.0,
+			Details: &gen.PlanDetails{Title: "Standard", Features: []string{"Unlimited products", "Email support"}},
+		}
+	}
 	s := Seed{
 		Plans: []gen.Plan{
-			{
-				ID: StandardMonthlyPlanID, ProductID: ProductID, ComponentGroupID: "builtfor_example-standard",
-				ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.FlatFee, Status: gen.ComponentStatusActive,
-				BillingPeriodUnit: gen.PeriodUnitMonth, Price: 1999.0,
-				TrialPeriodUnit: ptr(gen.TrialPeriodUnitDay), TrialPeriodValue: 30.0,
-				Details: &gen.PlanDetails{Title: "Standard", Features: standardFeatures},
-			},
-			{
-				ID: StandardYearlyPlanID, ProductID: ProductID, ComponentGroupID: "builtfor_example-standard",
-				ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.FlatFee, Status: gen.ComponentStatusActive,
-				BillingPeriodUnit: gen.PeriodUnitYear, Price: 19990.0,
-				TrialPeriodUnit: ptr(gen.TrialPeriodUnitDay), TrialPeriodValue: 30.0,
-				Details: &gen.PlanDetails{Title: "Standard", Features: standardFeatures},
-			},
+			standard(StandardMonthlyPlanID, gen.PeriodUnitMonth, 1999),
+			standard(StandardYearlyPlanID, gen.PeriodUnitYear, 19990),
 			{
 				ID: UsersPlanID, ProductID: ProductID, ComponentGroupID: "builtfor_example-users",
 				ComponentType: gen.PlanComponentTypePlan, PricingModel: gen.Stairstep, Status: gen.ComponentStatusActive,
@@ -110,10 +105,10 @@ func DefaultSeed() Seed {
 	for n := 1; n <= 12; n++ {
 		id := fmt.Sprintf("INV-2025-%05d", n)
 		calls := float64(250 * n)
-		s.Invoices = append(s.Invoices, newInvoice(id, ShopID, SubscriptionID, ProductID, date(2025, time.Month(n)), []line{
-			{"plan_item_price", StandardMonthlyPlanID, "Standard (month)", 1999},
-			{"plan_item_price", UsersPlanID, "Users × 1", 4900},
-			{"addon_item_price", APICallsAddonID, fmt.Sprintf("%s × %g", APICallsAddonID, calls), 2 * calls},
+		s.Invoices = append(s.Invoices, newInvoice(id, ShopID, SubscriptionID, ProductID, date(2025, time.Month(n)), []gen.InvoiceLineItem{
+			{EntityType: "plan_item_price", ComponentID: StandardMonthlyPlanID, Description: "Standard (month)", Amount: 1999},
+			{EntityType: "plan_item_price", ComponentID: UsersPlanID, Description: "Users × 1", Amount: 4900},
+			{EntityType: "addon_item_price", ComponentID: APICallsAddonID, Description: fmt.Sprintf("%s × %g", APICallsAddonID, calls), Amount: 2 * calls},
 		}))
 	}
 	return s

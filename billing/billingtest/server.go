@@ -1,14 +1,22 @@
 package billingtest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/x509"
+	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 
+	"github.com/prestashopcorp/billing-sdk-go/billing"
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/delivery"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/hydra"
+	"github.com/prestashopcorp/billing-sdk-go/internal/contracttest"
 	"github.com/prestashopcorp/billing-sdk-go/internal/spec"
 )
 
@@ -27,18 +35,17 @@ type Server struct {
 	ts        *httptest.Server
 	router    *spec.Router
 	api       http.Handler // the generated strict handler
-	key       *signingKey
+	tokens    *hydra.Server
 	pdfSecret []byte
-	life      context.Context // canceled by Close: ends the context of every call
-	end       context.CancelFunc
+	end       context.CancelFunc // ends the context of every call
 	closeOnce sync.Once
-	hooks     *hooks // WithWebhook; nil without
+	hooks     *delivery.Queue // nil without WithWebhook
 
 	mu            sync.Mutex
 	live, sandbox *store
 	requests      map[string]int
 	applied       map[string]int
-	usage         usageLog // usage.go
+	usage         map[usageKey]ItemUsage
 	tokenRequests int
 	faults        map[string][]Fault // by operationId, and TokenEndpoint
 }
@@ -55,36 +62,38 @@ func NewServer(opts ...Option) *Server {
 	if err != nil {
 		panic("billingtest: " + err.Error())
 	}
-	key, err := processKey()
-	if err != nil {
-		panic("billingtest: generating the signing key: " + err.Error())
-	}
 	s := &Server{
 		ClientID:     cfg.clientID,
 		ClientSecret: cfg.clientSecret,
 		cfg:          cfg,
 		router:       router,
-		key:          key,
 		pdfSecret:    []byte(rand.Text()),
 		requests:     map[string]int{},
 		applied:      map[string]int{},
+		usage:        map[usageKey]ItemUsage{},
 		faults:       map[string][]Fault{},
 	}
-	s.life, s.end = context.WithCancel(context.Background())
-	if s.live, err = newStore(cfg.seed); err != nil {
-		panic(err.Error())
+	s.tokens = &hydra.Server{
+		ClientID: cfg.clientID, ClientSecret: cfg.clientSecret, Audience: Audience, Scopes: cfg.scopes,
+		TTL: cfg.ttl, Now: cfg.now, Issuer: func() string { return s.ts.URL + "/" }, // s.URL is set after Start
 	}
-	if s.sandbox, err = newStore(cfg.seed); err != nil {
-		panic(err.Error())
-	}
-	s.hooks = newHooks(cfg.webhook, cfg.now)
-	strict := fakeapi.NewStrictHandlerWithOptions(handlers{s}, nil, fakeapi.StrictHTTPServerOptions{
-		RequestErrorHandlerFunc:  badRequest,
-		ResponseErrorHandlerFunc: internalError,
+	s.live, s.sandbox = newStore(cfg.seed), newStore(cfg.seed)
+	s.hooks = newHooks(cfg)
+	strict := fakeapi.NewStrictHandlerWithOptions(handlers{s}, []fakeapi.StrictMiddlewareFunc{s.locked}, fakeapi.StrictHTTPServerOptions{
+		RequestErrorHandlerFunc:  answerError(http.StatusBadRequest, "BAD_REQUEST"),
+		ResponseErrorHandlerFunc: answerError(http.StatusInternalServerError, "INTERNAL_ERROR"),
 	})
-	s.api = fakeapi.HandlerWithOptions(strict, fakeapi.StdHTTPServerOptions{ErrorHandlerFunc: badRequest})
+	s.api = fakeapi.HandlerWithOptions(strict, fakeapi.StdHTTPServerOptions{ErrorHandlerFunc: answerError(http.StatusBadRequest, "BAD_REQUEST")})
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
-	start(s.ts, cfg.tls)
+	s.ts.Config.ErrorLog = log.New(quietHandshakes{}, "", log.LstdFlags)
+	life, end := context.WithCancel(context.Background())
+	s.ts.Config.BaseContext, s.end = func(net.Listener) context.Context { return life }, end
+	if cfg.tls {
+		s.ts.EnableHTTP2 = true
+		s.ts.StartTLS()
+	} else {
+		s.ts.Start()
+	}
 	s.URL = s.ts.URL
 	if cfg.t != nil {
 		cfg.t.Cleanup(s.Close)
@@ -103,18 +112,12 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.end()
 		s.ts.Close()
-		s.hooks.close() // after the API: no more changes
+		s.hooks.Close() // after the API: no more changes
 	})
 }
 
-// serveHTTP serves a call whose context also ends when the Server is closed:
-// whatever waits on it (a stall, a padded answer the client stopped reading)
-// lets Close return.
+// serveHTTP serves a call. Its context ends when the Server is closed.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	defer context.AfterFunc(s.life, cancel)()
-	r = r.WithContext(ctx)
 	switch {
 	case r.URL.Path == "/oauth2/token":
 		s.serveToken(w, r)
@@ -124,10 +127,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveAPI(w, r)
 	}
 }
-
-// base is the server's URL, safe to read from handlers (s.URL is set after the
-// server starts).
-func (s *Server) base() string { return s.ts.URL }
 
 func (s *Server) store(sandbox bool) *store {
 	if sandbox {
@@ -160,4 +159,60 @@ func (s *Server) TokenRequests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.tokenRequests
+}
+
+// serveToken is the OAuth2 token endpoint, counted and faulted.
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.tokenRequests++
+	s.mu.Unlock()
+	s.serveFaulted(w, r, TokenEndpoint, hydra.WriteFault, func(rec *httptest.ResponseRecorder) { s.tokens.ServeHTTP(rec, r) },
+		func(rec *httptest.ResponseRecorder) { send(w, rec.Result()) })
+}
+
+// HTTPClient returns an HTTP client for the server (the httptest server's
+// client), whose idle connections Close closes.
+func (s *Server) HTTPClient() *http.Client { return s.ts.Client() }
+
+// Client returns a billing client wired to the server: its base URL, token URL,
+// client credentials and HTTP client, followed by opts (later options win). It
+// panics if billing.NewClient fails.
+//
+// With WithT, the client also checks its own side of every call against the
+// spec: each request it sends to an operation and each answer it gets (a 2xx, or
+// a status the operation declares) that breaks the spec is a test error of t. A
+// test that sends invalid requests on purpose gives its own HTTP client
+// (billing.WithHTTPClient(srv.HTTPClient())).
+func (s *Server) Client(opts ...billing.Option) *billing.Client {
+	hc := s.HTTPClient()
+	if s.cfg.t != nil {
+		hc = contracttest.Client(s.cfg.t, hc)
+	}
+	c, err := billing.NewClient(append([]billing.Option{
+		billing.WithBaseURL(s.URL),
+		billing.WithTokenURL(s.TokenURL()),
+		billing.WithClientCredentials(s.ClientID, s.ClientSecret),
+		billing.WithHTTPClient(hc),
+	}, opts...)...)
+	if err != nil {
+		panic("billingtest: " + err.Error())
+	}
+	return c
+}
+
+// Certificate returns the certificate of the server's TLS listener (WithTLS),
+// or nil without TLS. Add it to the RootCAs of your own HTTP client's TLS
+// configuration; HTTPClient trusts it already.
+func (s *Server) Certificate() *x509.Certificate { return s.ts.Certificate() }
+
+// quietHandshakes writes the server's log lines to the standard logger's
+// output, except failed TLS handshakes: a client that gives up while
+// connecting (a short deadline, an untrusted certificate) is not news.
+type quietHandshakes struct{}
+
+func (quietHandshakes) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("http: TLS handshake error")) {
+		return len(p), nil
+	}
+	return log.Writer().Write(p)
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
@@ -20,24 +21,27 @@ const taxRate = 20
 type store struct {
 	products  map[string][]*component // by product id, in seed order
 	customers map[string]gen.Customer
+	created   map[string]webhook.Version // resource_version of the customers addCustomer created
 	subs      map[string]*subscription
 	invoices  []*gen.Invoice // in issue order
 }
 
-// component is a plan or an addon, with the fields both share.
+// component is a plan or an addon: the fields both share, decoded from its
+// JSON (an addon has no Period).
 type component struct {
-	id, productID, groupID string
-	kind                   gen.ComponentType
-	pricing                gen.PricingModel
-	status                 gen.ComponentStatus
-	metered                bool
-	period                 gen.PeriodUnit // plans only
-	price                  float64
-	tiers                  []gen.Tier
-	title                  string
+	ID      string            `json:"id"`
+	Product string            `json:"productId"`
+	Group   string            `json:"componentGroupId"`
+	Kind    gen.ComponentType `json:"componentType"`
+	Pricing gen.PricingModel  `json:"pricingModel"`
+	Status  gen.ComponentStatus
+	Metered bool           `json:"isUsageBased"`
+	Period  gen.PeriodUnit `json:"billingPeriodUnit"` // plans only
+	Price   float64
+	Tiers   []gen.Tier
+	Details struct{ Title string }
 
-	plan  *gen.Plan // exactly one of plan and addon is set
-	addon *gen.Addon
+	src any // the gen.Plan or gen.Addon of the seed
 }
 
 // subscription is a subscription and what waits for its next invoice.
@@ -46,84 +50,56 @@ type subscription struct {
 	charges []gen.ChargeAtTerm
 }
 
-func newStore(seed Seed) (*store, error) {
+// newStore returns a store of seed. It panics on a duplicate id.
+func newStore(seed Seed) *store {
 	seed = clone(seed)
 	st := &store{
 		products:  map[string][]*component{},
 		customers: map[string]gen.Customer{},
+		created:   map[string]webhook.Version{},
 		subs:      map[string]*subscription{},
 	}
-	ids := map[string]bool{}
-	add := func(c *component) error {
-		if ids[c.productID+"\x00"+c.id] {
-			return fmt.Errorf("billingtest: seed has component %s twice in product %s", c.id, c.productID)
+	seen := map[string]bool{}
+	unique := func(what, id string) {
+		if seen[what+" "+id] {
+			panic(fmt.Sprintf("billingtest: the seed has %s %s twice", what, id))
 		}
-		ids[c.productID+"\x00"+c.id] = true
-		st.products[c.productID] = append(st.products[c.productID], c)
-		return nil
+		seen[what+" "+id] = true
 	}
-	for i := range seed.Plans {
-		p := &seed.Plans[i]
+	var comps []any
+	for _, p := range seed.Plans {
 		p.ComponentType = gen.PlanComponentTypePlan
-		c := &component{
-			id: p.ID, productID: p.ProductID, groupID: p.ComponentGroupID, kind: gen.ComponentTypePlan,
-			pricing: p.PricingModel, status: p.Status, metered: p.IsUsageBased, period: p.BillingPeriodUnit,
-			price: p.Price, plan: p,
-		}
-		if p.Tiers != nil {
-			c.tiers = p.Tiers
-		}
-		if p.Details != nil {
-			c.title = p.Details.Title
-		}
-		if err := add(c); err != nil {
-			return nil, err
-		}
+		comps = append(comps, p)
 	}
-	for i := range seed.Addons {
-		a := &seed.Addons[i]
-		if a.ComponentType == "" {
-			a.ComponentType = gen.AddonComponentTypeAddon
-		}
-		c := &component{
-			id: a.ID, productID: a.ProductID, groupID: a.ComponentGroupID, kind: gen.ComponentType(a.ComponentType),
-			pricing: a.PricingModel, status: a.Status, metered: a.IsUsageBased, price: a.Price, addon: a,
-		}
-		if a.Tiers != nil {
-			c.tiers = a.Tiers
-		}
-		if err := add(c); err != nil {
-			return nil, err
-		}
+	for _, a := range seed.Addons {
+		a.ComponentType = cmp.Or(a.ComponentType, gen.AddonComponentTypeAddon)
+		comps = append(comps, a)
+	}
+	for _, v := range comps {
+		c := &component{src: v}
+		recode(v, c)
+		unique("component", c.Product+"/"+c.ID)
+		st.products[c.Product] = append(st.products[c.Product], c)
 	}
 	for _, c := range seed.Customers {
-		if _, dup := st.customers[c.ID]; dup {
-			return nil, fmt.Errorf("billingtest: seed has customer %s twice", c.ID)
-		}
+		unique("customer", c.ID)
 		st.customers[c.ID] = c
 	}
 	for _, s := range seed.Subscriptions {
-		if _, dup := st.subs[s.ID]; dup {
-			return nil, fmt.Errorf("billingtest: seed has subscription %s twice", s.ID)
-		}
+		unique("subscription", s.ID)
 		st.subs[s.ID] = &subscription{Subscription: s}
 	}
-	seen := map[string]bool{}
-	for i := range seed.Invoices {
-		inv := &seed.Invoices[i]
-		if seen[inv.InvoiceID] {
-			return nil, fmt.Errorf("billingtest: seed has invoice %s twice", inv.InvoiceID)
-		}
-		seen[inv.InvoiceID] = true
-		st.invoices = append(st.invoices, inv)
+	for i, inv := range seed.Invoices {
+		unique("invoice", inv.InvoiceID)
+		st.invoices = append(st.invoices, &seed.Invoices[i])
 	}
-	return st, nil
+	return st
 }
 
 // component returns the component id of product productID.
 func (st *store) component(productID, id string) (*component, bool) {
 	for _, c := range st.products[productID] {
-		if c.id == id {
+		if c.ID == id {
 			return c, true
 		}
 	}
@@ -140,7 +116,7 @@ func (s *subscription) item(id string) int {
 func (st *store) metered(s *subscription, i int) bool {
 	it := s.SubscriptionItems[i]
 	if c, ok := st.component(s.ProductID, it.ID); ok {
-		return c.metered
+		return c.Metered
 	}
 	return it.Usage != 0
 }
@@ -154,23 +130,26 @@ func (s *subscription) bump(now time.Time) {
 	s.ResourceVersion = strconv.FormatInt(v, 10)
 }
 
-// amount is what the component costs for quantity q, in cents.
-func (c *component) amount(q float64) float64 {
-	switch c.pricing {
-	case gen.PerUnit:
-		return c.price * q
-	case gen.Stairstep:
-		return c.step(q)
-	default:
-		return c.price
+// addPeriod moves t by n billing periods of unit: months unless year or day.
+func addPeriod(t time.Time, unit string, n int) time.Time {
+	switch unit {
+	case string(gen.PeriodUnitYear):
+		return t.AddDate(n, 0, 0)
+	case string(gen.PeriodUnitDay):
+		return t.AddDate(0, 0, n)
 	}
+	return t.AddDate(0, n, 0)
 }
 
-// step is the price of the stairstep tier q falls in: the last tier starting at
-// or below q (0 below the first tier).
-func (c *component) step(q float64) float64 {
+// unitPrice is the item's unit price for quantity q: the price of the
+// stairstep tier q falls in (the last one starting at or below q, 0 below the
+// first), else the component's price.
+func (c *component) unitPrice(q float64) float64 {
+	if c.Pricing != gen.Stairstep {
+		return c.Price
+	}
 	var p float64
-	for _, t := range c.tiers {
+	for _, t := range c.Tiers {
 		if t.StartingUnit <= q {
 			p = t.Price
 		}
@@ -178,13 +157,12 @@ func (c *component) step(q float64) float64 {
 	return p
 }
 
-// unitPrice is the item's unit price for quantity q: the step price for a
-// stairstep component, else its price.
-func (c *component) unitPrice(q float64) float64 {
-	if c.pricing == gen.Stairstep {
-		return c.step(q)
+// amount is what the component costs for quantity q, in cents.
+func (c *component) amount(q float64) float64 {
+	if c.Pricing == gen.PerUnit {
+		return c.Price * q
 	}
-	return c.price
+	return c.unitPrice(q)
 }
 
 // invoicesOf returns the invoices of a subscription, oldest first.
@@ -199,46 +177,28 @@ func (st *store) invoicesOf(subID string) []*gen.Invoice {
 	return out
 }
 
-func (st *store) invoice(id string) (*gen.Invoice, bool) {
-	i := slices.IndexFunc(st.invoices, func(inv *gen.Invoice) bool { return inv.InvoiceID == id })
-	if i < 0 {
-		return nil, false
-	}
-	return st.invoices[i], true
+func (st *store) hasInvoice(id string) bool {
+	return slices.ContainsFunc(st.invoices, func(inv *gen.Invoice) bool { return inv.InvoiceID == id })
 }
 
-// line is one line of an invoice to issue.
-type line struct {
-	entityType, componentID, description string
-	amount                               float64
-}
-
-// newInvoice builds a paid EUR invoice of lines, each taxed at taxRate.
-func newInvoice(id, customerID, subID, productID string, at time.Time, lines []line) gen.Invoice {
+// newInvoice builds a paid EUR invoice of lines (their entity type, component,
+// description and amount), each taxed at taxRate.
+func newInvoice(id, customerID, subID, productID string, at time.Time, lines []gen.InvoiceLineItem) gen.Invoice {
 	inv := gen.Invoice{
 		InvoiceID: id, CustomerID: customerID, SubscriptionID: subID, ProductID: productID,
 		Status: "paid", CurrencyCode: "EUR", InvoiceDate: float64(at.Unix()), PaymentDate: float64(at.Unix()),
-		LineItems: []gen.InvoiceLineItem{},
+		LineItems: append([]gen.InvoiceLineItem{}, lines...),
 	}
-	var sum, tax float64
-	for i, l := range lines {
-		t := cents(l.amount * taxRate / 100)
-		li := gen.InvoiceLineItem{
-			InvoiceLineItemID: fmt.Sprintf("li_%s_%d", id, i+1), InvoiceID: id, SubscriptionID: subID,
-			EntityType: l.entityType, Description: l.description,
-			Amount: l.amount, TaxAmount: t, TaxRate: float64(taxRate),
-		}
-		if l.componentID != "" {
-			li.ComponentID = l.componentID
-		}
-		inv.LineItems = append(inv.LineItems, li)
-		sum += l.amount
-		tax += t
+	var sum float64
+	for i := range inv.LineItems {
+		li := &inv.LineItems[i]
+		li.InvoiceLineItemID, li.InvoiceID, li.SubscriptionID = fmt.Sprintf("li_%s_%d", id, i+1), id, subID
+		li.TaxAmount, li.TaxRate = cents(li.Amount*taxRate/100), taxRate
+		sum += li.Amount
+		inv.TaxAmount += li.TaxAmount
 	}
-	inv.TaxAmount = tax
-	inv.AmountTotal = sum + tax
-	inv.AmountPaid = sum + tax
-	inv.AmountDue = 0.0
+	inv.AmountTotal = sum + inv.TaxAmount
+	inv.AmountPaid = inv.AmountTotal
 	return inv
 }
 
@@ -247,14 +207,18 @@ func cents(v float64) float64 { return math.Round(v) }
 
 // clone deep-copies v through JSON, so that what leaves the store shares nothing
 // with it.
-func clone[T any](v T) T {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic("billingtest: clone: " + err.Error())
-	}
-	var out T
-	if err := json.Unmarshal(b, &out); err != nil {
-		panic("billingtest: clone: " + err.Error())
-	}
+func clone[T any](v T) (out T) {
+	recode(v, &out)
 	return out
+}
+
+// recode copies from into to through JSON.
+func recode(from, to any) {
+	b, err := json.Marshal(from)
+	if err == nil {
+		err = json.Unmarshal(b, to)
+	}
+	if err != nil {
+		panic("billingtest: " + err.Error())
+	}
 }

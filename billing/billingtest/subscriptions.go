@@ -3,43 +3,30 @@ package billingtest
 import (
 	"context"
 	"net/http"
+	"slices"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
 	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
-func subscriptionNotFound(id string) apiError {
-	return newError(http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "subscription %s not found", id)
-}
-
-func itemNotFound(subID, itemID string) apiError {
-	return newError(http.StatusNotFound, "SUBSCRIPTION_ITEM_NOT_FOUND", "subscription item %s not found in subscription %s", itemID, subID)
-}
-
 // subscriptionItem finds an item of a subscription, or the 404 that answers for it.
-func (st *store) subscriptionItem(subID, itemID string) (*subscription, int, *apiError) {
-	sub, ok := st.subs[subID]
-	if !ok {
-		e := subscriptionNotFound(subID)
-		return nil, -1, &e
+func (st *store) subscriptionItem(subID, itemID string) (*subscription, int, *fakeapi.ErrorResponse) {
+	e := notFound("subscription", subID)
+	if sub, ok := st.subs[subID]; ok {
+		if i := sub.item(itemID); i >= 0 {
+			return sub, i, nil
+		}
+		e = notFound("subscription item", itemID)
 	}
-	i := sub.item(itemID)
-	if i < 0 {
-		e := itemNotFound(subID, itemID)
-		return nil, -1, &e
-	}
-	return sub, i, nil
+	return nil, -1, &e
 }
 
 // AddSubscriptionChargeAtTerm records a charge for the next invoice.
 func (h handlers) AddSubscriptionChargeAtTerm(ctx context.Context, req fakeapi.AddSubscriptionChargeAtTermRequestObject) (fakeapi.AddSubscriptionChargeAtTermResponseObject, error) {
-	c := callOf(ctx)
-	h.s.mu.Lock()
-	defer h.s.mu.Unlock()
-	sub, ok := h.s.store(c.sandbox).subs[req.SubscriptionID]
+	sub, ok := callOf(ctx).st.subs[req.SubscriptionID]
 	if !ok {
-		return subscriptionNotFound(req.SubscriptionID), nil
+		return notFound("subscription", req.SubscriptionID), nil
 	}
 	if sub.Status != gen.SubscriptionStatusActive && sub.Status != gen.SubscriptionStatusNonRenewing {
 		return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription %s is %s: a charge at term needs an active or non_renewing subscription", sub.ID, sub.Status), nil
@@ -51,10 +38,7 @@ func (h handlers) AddSubscriptionChargeAtTerm(ctx context.Context, req fakeapi.A
 
 // SetSubscriptionItemQuantity sets the quantity of a per_unit or stairstep item.
 func (h handlers) SetSubscriptionItemQuantity(ctx context.Context, req fakeapi.SetSubscriptionItemQuantityRequestObject) (fakeapi.SetSubscriptionItemQuantityResponseObject, error) {
-	c := callOf(ctx)
-	h.s.mu.Lock()
-	defer h.s.mu.Unlock()
-	st := h.s.store(c.sandbox)
+	st := callOf(ctx).st
 	sub, i, e := st.subscriptionItem(req.SubscriptionID, req.SubscriptionItemID)
 	if e != nil {
 		return *e, nil
@@ -65,7 +49,7 @@ func (h handlers) SetSubscriptionItemQuantity(ctx context.Context, req fakeapi.S
 	q := req.Body.Quantity
 	it := &sub.SubscriptionItems[i]
 	if comp, ok := st.component(sub.ProductID, it.ID); ok {
-		if comp.pricing == gen.FlatFee {
+		if comp.Pricing == gen.FlatFee {
 			return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription item %s has a flat fee: it has no quantity", it.ID), nil
 		}
 		it.UnitPrice = comp.unitPrice(q)
@@ -74,17 +58,14 @@ func (h handlers) SetSubscriptionItemQuantity(ctx context.Context, req fakeapi.S
 	if it.Quantity != q {
 		it.Quantity = q
 		sub.bump(h.s.cfg.now())
-		h.s.emitSubscription(st, sub, webhook.SubscriptionUpdated)
+		h.s.emit(st, webhook.SubscriptionUpdated, sub.ShopID, sub, nil)
 	}
 	return fakeapi.SetSubscriptionItemQuantity200JSONResponse{Item: gen.Quantity{Quantity: q}}, nil
 }
 
 // SetSubscriptionItemUsage adds usage to a metered item.
 func (h handlers) SetSubscriptionItemUsage(ctx context.Context, req fakeapi.SetSubscriptionItemUsageRequestObject) (fakeapi.SetSubscriptionItemUsageResponseObject, error) {
-	c := callOf(ctx)
-	h.s.mu.Lock()
-	defer h.s.mu.Unlock()
-	st := h.s.store(c.sandbox)
+	st := callOf(ctx).st
 	sub, i, e := st.subscriptionItem(req.SubscriptionID, req.SubscriptionItemID)
 	if e != nil {
 		return *e, nil
@@ -94,64 +75,56 @@ func (h handlers) SetSubscriptionItemUsage(ctx context.Context, req fakeapi.SetS
 	}
 	it := &sub.SubscriptionItems[i]
 	it.Usage = it.Usage + req.Body.UsageQuantity
-	h.s.usage.add(c.sandbox, req.SubscriptionID, req.SubscriptionItemID, req.Body.UsageQuantity)
+	k := usageKey{st, req.SubscriptionID, req.SubscriptionItemID}
+	h.s.usage[k] = ItemUsage{Quantity: h.s.usage[k].Quantity + req.Body.UsageQuantity, Calls: h.s.usage[k].Calls + 1}
 	return fakeapi.SetSubscriptionItemUsage201JSONResponse{Item: gen.Usage{UsageQuantity: req.Body.UsageQuantity}}, nil
 }
 
 // UpdateSubscription changes the subscription's plan item.
 func (h handlers) UpdateSubscription(ctx context.Context, req fakeapi.UpdateSubscriptionRequestObject) (fakeapi.UpdateSubscriptionResponseObject, error) {
-	c := callOf(ctx)
-	in := req.Body
-	h.s.mu.Lock()
-	defer h.s.mu.Unlock()
-	st := h.s.store(c.sandbox)
+	in, st := req.Body, callOf(ctx).st
 	sub, ok := st.subs[req.SubscriptionID]
 	if !ok {
-		return subscriptionNotFound(req.SubscriptionID), nil
+		return notFound("subscription", req.SubscriptionID), nil
 	}
 	if in.CouponCode != "" && in.CouponCode != couponCode {
-		return newError(http.StatusNotFound, "COUPON_NOT_FOUND", "coupon %s not found", in.CouponCode), nil
+		return notFound("coupon", in.CouponCode), nil
 	}
 	comp, ok := st.component(sub.ProductID, in.SubscriptionItemID)
 	if !ok {
-		return newError(http.StatusNotFound, "COMPONENT_NOT_FOUND", "component %s not found in product %s", in.SubscriptionItemID, sub.ProductID), nil
+		return notFound("component", in.SubscriptionItemID), nil
 	}
-	if comp.plan == nil {
-		return newError(http.StatusBadRequest, "BAD_REQUEST", "component %s is an %s, not a plan", comp.id, comp.kind), nil
+	if comp.Kind != gen.ComponentTypePlan {
+		return newError(http.StatusBadRequest, "BAD_REQUEST", "component %s is an %s, not a plan", comp.ID, comp.Kind), nil
 	}
-	if comp.status != gen.ComponentStatusActive {
-		return newError(http.StatusBadRequest, "BAD_REQUEST", "plan %s is %s", comp.id, comp.status), nil
+	if comp.Status != gen.ComponentStatusActive {
+		return newError(http.StatusBadRequest, "BAD_REQUEST", "plan %s is %s", comp.ID, comp.Status), nil
 	}
-	if sub.item(comp.id) < 0 {
+	if sub.item(comp.ID) < 0 {
 		// The plan item replaced: the one of the same group, else the first plan.
-		i := -1
-		for j, it := range sub.SubscriptionItems {
-			if it.ItemType == "plan" && (i < 0 || it.GroupID == comp.groupID) {
-				i = j
-				if it.GroupID == comp.groupID {
-					break
-				}
-			}
+		i := slices.IndexFunc(sub.SubscriptionItems, func(it gen.SubscriptionItem) bool { return it.ItemType == "plan" && it.GroupID == comp.Group })
+		if i < 0 {
+			i = slices.IndexFunc(sub.SubscriptionItems, func(it gen.SubscriptionItem) bool { return it.ItemType == "plan" })
 		}
 		if i < 0 {
 			return newError(http.StatusBadRequest, "BAD_REQUEST", "subscription %s has no plan item", sub.ID), nil
 		}
 		old := sub.SubscriptionItems[i]
-		if old.GroupID != comp.groupID && string(comp.period) != sub.BillingPeriodUnit {
+		if old.GroupID != comp.Group && string(comp.Period) != sub.BillingPeriodUnit {
 			return newError(http.StatusBadRequest, "BAD_REQUEST", "a plan change and a billing period change at once are not supported"), nil
 		}
 		q := old.Quantity
-		if comp.pricing == gen.FlatFee || q == 0 {
+		if comp.Pricing == gen.FlatFee || q == 0 {
 			q = 1
 		}
 		sub.SubscriptionItems[i] = gen.SubscriptionItem{
-			ID: comp.id, GroupID: comp.groupID, ItemType: string(comp.kind),
+			ID: comp.ID, GroupID: comp.Group, ItemType: string(comp.Kind),
 			Quantity: q, UnitPrice: comp.unitPrice(q), Amount: cents(comp.amount(q)),
 			FreeQuantity: old.FreeQuantity,
 		}
-		sub.BillingPeriodUnit = string(comp.period)
+		sub.BillingPeriodUnit = string(comp.Period)
 		sub.bump(h.s.cfg.now())
-		h.s.emitSubscription(st, sub, webhook.SubscriptionUpdated)
+		h.s.emit(st, webhook.SubscriptionUpdated, sub.ShopID, sub, nil)
 	}
 	return fakeapi.UpdateSubscription200JSONResponse{Item: clone(sub.Subscription)}, nil
 }

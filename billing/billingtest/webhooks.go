@@ -1,18 +1,13 @@
 package billingtest
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"slices"
 	"strconv"
-	"sync"
 	"time"
 
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/delivery"
 	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
@@ -24,15 +19,6 @@ import (
 func BillingRetrySchedule() []time.Duration {
 	return []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute,
 		2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
-}
-
-// webhookTimeout bounds each delivery attempt.
-const webhookTimeout = 15 * time.Second
-
-type webhookConfig struct {
-	url     string
-	signer  *webhook.Signer
-	retries []time.Duration
 }
 
 // WithWebhook makes the server send Billing's webhooks, signed with secret
@@ -56,17 +42,7 @@ func WithWebhook(url, secret string) Option {
 	if err != nil {
 		panic("billingtest: WithWebhook: " + err.Error())
 	}
-	return func(c *config) {
-		retries := BillingRetrySchedule()
-		if c.webhook != nil {
-			retries = c.webhook.retries
-		} else {
-			for i := range retries {
-				retries[i] /= time.Second / time.Microsecond
-			}
-		}
-		c.webhook = &webhookConfig{url: url, signer: s, retries: retries}
-	}
+	return func(c *config) { c.webhookURL, c.signer = url, s }
 }
 
 // WithWebhookRetries sets the waits before each new delivery of a message
@@ -75,12 +51,7 @@ func WithWebhook(url, secret string) Option {
 // within 0.1 s). No argument disables retries. It applies with WithWebhook, in
 // either order.
 func WithWebhookRetries(waits ...time.Duration) Option {
-	return func(c *config) {
-		if c.webhook == nil {
-			c.webhook = &webhookConfig{}
-		}
-		c.webhook.retries = slices.Clone(waits)
-	}
+	return func(c *config) { c.retries = append([]time.Duration{}, waits...) }
 }
 
 // A WebhookFault scripts the delivery of the next webhook message queued.
@@ -108,9 +79,7 @@ func (s *Server) WebhookFault(f WebhookFault) {
 	if s.hooks == nil {
 		panic("billingtest: WebhookFault without WithWebhook")
 	}
-	s.hooks.mu.Lock()
-	defer s.hooks.mu.Unlock()
-	s.hooks.faults = append(s.hooks.faults, f)
+	s.hooks.Fault(delivery.Fault(f))
 }
 
 // A WebhookDelivery is one attempt to deliver a webhook message.
@@ -124,12 +93,11 @@ type WebhookDelivery struct {
 
 // WebhookDeliveries returns the delivery attempts made so far, in order.
 func (s *Server) WebhookDeliveries() []WebhookDelivery {
-	if s.hooks == nil {
-		return nil
+	var out []WebhookDelivery
+	for _, a := range s.hooks.Log() {
+		out = append(out, WebhookDelivery(a))
 	}
-	s.hooks.mu.Lock()
-	defer s.hooks.mu.Unlock()
-	return slices.Clone(s.hooks.log)
+	return out
 }
 
 // FlushWebhooks waits until every message queued so far, and its retries, are
@@ -137,35 +105,7 @@ func (s *Server) WebhookDeliveries() []WebhookDelivery {
 // ctx's error if ctx ends first, and an error once the server is closed (Close
 // drops the messages left). Without WithWebhook it returns nil at once.
 func (s *Server) FlushWebhooks(ctx context.Context) error {
-	h := s.hooks
-	if h == nil {
-		return nil
-	}
-	for {
-		select {
-		case <-h.done:
-			return errors.New("billingtest: FlushWebhooks: the server is closed")
-		default:
-		}
-		h.mu.Lock()
-		if h.held != nil {
-			h.insert(h.held)
-			h.held = nil
-		}
-		idle := len(h.queue) == 0 && h.inflight == 0
-		changed := h.changed
-		h.mu.Unlock()
-		if idle {
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-h.done:
-			return errors.New("billingtest: FlushWebhooks: the server is closed")
-		}
-	}
+	return s.hooks.Flush(ctx)
 }
 
 // CreateSubscription adds a subscription to the sandbox or live store, as a
@@ -188,290 +128,68 @@ func (s *Server) CreateSubscription(sub gen.Subscription, sandbox bool) error {
 		ns.bump(s.cfg.now())
 	}
 	st.subs[sub.ID] = ns
-	s.emitSubscription(st, ns, webhook.SubscriptionCreated)
+	s.emit(st, webhook.SubscriptionCreated, ns.ShopID, ns, nil)
 	return nil
 }
 
-// hooks queues and delivers the webhooks of a Server.
-type hooks struct {
-	webhookConfig
-	now    func() time.Time
-	client *http.Client
-	ctx    context.Context // ended by close
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the sender returns
-
-	mu        sync.Mutex
-	seq       int         // messages queued
-	order     int         // insertions, to order equal due times
-	queue     []*delivery // by due time, then order
-	held      *delivery   // held by WebhookSwap
-	inflight  int         // 0 or 1
-	faults    []WebhookFault
-	log       []WebhookDelivery
-	customers map[customerKey]webhook.Version // resource_version of the customers created
-	wake      chan struct{}                   // a message was queued
-	changed   chan struct{}                   // closed when an attempt ends
-}
-
-type customerKey struct {
-	sandbox bool
-	id      string
-}
-
-type delivery struct {
-	id       string
-	typ      webhook.Type
-	body     []byte
-	due      time.Time
-	order    int
-	attempts int
-	dup      bool
-}
-
-// newHooks starts the sender of cfg, or returns nil without WithWebhook.
-func newHooks(cfg *webhookConfig, now func() time.Time) *hooks {
-	if cfg == nil {
+// newHooks starts the sender of c, or returns nil without WithWebhook.
+func newHooks(c config) *delivery.Queue {
+	if c.signer == nil {
+		if c.retries != nil {
+			panic("billingtest: WithWebhookRetries without WithWebhook")
+		}
 		return nil
 	}
-	if cfg.signer == nil {
-		panic("billingtest: WithWebhookRetries without WithWebhook")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &hooks{
-		webhookConfig: *cfg,
-		now:           now,
-		client: &http.Client{
-			Timeout: webhookTimeout,
-			// Billing counts a redirect as a failure, like any non-2xx answer.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-			Transport:     &http.Transport{},
-		},
-		ctx:       ctx,
-		cancel:    cancel,
-		done:      make(chan struct{}),
-		customers: map[customerKey]webhook.Version{},
-		wake:      make(chan struct{}, 1),
-		changed:   make(chan struct{}),
-	}
-	go h.run()
-	return h
-}
-
-// close stops the sender, ending the attempt in flight, and waits for it.
-func (h *hooks) close() {
-	if h == nil {
-		return
-	}
-	h.cancel()
-	<-h.done
-	h.client.CloseIdleConnections()
-}
-
-// send queues a message. The caller may hold the Server's mutex (never the
-// other way round).
-func (h *hooks) send(typ webhook.Type, data any) {
-	body, err := json.Marshal(map[string]any{"eventType": typ, "data": data})
-	if err != nil {
-		panic("billingtest: encoding a webhook: " + err.Error())
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.seq++
-	d := &delivery{id: fmt.Sprintf("msg_%06d", h.seq), typ: typ, body: body, due: time.Now()}
-	// Every message uses up the next fault, the partner of a swap included.
-	var f WebhookFault
-	if len(h.faults) > 0 {
-		f = h.faults[0]
-		h.faults = h.faults[1:]
-	}
-	if f == WebhookDuplicate {
-		d.dup = true
-	}
-	if held := h.held; held != nil { // d is the partner of a swap: it goes first
-		h.held = nil
-		h.insert(d)
-		held.due = d.due
-		h.insert(held) // a WebhookSwap used up by d does nothing: d already moved
-		return
-	}
-	if f == WebhookSwap {
-		h.held = d
-		return
-	}
-	h.insert(d)
-}
-
-// insert queues d by due time. The caller holds the mutex.
-func (h *hooks) insert(d *delivery) {
-	h.order++
-	d.order = h.order
-	i, _ := slices.BinarySearchFunc(h.queue, d, func(a, b *delivery) int {
-		if c := a.due.Compare(b.due); c != 0 {
-			return c
-		}
-		return a.order - b.order
-	})
-	h.queue = slices.Insert(h.queue, i, d)
-	select {
-	case h.wake <- struct{}{}:
-	default:
-	}
-}
-
-// run delivers the queued messages until close.
-func (h *hooks) run() {
-	defer close(h.done)
-	for {
-		d, ok := h.next()
-		if !ok {
-			return
-		}
-		status, err := h.deliver(d)
-		h.finish(d, status, err)
-	}
-}
-
-// next waits for the first message due, or close.
-func (h *hooks) next() (*delivery, bool) {
-	for {
-		h.mu.Lock()
-		wait := time.Duration(-1)
-		if len(h.queue) > 0 {
-			if wait = time.Until(h.queue[0].due); wait <= 0 {
-				d := h.queue[0]
-				h.queue = h.queue[1:]
-				h.inflight++
-				h.mu.Unlock()
-				return d, true
-			}
-		}
-		h.mu.Unlock()
-		var timer *time.Timer
-		var fire <-chan time.Time
-		if wait > 0 {
-			timer = time.NewTimer(wait)
-			fire = timer.C
-		}
-		select {
-		case <-h.wake:
-		case <-fire:
-		case <-h.ctx.Done():
-			return nil, false
-		}
-		if timer != nil {
-			timer.Stop()
+	if c.retries == nil {
+		c.retries = BillingRetrySchedule()
+		for i := range c.retries {
+			c.retries[i] /= time.Second / time.Microsecond
 		}
 	}
+	return delivery.New(c.webhookURL, c.signer, c.retries, c.now)
 }
 
-// deliver makes one attempt: a signed POST.
-func (h *hooks) deliver(d *delivery) (int, error) {
-	req, err := http.NewRequestWithContext(h.ctx, http.MethodPost, h.url, bytes.NewReader(d.body))
-	if err != nil {
-		return 0, err
-	}
-	for k, v := range h.signer.Headers(d.id, h.now(), d.body) {
-		req.Header[k] = v
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "billingtest-webhooks")
-	res, err := h.client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<16))
-	_ = res.Body.Close()
-	return res.StatusCode, nil
-}
-
-// finish records an attempt and queues the next one, if any.
-func (h *hooks) finish(d *delivery, status int, err error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.inflight--
-	d.attempts++
-	rec := WebhookDelivery{MessageID: d.id, Type: d.typ, Attempt: d.attempts, Status: status}
-	if err != nil {
-		rec.Err = err.Error()
-	}
-	h.log = append(h.log, rec)
-	ok := err == nil && status >= 200 && status < 300
-	switch {
-	case h.ctx.Err() != nil: // closed: nothing more
-	case ok && d.dup:
-		d.dup = false
-		d.due = time.Now()
-		h.insert(d)
-	case !ok && d.attempts <= len(h.retries):
-		d.due = time.Now().Add(h.retries[d.attempts-1])
-		h.insert(d)
-	}
-	close(h.changed)
-	h.changed = make(chan struct{})
-}
-
-// emitSubscription sends a subscription event for sub of store st. The caller
-// holds the Server's mutex.
-func (s *Server) emitSubscription(st *store, sub *subscription, typ webhook.Type) {
-	if s.hooks == nil {
-		return
-	}
-	s.hooks.send(typ, webhook.SubscriptionData{
-		ShopID:              sub.ShopID,
-		ChargebeeCustomerID: sub.ShopID,
-		Customer:            s.hooks.customer(st, st == s.sandbox, sub.ShopID),
-		Subscription:        s.hooks.subscription(sub, s.cfg.now()),
-	})
-}
-
-// emitCustomerCreated sends customer.created for c of store st. The caller
-// holds the Server's mutex.
-func (s *Server) emitCustomerCreated(st *store, c gen.Customer) {
-	if s.hooks == nil {
-		return
-	}
-	k := customerKey{st == s.sandbox, c.ID}
-	s.hooks.mu.Lock()
-	s.hooks.customers[k] = webhook.Version(s.cfg.now().UnixMilli())
-	s.hooks.mu.Unlock()
-	s.hooks.send(webhook.CustomerCreated, webhook.CustomerData{
-		Customer: s.hooks.customer(st, k.sandbox, c.ID), ChargebeeCustomerID: c.ID, ShopID: c.ID,
-	})
-}
-
-// emitPayment sends payment.succeeded for the invoice inv of sub, paid in full.
-// The caller holds the Server's mutex.
-func (s *Server) emitPayment(st *store, sub *subscription, inv *gen.Invoice) {
+// emit sends a webhook of type typ about the customer shopID of store st, its
+// subscription sub (but for customer.created) and inv (payment.succeeded, paid
+// in full). The caller holds the Server's mutex.
+func (s *Server) emit(st *store, typ webhook.Type, shopID string, sub *subscription, inv *gen.Invoice) {
 	if s.hooks == nil {
 		return
 	}
 	now := s.cfg.now()
-	at := webhook.Timestamp(inv.InvoiceDate)
-	s.hooks.send(webhook.PaymentSucceeded, webhook.PaymentData{
-		ModuleID:     sub.ProductID,
-		Customer:     s.hooks.customer(st, st == s.sandbox, sub.ShopID),
-		Subscription: s.hooks.subscription(sub, now),
-		Transaction: webhook.Transaction{
-			ID: "txn_" + inv.InvoiceID, CustomerID: sub.ShopID, SubscriptionID: sub.ID,
-			PaymentMethod: "card", Type: "payment", Date: at, Amount: inv.AmountTotal,
-			Status: webhook.TransactionSuccess, UpdatedAt: webhook.TimestampOf(now),
-			ResourceVersion: webhook.Version(now.UnixMilli()), Object: "transaction",
-			CurrencyCode: inv.CurrencyCode, BaseCurrencyCode: inv.CurrencyCode,
-			LinkedInvoices: []webhook.LinkedInvoice{{
-				InvoiceID: inv.InvoiceID, AppliedAmount: inv.AmountTotal, AppliedAt: at,
-				InvoiceDate: at, InvoiceTotal: inv.AmountTotal, InvoiceStatus: inv.Status,
-			}},
-		},
-	})
+	if typ == webhook.CustomerCreated {
+		st.created[shopID] = webhook.Version(now.UnixMilli())
+	}
+	cust := st.webhookCustomer(shopID)
+	switch typ {
+	case webhook.CustomerCreated:
+		s.hooks.Send(typ, webhook.CustomerData{Customer: cust, ChargebeeCustomerID: shopID, ShopID: shopID})
+	case webhook.PaymentSucceeded:
+		at := webhook.Timestamp(inv.InvoiceDate)
+		s.hooks.Send(typ, webhook.PaymentData{
+			ModuleID: sub.ProductID, Customer: cust, Subscription: webhookSubscription(sub, now),
+			Transaction: webhook.Transaction{
+				ID: "txn_" + inv.InvoiceID, CustomerID: sub.ShopID, SubscriptionID: sub.ID,
+				PaymentMethod: "card", Type: "payment", Date: at, Amount: inv.AmountTotal,
+				Status: webhook.TransactionSuccess, UpdatedAt: webhook.TimestampOf(now),
+				ResourceVersion: webhook.Version(now.UnixMilli()), Object: "transaction",
+				CurrencyCode: inv.CurrencyCode, BaseCurrencyCode: inv.CurrencyCode,
+				LinkedInvoices: []webhook.LinkedInvoice{{
+					InvoiceID: inv.InvoiceID, AppliedAmount: inv.AmountTotal, AppliedAt: at,
+					InvoiceDate: at, InvoiceTotal: inv.AmountTotal, InvoiceStatus: inv.Status,
+				}},
+			},
+		})
+	default:
+		s.hooks.Send(typ, webhook.SubscriptionData{
+			ShopID: shopID, ChargebeeCustomerID: shopID, Customer: cust, Subscription: webhookSubscription(sub, now),
+		})
+	}
 }
 
-// customer is the webhook customer id of store st (the sandbox store or not).
-func (h *hooks) customer(st *store, sandbox bool, id string) webhook.Customer {
-	h.mu.Lock()
-	v := h.customers[customerKey{sandbox, id}]
-	h.mu.Unlock()
-	out := webhook.Customer{ID: id, ShopID: id, Object: "customer", ResourceVersion: v}
+// webhookCustomer is the webhook customer id of st.
+func (st *store) webhookCustomer(id string) webhook.Customer {
+	out := webhook.Customer{ID: id, ShopID: id, Object: "customer", ResourceVersion: st.created[id]}
 	c, ok := st.customers[id]
 	if !ok {
 		return out
@@ -489,8 +207,8 @@ func (h *hooks) customer(st *store, sandbox bool, id string) webhook.Customer {
 	return out
 }
 
-// subscription is the webhook subscription of sub, updated at now.
-func (h *hooks) subscription(sub *subscription, now time.Time) webhook.Subscription {
+// webhookSubscription is the webhook subscription of sub, updated at now.
+func webhookSubscription(sub *subscription, now time.Time) webhook.Subscription {
 	rv, _ := strconv.ParseInt(sub.ResourceVersion, 10, 64)
 	out := webhook.Subscription{
 		ID: sub.ID, BillingPeriod: 1, BillingPeriodUnit: sub.BillingPeriodUnit,
@@ -509,23 +227,15 @@ func (h *hooks) subscription(sub *subscription, now time.Time) webhook.Subscript
 	}
 	if sub.NextRenewalAt != 0 {
 		end := webhook.Timestamp(sub.NextRenewalAt).Time()
-		start := end.AddDate(0, -1, 0)
-		switch sub.BillingPeriodUnit {
-		case string(gen.PeriodUnitYear):
-			start = end.AddDate(-1, 0, 0)
-		case string(gen.PeriodUnitDay):
-			start = end.AddDate(0, 0, -1)
-		}
-		out.CurrentTermStart, out.CurrentTermEnd = webhook.TimestampOf(start), webhook.TimestampOf(end.Add(-time.Second))
+		out.CurrentTermStart = webhook.TimestampOf(addPeriod(end, sub.BillingPeriodUnit, -1))
+		out.CurrentTermEnd = webhook.TimestampOf(end.Add(-time.Second))
 	}
 	for _, it := range sub.SubscriptionItems {
-		item := webhook.SubscriptionItem{
-			ItemPriceID: it.ID, ItemType: it.ItemType,
-			Quantity: it.Quantity, UnitPrice: it.UnitPrice, Amount: it.Amount,
-		}
-		out.SubscriptionItems = append(out.SubscriptionItems, item)
+		out.SubscriptionItems = append(out.SubscriptionItems, webhook.SubscriptionItem{
+			ItemPriceID: it.ID, ItemType: it.ItemType, Quantity: it.Quantity, UnitPrice: it.UnitPrice, Amount: it.Amount,
+		})
 		if it.ItemType == webhook.ItemPlan && out.PlanID == "" {
-			out.PlanID, out.PlanQuantity, out.PlanUnitPrice, out.PlanAmount = item.ItemPriceID, item.Quantity, item.UnitPrice, item.Amount
+			out.PlanID, out.PlanQuantity, out.PlanUnitPrice, out.PlanAmount = it.ID, it.Quantity, it.UnitPrice, it.Amount
 			out.PlanFreeQuantity = it.FreeQuantity
 		}
 	}

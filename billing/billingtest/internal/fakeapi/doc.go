@@ -1,6 +1,8 @@
 // Package fakeapi holds the strict net/http server interface that oapi-codegen
 // generates from openapi/billing.yaml (with openapi/overlay.yaml), implemented by
-// billingtest. Its request and response types use the models of package gen.
+// billingtest, and ErrorResponse, an error answer every operation accepts
+// (openapi/templates/fakeapi-errors.tmpl). Its request and response types use the
+// models of package gen.
 //
 // Do not edit fakeapi.gen.go by hand: run `make generate`.
 package fakeapi

@@ -16,6 +16,62 @@ import (
 	. "github.com/prestashopcorp/billing-sdk-go/gen"
 )
 
+// ErrorResponse is an error answer of any operation: Status and the spec's error
+// body, whether the operation declares Status or not (response validation then
+// tells).
+type ErrorResponse struct {
+	Status int
+	Body   Error
+}
+
+func (e ErrorResponse) write(w http.ResponseWriter) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.Status)
+	return json.NewEncoder(w).Encode(e.Body)
+}
+
+// VisitAddCustomerResponse writes e as the answer of addCustomer.
+func (e ErrorResponse) VisitAddCustomerResponse(w http.ResponseWriter) error { return e.write(w) }
+
+// VisitAddSubscriptionEstimateForCustomerResponse writes e as the answer of addSubscriptionEstimateForCustomer.
+func (e ErrorResponse) VisitAddSubscriptionEstimateForCustomerResponse(w http.ResponseWriter) error {
+	return e.write(w)
+}
+
+// VisitGetInvoicesResponse writes e as the answer of getInvoices.
+func (e ErrorResponse) VisitGetInvoicesResponse(w http.ResponseWriter) error { return e.write(w) }
+
+// VisitGetInvoiceDownloadResponse writes e as the answer of getInvoiceDownload.
+func (e ErrorResponse) VisitGetInvoiceDownloadResponse(w http.ResponseWriter) error {
+	return e.write(w)
+}
+
+// VisitGetProductComponentsResponse writes e as the answer of getProductComponents.
+func (e ErrorResponse) VisitGetProductComponentsResponse(w http.ResponseWriter) error {
+	return e.write(w)
+}
+
+// VisitUpdateSubscriptionResponse writes e as the answer of updateSubscription.
+func (e ErrorResponse) VisitUpdateSubscriptionResponse(w http.ResponseWriter) error {
+	return e.write(w)
+}
+
+// VisitAddSubscriptionChargeAtTermResponse writes e as the answer of addSubscriptionChargeAtTerm.
+func (e ErrorResponse) VisitAddSubscriptionChargeAtTermResponse(w http.ResponseWriter) error {
+	return e.write(w)
+}
+
+// VisitSetSubscriptionItemQuantityResponse writes e as the answer of setSubscriptionItemQuantity.
+func (e ErrorResponse) VisitSetSubscriptionItemQuantityResponse(w http.ResponseWriter) error {
+	return e.write(w)
+}
+
+// VisitSetSubscriptionItemUsageResponse writes e as the answer of setSubscriptionItemUsage.
+func (e ErrorResponse) VisitSetSubscriptionItemUsageResponse(w http.ResponseWriter) error {
+	return e.write(w)
+}
+
+// oapi-codegen's ClientWithResponses is not generated: billing.Client is the client.
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// AddCustomer Create a customer
