@@ -393,7 +393,15 @@ func traceContext(ctx context.Context, op *ops.Operation) (context.Context, *sen
 
 func newSendTrace() *sendTrace {
 	s := &sendTrace{}
-	s.ct = httptrace.ClientTrace{
+	s.ct = s.hooks()
+	return s
+}
+
+// hooks returns a ClientTrace that reports to s. httptrace.WithClientTrace
+// composes it, in place, with the trace of the context it is given: one is
+// made for each context (see callObs.attempt).
+func (s *sendTrace) hooks() httptrace.ClientTrace {
+	return httptrace.ClientTrace{
 		GetConn: func(string) { s.getConn.Store(true) },
 		GotConn: func(httptrace.GotConnInfo) {
 			s.gotConn.Store(true)
@@ -407,7 +415,6 @@ func newSendTrace() *sendTrace {
 			}
 		},
 	}
-	return s
 }
 
 func (s *sendTrace) Read(p []byte) (int, error) {

@@ -68,8 +68,9 @@ type APIError struct {
 	// Location is the Location header of a 3xx answer (redacted). The Billing API
 	// has no redirects: the SDK never follows one.
 	Location string
-	// Header holds the answer's headers (but Set-Cookie): the request id Billing's
-	// gateway gave it among them (see RequestID).
+	// Header holds the answer's headers (but Set-Cookie, and with the access
+	// token redacted wherever they echo it): the request id Billing's gateway
+	// gave it among them (see RequestID).
 	Header http.Header
 	// Body is the start of the response body (at most 4 KiB), for answers that are
 	// not the spec's error body. Like every text of the error, it holds no
@@ -152,7 +153,7 @@ func newAPIError(op string, resp *http.Response, secrets []string) *APIError {
 	_ = resp.Body.Close()
 	body = []byte(redact(string(body), secrets))
 	e := &APIError{Operation: op, StatusCode: resp.StatusCode, RetryAfter: retryAfter(resp.Header, time.Now())}
-	e.Header = responseHeader(resp.Header) // observe
+	e.Header = responseHeader(resp) // observe
 	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		if u, err := url.Parse(loc); err == nil {
 			loc = u.Redacted()

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
@@ -28,7 +29,11 @@ import (
 // when one is needed, runs under StartCall's.
 //
 // The methods run on the caller's goroutine, and must be safe for concurrent use
-// by many calls. They must not keep call, a or e after they return. Errors given
+// by many calls. They must not keep call, a or e after they return. A method
+// that panics does not fail the call, which may already have been carried out
+// (a usage added): the panic is recovered and dropped, and the call goes on as
+// if the method had returned (StartCall and StartAttempt then return the
+// context they got). Errors given
 // to an Observer are the SDK's own: no client secret or token in their texts, but
 // a message Billing answered may quote what the request carried (a customer's
 // e-mail); log their texts with care, and prefer Call.ErrorType for labels.
@@ -42,7 +47,9 @@ type Observer interface {
 	// or the decision to retry made.
 	EndAttempt(ctx context.Context, call *Call, a *Attempt)
 	// Event reports an event of call. call is nil for an event of no call (a
-	// token renewal that failed in the background).
+	// token renewal that failed in the background): ctx is then that of the
+	// call that started the renewal, which has most likely ended (its EndCall
+	// called).
 	Event(ctx context.Context, call *Call, e Event)
 	// EndCall is called when the call returns, with its Duration, Attempts,
 	// StatusCode, Header, Err and ErrorType set.
@@ -64,7 +71,7 @@ type Call struct {
 	Duration       time.Duration
 	Attempts       int         // requests sent, the 401 replay included
 	StatusCode     int         // status of the last answer, 0 if none
-	Header         http.Header // headers of the last answer, nil if none
+	Header         http.Header // headers of the last answer, as APIError.Header keeps them; nil if none
 	Err            error       // the error the call returns, nil on success
 	ErrorType      string      // a short, bounded label of Err (see ErrorType), "" on success
 	OutcomeUnknown bool        // Err wraps ErrOutcomeUnknown
@@ -78,7 +85,7 @@ type Attempt struct {
 	// Set when the attempt ends.
 	Duration   time.Duration
 	StatusCode int         // 0 if no answer came
-	Header     http.Header // the answer's headers, nil if no answer came
+	Header     http.Header // the answer's headers, as APIError.Header keeps them; nil if no answer came
 	Err        error       // why the attempt failed (a network error, an *APIError, ...), nil if it succeeded
 	ErrorType  string      // a short label of Err, "" if it succeeded
 	Retried    bool        // another attempt follows
@@ -160,7 +167,7 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // ResponseInfo is what Billing answered to a call, recorded by RecordResponse.
 type ResponseInfo struct {
 	StatusCode int         // status of the last answer, 0 if none came
-	Header     http.Header // headers of the last answer (the request id among them), nil if none came
+	Header     http.Header // headers of the last answer (the request id among them) as APIError.Header keeps them, nil if none came
 	Attempts   int         // requests sent, the 401 replay included
 	Duration   time.Duration
 }
@@ -239,13 +246,17 @@ func observeClient(cfg *config, d *doer) {
 	if cfg.logger != nil {
 		obs = append([]Observer{&logObserver{log: cfg.logger, secret: cfg.clientSecret, doer: d}}, obs...)
 	}
-	switch len(obs) {
+	guarded := make(multiObserver, len(obs))
+	for i, o := range obs {
+		guarded[i] = guardedObserver{o}
+	}
+	switch len(guarded) {
 	case 0:
 		return
 	case 1:
-		d.obs = obs[0]
+		d.obs = guarded[0]
 	default:
-		d.obs = multiObserver(obs)
+		d.obs = guarded
 	}
 	o := d.obs
 	d.tokens.renewalFailed = func(ctx context.Context, err error) {
@@ -308,8 +319,9 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 
 // attempt starts the observation of attempt number n, about to send r, and
 // returns r with the attempt's context. The first attempt's request was built
-// with the caller's context: its context is made again from the call's, with its
-// send trace.
+// with the caller's context: its context is made again from the call's, with a
+// new trace reporting to sent (sent.ct is already composed with the caller's
+// trace: composing it again would call the caller's hooks twice).
 func (ob *callObs) attempt(r *http.Request, n int, sent *sendTrace) *http.Request {
 	if ob == nil {
 		return r
@@ -324,7 +336,8 @@ func (ob *callObs) attempt(r *http.Request, n int, sent *sendTrace) *http.Reques
 	if n == 1 {
 		base = ob.ctx
 		if sent != nil {
-			base = httptrace.WithClientTrace(base, &sent.ct)
+			ct := sent.hooks()
+			base = httptrace.WithClientTrace(base, &ct)
 		}
 	}
 	ob.actx = ob.obs.StartAttempt(base, &ob.call, &ob.att)
@@ -338,8 +351,9 @@ func (ob *callObs) answered(resp *http.Response, err error) {
 	}
 	ob.att.Err = err
 	if resp != nil {
-		ob.att.StatusCode, ob.att.Header = resp.StatusCode, resp.Header
-		ob.call.StatusCode, ob.call.Header = resp.StatusCode, resp.Header
+		h := responseHeader(resp)
+		ob.att.StatusCode, ob.att.Header = resp.StatusCode, h
+		ob.call.StatusCode, ob.call.Header = resp.StatusCode, h
 	}
 }
 
@@ -441,13 +455,104 @@ func (m multiObserver) EndCall(ctx context.Context, call *Call) {
 	}
 }
 
-// responseHeader returns the headers of an answer as APIError keeps them: a copy
-// without the cookies it sets.
-func responseHeader(h http.Header) http.Header {
-	if len(h) == 0 {
+// guardedObserver runs the methods of an Observer, recovering and dropping a
+// panic of theirs: a call, which may already have been carried out, never
+// fails because of the code that watches it, and the token renewal, which runs
+// on a goroutine of its own, never crashes the program. A method that panicked
+// or returned a nil context gives back the context it got.
+type guardedObserver struct{ o Observer }
+
+// dropPanic, deferred, recovers a panic and drops it.
+func dropPanic() { _ = recover() }
+
+func (g guardedObserver) StartCall(ctx context.Context, call *Call) (out context.Context) {
+	out = ctx
+	defer dropPanic()
+	if c := g.o.StartCall(ctx, call); c != nil {
+		out = c
+	}
+	return out
+}
+
+func (g guardedObserver) StartAttempt(ctx context.Context, call *Call, a *Attempt) (out context.Context) {
+	out = ctx
+	defer dropPanic()
+	if c := g.o.StartAttempt(ctx, call, a); c != nil {
+		out = c
+	}
+	return out
+}
+
+func (g guardedObserver) EndAttempt(ctx context.Context, call *Call, a *Attempt) {
+	defer dropPanic()
+	g.o.EndAttempt(ctx, call, a)
+}
+
+func (g guardedObserver) Event(ctx context.Context, call *Call, e Event) {
+	defer dropPanic()
+	g.o.Event(ctx, call, e)
+}
+
+func (g guardedObserver) EndCall(ctx context.Context, call *Call) {
+	defer dropPanic()
+	g.o.EndCall(ctx, call)
+}
+
+// responseHeader returns the headers of resp as the SDK hands them out
+// (APIError.Header, ResponseInfo.Header, Call.Header and Attempt.Header):
+// without the cookies it sets, and with the credential the request carried
+// (the access token) redacted wherever the answer echoes it (a
+// WWW-Authenticate quoting it, a gateway copying the request's headers). They
+// are resp.Header itself when it holds neither, else a cleaned copy.
+func responseHeader(resp *http.Response) http.Header {
+	if resp == nil || len(resp.Header) == 0 {
 		return nil
 	}
-	c := h.Clone()
+	var cred string
+	if resp.Request != nil {
+		_, cred, _ = strings.Cut(resp.Request.Header.Get("Authorization"), " ")
+		cred = strings.TrimSpace(cred)
+	}
+	if !holdsCookieOr(resp.Header, cred) {
+		return resp.Header
+	}
+	c := resp.Header.Clone()
 	delete(c, "Set-Cookie")
+	delete(c, "Set-Cookie2")
+	if cred == "" {
+		return c
+	}
+	for k, vs := range c {
+		for i, v := range vs {
+			if strings.Contains(v, cred) {
+				vs[i] = strings.ReplaceAll(v, cred, "[redacted]")
+			}
+		}
+		if strings.Contains(k, cred) {
+			delete(c, k)
+		}
+	}
 	return c
+}
+
+// holdsCookieOr reports whether h sets a cookie or holds cred (if not "") in
+// a name or a value.
+func holdsCookieOr(h http.Header, cred string) bool {
+	for k, vs := range h {
+		if k == "Set-Cookie" || k == "Set-Cookie2" {
+			return true
+		}
+		if cred == "" {
+			continue
+		}
+		if strings.Contains(k, cred) {
+			return true
+		}
+		for _, v := range vs {
+			if strings.Contains(v, cred) {
+				return true
+			}
+		}
+	}
+	return false
 }

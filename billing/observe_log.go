@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+
+	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
 )
 
 // logObserver is the Observer of WithLogger.
@@ -100,57 +102,5 @@ func (l *logObserver) redact(s string) string {
 	if a := l.doer.auth.Load(); a != nil && a.tok.AccessToken != "" {
 		s = strings.ReplaceAll(s, a.tok.AccessToken, "[redacted]")
 	}
-	return redactText(s)
-}
-
-// redactText replaces, in s, the credentials after "Bearer " or "Basic " and the
-// e-mail addresses with "[redacted]".
-func redactText(s string) string {
-	for _, scheme := range []string{"Bearer ", "bearer ", "Basic ", "basic "} {
-		for from := 0; ; {
-			i := strings.Index(s[from:], scheme)
-			if i < 0 {
-				break
-			}
-			start := from + i + len(scheme)
-			end := start
-			for end < len(s) && !isSpaceOrQuote(s[end]) {
-				end++
-			}
-			if end > start {
-				s = s[:start] + "[redacted]" + s[end:]
-			}
-			from = start + 1
-		}
-	}
-	for from := 0; ; {
-		i := strings.IndexByte(s[from:], '@')
-		if i < 0 {
-			return s
-		}
-		at := from + i
-		start, end := at, at+1
-		for start > 0 && isAddrChar(s[start-1]) {
-			start--
-		}
-		for end < len(s) && isAddrChar(s[end]) {
-			end++
-		}
-		if start < at && end > at+1 && strings.Contains(s[at+1:end], ".") {
-			s = s[:start] + "[redacted]" + s[end:]
-			from = start + len("[redacted]")
-			continue
-		}
-		from = at + 1
-	}
-}
-
-func isSpaceOrQuote(c byte) bool {
-	return c == ' ' || c == '\t' || c == '"' || c == '\'' || c == ',' || c == ';' || c == '\n' || c == '\\'
-}
-
-// isAddrChar reports whether c may be part of an e-mail address as it shows in
-// a text (its local part or domain).
-func isAddrChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".!#$%&*+-/=?^_`{|}~", c) >= 0 || c >= 0x80
+	return scrub.Text(s)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 	"github.com/prestashopcorp/billing-sdk-go/internal/logscan"
+	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
 )
 
 // traceObserver writes down, as lines, what an Observer is told, and checks that
@@ -272,8 +273,8 @@ func TestLoggerRedactsWhatErrorsQuote(t *testing.T) {
 			t.Errorf("redact(%q) = %q: nothing redacted", text, got)
 		}
 	}
-	if got := redactText("no secret @ here, user@localhost"); got != "no secret @ here, user@localhost" {
-		t.Errorf("redactText changed a text with no e-mail address: %q", got)
+	if got := scrub.Text("no secret @ here, user@localhost"); got != "no secret @ here, user@localhost" {
+		t.Errorf("scrub.Text changed a text with no e-mail address: %q", got)
 	}
 }
 
@@ -282,15 +283,7 @@ func TestLoggerRedactsWhatErrorsQuote(t *testing.T) {
 // and the failure is logged at warn.
 func TestLoggerWarnsWhenRenewalFailsAndTheTokenIsKept(t *testing.T) {
 	api := newTestAPI(t, ok)
-	inner := api.Config.Handler
-	var failing atomic.Bool
-	api.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/oauth2/token" && failing.Load() {
-			writeJSON(w, 400, map[string]string{"error": "invalid_scope", "error_description": "client s3cret refused"})
-			return
-		}
-		inner.ServeHTTP(w, r)
-	})
+	failing := failTokenRequests(api, map[string]string{"error": "invalid_scope", "error_description": "client s3cret refused"})
 	warned := make(chan slog.Record, 1)
 	var scan logscan.Scan
 	h := scan.Handler(handlerFunc(func(r slog.Record) {
@@ -302,10 +295,7 @@ func TestLoggerWarnsWhenRenewalFailsAndTheTokenIsKept(t *testing.T) {
 	if err := calls[4].do(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	tok, _ := c.Token(context.Background())
-	c.tokens.mu.Lock()
-	c.tokens.now = func() time.Time { return tok.Expiry.Add(-time.Second) } // in the renewal window
-	c.tokens.mu.Unlock()
+	enterRenewalWindow(c)
 	failing.Store(true)
 	if err := calls[4].do(context.Background(), c); err != nil {
 		t.Fatalf("call in the renewal window: %v", err)
@@ -317,6 +307,30 @@ func TestLoggerWarnsWhenRenewalFailsAndTheTokenIsKept(t *testing.T) {
 	if leaks := scan.Leaks(); len(leaks) > 0 {
 		t.Errorf("records hold secrets:\n%s", strings.Join(leaks, "\n"))
 	}
+}
+
+// failTokenRequests makes api's token endpoint answer 400 with body once the
+// returned flag is set.
+func failTokenRequests(api *testAPI, body map[string]string) *atomic.Bool {
+	inner := api.Config.Handler
+	failing := &atomic.Bool{}
+	api.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oauth2/token" && failing.Load() {
+			writeJSON(w, 400, body)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
+	return failing
+}
+
+// enterRenewalWindow sets c's token clock one second before its cached token
+// expires: in the renewal window, the next call renews it in the background.
+func enterRenewalWindow(c *Client) {
+	tok, _ := c.Token(context.Background())
+	c.tokens.mu.Lock()
+	c.tokens.now = func() time.Time { return tok.Expiry.Add(-time.Second) }
+	c.tokens.mu.Unlock()
 }
 
 type handlerFunc func(slog.Record)

@@ -10,9 +10,11 @@
 // url.template, http.request.resend_count on a resend, http.response.status_code
 // and error.type). The call's span gets the events billing.retry,
 // billing.token_refused, billing.retry_after_too_long and
-// billing.outcome_unknown. The context of each request sent carries its attempt's
-// span: an instrumented transport (otelhttp) nests its spans under it, and the
-// token request under the call's.
+// billing.outcome_unknown. A token renewal that failed in the background (the
+// current token kept) is a span of its own, billing.token_renewal_failed. The
+// context of each request sent carries its attempt's span: an instrumented
+// transport (otelhttp) nests its spans under it, and the token request under
+// the call's.
 //
 // Metrics: billing.client.call.duration (s), billing.client.call.attempts,
 // billing.client.outcome_unknown, http.client.request.duration (s, per attempt),
@@ -152,8 +154,10 @@ func (o *Observer) EndAttempt(ctx context.Context, call *billing.Call, a *billin
 	}
 }
 
-// Event adds the event to the call's span (for a token renewal that failed,
-// to the span of the context that started the renewal, if it is still open).
+// Event adds the event to the call's span. An event of no call (a token
+// renewal that failed, in the background) gets a span of its own, named after
+// it, child of the span of the context that started the renewal: that call
+// has most likely ended, and an event added to an ended span is lost.
 func (o *Observer) Event(ctx context.Context, call *billing.Call, e billing.Event) {
 	attrs := make([]attribute.KeyValue, 0, 3)
 	if e.Attempt > 0 {
@@ -164,6 +168,15 @@ func (o *Observer) Event(ctx context.Context, call *billing.Call, e billing.Even
 	}
 	if t := billing.ErrorType(e.Err); t != "" {
 		attrs = append(attrs, keyErrorType.String(t))
+	}
+	if call == nil {
+		_, span := o.tracer.Start(ctx, "billing."+e.Kind.String(), trace.WithSpanKind(trace.SpanKindInternal),
+			trace.WithAttributes(attrs...))
+		if t := billing.ErrorType(e.Err); t != "" {
+			span.SetStatus(codes.Error, t)
+		}
+		span.End()
+		return
 	}
 	trace.SpanFromContext(ctx).AddEvent("billing."+e.Kind.String(), trace.WithAttributes(attrs...))
 }
@@ -199,11 +212,25 @@ func (o *Observer) EndCall(ctx context.Context, call *billing.Call) {
 	}
 }
 
-// Received starts the span of a webhook delivery.
+// Received starts the span of a webhook delivery, named after its method
+// ("billing.webhook POST"). A method HTTP does not define is told as _OTHER,
+// as the semantic conventions say: it comes from whoever sent the request,
+// before its signature is checked, and may be as long as a request line.
 func (o *Observer) Received(ctx context.Context, r *http.Request) context.Context {
-	ctx, _ = o.tracer.Start(ctx, "billing.webhook "+r.Method, trace.WithSpanKind(trace.SpanKindInternal),
-		trace.WithAttributes(keyMethod.String(r.Method)))
+	method := knownMethod(r.Method)
+	ctx, _ = o.tracer.Start(ctx, "billing.webhook "+method, trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(keyMethod.String(method)))
 	return ctx
+}
+
+// knownMethod returns m if HTTP defines it, else "_OTHER".
+func knownMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "_OTHER"
 }
 
 // Verified adds the event webhook.verified to the delivery's span.

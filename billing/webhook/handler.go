@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"time"
+
+	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
 )
 
 // DefaultMaxBodySize is the largest body a Handler reads unless WithMaxBodySize
@@ -46,7 +48,8 @@ type HandlerFunc func(ctx context.Context, ev *Event) error
 //     records nothing (the claim is released, the version not advanced).
 //
 // Other methods get 405. Answers carry no detail; the logger (WithLogger)
-// gets the reasons, never a header, secret, signature or the body. A panic is
+// gets the reasons, never a header, secret, signature or the body, and the
+// e-mail addresses a function's error quotes are redacted. A panic is
 // logged with its stack and the type of its value, not the value's text, which
 // may quote the event (a runtime error, written by the runtime, keeps its
 // text). A Handler is safe for concurrent use.
@@ -180,12 +183,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if fn == nil {
 			return nil
 		}
+		// Only a function that returned may have succeeded: recover returns
+		// nil for panic(nil) under GODEBUG=panicnil=1, and runtime.Goexit
+		// runs this without a panic.
+		returned := false
 		defer func() {
-			if v := recover(); v != nil {
+			if v := recover(); v != nil || !returned {
 				err = &panicError{value: v, stack: debug.Stack()}
 			}
 		}()
-		return fn(ctx, ev)
+		err = fn(ctx, ev)
+		returned = true
+		return err
 	}
 	// With no function for its type, an event is acknowledged and not
 	// recorded: it must not make a later event of its entity look stale.
@@ -284,7 +293,8 @@ func (h *Handler) answer(ctx context.Context, w http.ResponseWriter, status int,
 		}
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("error", err.Error()))
+		// A function's error may quote the event (a customer's e-mail).
+		attrs = append(attrs, slog.String("error", scrub.Text(err.Error())))
 	}
 	h.log.LogAttrs(ctx, level, msg, attrs...)
 }

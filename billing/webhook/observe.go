@@ -12,7 +12,9 @@ import (
 // it), Verified when its signature passed, Done when it is answered, with the
 // outcome. WithObserver sets one; the billingotel package turns one into
 // OpenTelemetry spans and metrics. Its methods must be safe for concurrent use
-// and must not keep r, ev or d after they return.
+// and must not keep r, ev or d after they return. A method that panics does
+// not change how the delivery is handled nor answered: the panic is recovered
+// and dropped (and Received then returns the context it got).
 type Observer interface {
 	Received(ctx context.Context, r *http.Request) context.Context
 	Verified(ctx context.Context, ev *Event)
@@ -27,7 +29,7 @@ type Delivery struct {
 	Outcome   DeliveryOutcome // what the Handler did with it
 	EventID   string          // the message id, "" if unknown
 	EventType Type            // the event's type, "" if not verified
-	Err       error           // why it was refused or failed; its text holds no secret or signature
+	Err       error           // why it was refused or failed: the SDK's texts hold no secret or signature, but a function's error is as it returned it
 }
 
 // DeliveryOutcome is what a Handler did with a delivery.
@@ -45,7 +47,40 @@ const (
 
 // WithObserver makes the Handler tell o of each delivery (see Observer).
 func WithObserver(o Observer) HandlerOption {
-	return func(h *Handler) { h.obs = o }
+	return func(h *Handler) {
+		h.obs = nil
+		if o != nil {
+			h.obs = guardedObserver{o}
+		}
+	}
+}
+
+// guardedObserver runs the methods of an Observer, recovering and dropping a
+// panic of theirs: a delivery is handled and answered the same whatever the
+// code that watches it does. Received, when it panics or returns a nil
+// context, gives back the context it got.
+type guardedObserver struct{ o Observer }
+
+// dropPanic, deferred, recovers a panic and drops it.
+func dropPanic() { _ = recover() }
+
+func (g guardedObserver) Received(ctx context.Context, r *http.Request) (out context.Context) {
+	out = ctx
+	defer dropPanic()
+	if c := g.o.Received(ctx, r); c != nil {
+		out = c
+	}
+	return out
+}
+
+func (g guardedObserver) Verified(ctx context.Context, ev *Event) {
+	defer dropPanic()
+	g.o.Verified(ctx, ev)
+}
+
+func (g guardedObserver) Done(ctx context.Context, d *Delivery) {
+	defer dropPanic()
+	g.o.Done(ctx, d)
 }
 
 // deliveryKey is the context key of a delivery's start, set when it is observed.
