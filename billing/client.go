@@ -15,6 +15,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
+	"github.com/prestashopcorp/billing-sdk-go/internal/token"
 )
 
 // Version is the SDK's version, sent in the User-Agent header.
@@ -47,7 +49,7 @@ type Client struct {
 	server   string // base URL, as the generated request builders want it
 	doer     *doer
 	editors  []RequestEditorFn
-	tokens   *tokenCache
+	tokens   *token.Cache
 	pageSize int64
 	validate bool // check the typed inputs against the spec (WithRequestValidation)
 	sandbox  bool // WithSandbox
@@ -61,7 +63,7 @@ type RequestEditorFn func(ctx context.Context, req *http.Request) error
 // Token returns the access token the client currently uses, fetching one if needed:
 // a way to check credentials before the first call. Never log its AccessToken.
 func (c *Client) Token(ctx context.Context) (*oauth2.Token, error) {
-	tok, err := c.tokens.token(ctx)
+	tok, err := c.tokens.Token(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("billing: %w", err)
 	}
@@ -203,7 +205,13 @@ func NewClient(opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	cfg.httpClient = noRedirects(cfg.httpClient)
+	if cfg.httpClient == nil {
+		cfg.httpClient = http.DefaultClient
+	}
+	// A copy of the caller's client that follows no redirect: a 3xx is answered as it is.
+	hc := *cfg.httpClient
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.httpClient = &hc
 	if cfg.maxBody < 1 {
 		return nil, fmt.Errorf("billing: max response bytes %d: must be at least 1", cfg.maxBody)
 	}
@@ -226,11 +234,13 @@ func NewClient(opts ...Option) (*Client, error) {
 		if err := checkURL("token URL", cfg.tokenURL); err != nil {
 			return nil, err
 		}
-		fetch = clientCredentials(&cfg)
+		fetch = token.Grant{ClientID: cfg.clientID, ClientSecret: cfg.clientSecret, TokenURL: cfg.tokenURL,
+			Audience: cfg.audience, Scopes: cfg.scopes, HTTPClient: cfg.httpClient,
+			MaxAttempts: cfg.retry.MaxAttempts, Backoff: cfg.retry.backoff, Sleep: cfg.sleep}.Fetch()
 	default:
 		return nil, errors.New("billing: no credentials: use WithClientCredentials(id, secret) or WithTokenSource")
 	}
-	tokens := newTokenCache(fetch)
+	tokens := token.NewCache(fetch)
 	d := &doer{
 		hc:       cfg.httpClient,
 		validate: cfg.validate,
@@ -239,7 +249,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		maxBody:  cfg.maxBody,
 		sleep:    cfg.sleep,
 		origin:   origin(cfg.baseURL),
-		creds:    credentialForms(cfg.clientID, cfg.clientSecret),
+		creds:    scrub.CredentialForms(cfg.clientID, cfg.clientSecret),
 	}
 	observeClient(&cfg, d)
 	c := &Client{

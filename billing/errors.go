@@ -1,7 +1,6 @@
 package billing
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
 )
 
 // ErrOutcomeUnknown is wrapped by the error of a non-idempotent call (usage, charge at
@@ -109,33 +108,24 @@ func (e *APIError) Error() string {
 	switch {
 	case e.ErrorCode != "" || e.Message != "":
 		if e.ErrorCode != "" {
-			b.WriteString(": " + oneLine(e.ErrorCode))
+			b.WriteString(": " + scrub.OneLine(e.ErrorCode))
 		}
 		if e.Message != "" {
-			b.WriteString(": " + oneLine(e.Message))
+			b.WriteString(": " + scrub.OneLine(e.Message))
 		}
 	case len(e.Body) > 0:
-		fmt.Fprintf(&b, ": body %q", excerpt(e.Body, 200))
+		fmt.Fprintf(&b, ": body %q", scrub.Excerpt(e.Body, 200))
 	}
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (Retry-After %s)", e.RetryAfter)
 	}
 	if e.Location != "" {
-		fmt.Fprintf(&b, " (redirect to %s, not followed)", oneLine(e.Location))
+		fmt.Fprintf(&b, " (redirect to %s, not followed)", scrub.OneLine(e.Location))
 	}
 	if e.EarlierAttemptMayHaveApplied {
 		fmt.Fprintf(&b, " (attempt %d: an earlier attempt may have been applied)", e.Attempts)
 	}
 	return b.String()
-}
-
-// oneLine returns s as it is, or quoted if it holds a character that is not
-// printable (a newline, an escape sequence): an error stays one line in the logs.
-func oneLine(s string) string {
-	if strings.IndexFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) < 0 {
-		return s
-	}
-	return strconv.Quote(s)
 }
 
 // maxErrorBody bounds how much of an error answer is read.
@@ -151,58 +141,22 @@ func newAPIError(op string, resp *http.Response, secrets []string) *APIError {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, int64(n)))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
 	_ = resp.Body.Close()
-	body = []byte(redact(string(body), secrets))
+	body = []byte(scrub.Secrets(string(body), secrets))
 	e := &APIError{Operation: op, StatusCode: resp.StatusCode, RetryAfter: retryAfter(resp.Header, time.Now())}
-	e.Header = responseHeader(resp) // observe
+	e.Header = scrub.Header(resp)
 	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		if u, err := url.Parse(loc); err == nil {
 			loc = u.Redacted()
 		}
-		e.Location = redact(loc, secrets)
+		e.Location = scrub.Secrets(loc, secrets)
 	}
 	var eb gen.Error
 	if json.Unmarshal(body, &eb) == nil && (eb.ErrorCode != "" || eb.Message != "") {
-		e.ErrorCode, e.Message = redact(eb.ErrorCode, secrets), redact(eb.Message, secrets)
+		e.ErrorCode, e.Message = scrub.Secrets(eb.ErrorCode, secrets), scrub.Secrets(eb.Message, secrets)
 		return e
 	}
 	e.Body = body[:min(len(body), maxErrorBody)]
 	return e
-}
-
-// redact returns s with each of secrets (see credentialForms) replaced by
-// "[redacted]". Every text the SDK puts in an error from what a server sent goes
-// through it, whole, before it is cut short or quoted.
-func redact(s string, secrets []string) string {
-	for _, x := range secrets {
-		if x != "" {
-			s = strings.ReplaceAll(s, x, "[redacted]")
-		}
-	}
-	return s
-}
-
-// credentialForms returns the forms in which a client's credentials travel, and
-// a server may echo them: the secret raw, URL-escaped and JSON-escaped, and the
-// HTTP Basic credentials base64(id:secret), of the raw and of the URL-escaped
-// values (x/oauth2 escapes them).
-func credentialForms(id, secret string) []string {
-	if secret == "" {
-		return nil
-	}
-	b64 := base64.StdEncoding.EncodeToString
-	return []string{secret, url.QueryEscape(secret), strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(secret),
-		b64([]byte(id + ":" + secret)), b64([]byte(url.QueryEscape(id) + ":" + url.QueryEscape(secret)))}
-}
-
-// excerpt returns at most n bytes of b, cut on a rune boundary, marked when cut.
-func excerpt(b []byte, n int) string {
-	if len(b) <= n {
-		return string(b)
-	}
-	for n > 0 && !utf8.RuneStart(b[n]) {
-		n--
-	}
-	return string(b[:n]) + "..."
 }
 
 // retryAfter parses a Retry-After header (seconds or an HTTP date); 0 if absent or bad.

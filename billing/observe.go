@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
+	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
+	"github.com/prestashopcorp/billing-sdk-go/internal/sendtrace"
+	"github.com/prestashopcorp/billing-sdk-go/internal/token"
 )
 
 // An Observer watches what a Client does: each call of an operation, each attempt
@@ -216,7 +218,7 @@ func RequestID(h http.Header) string {
 func ErrorType(err error) string {
 	var apiErr *APIError
 	var invErr *InvalidRequestError
-	var tokErr *tokenError
+	var tokErr *token.Error
 	switch {
 	case err == nil:
 		return ""
@@ -236,7 +238,7 @@ func ErrorType(err error) string {
 	return "transport"
 }
 
-// observeClient gives the doer and the token cache of a new client the observer
+// observeClient gives the doer and the token cache of a new client the observers
 // its options ask for, if any.
 func observeClient(cfg *config, d *doer) {
 	obs := cfg.observers
@@ -246,20 +248,12 @@ func observeClient(cfg *config, d *doer) {
 	if cfg.logger != nil {
 		obs = append([]Observer{&logObserver{log: cfg.logger, secret: cfg.clientSecret, doer: d}}, obs...)
 	}
-	guarded := make(multiObserver, len(obs))
-	for i, o := range obs {
-		guarded[i] = guardedObserver{o}
-	}
-	switch len(guarded) {
-	case 0:
+	if len(obs) == 0 {
 		return
-	case 1:
-		d.obs = guarded[0]
-	default:
-		d.obs = guarded
 	}
-	o := d.obs
-	d.tokens.renewalFailed = func(ctx context.Context, err error) {
+	o := observers(obs)
+	d.obs = o
+	d.tokens.RenewalFailed = func(ctx context.Context, err error) {
 		o.Event(ctx, nil, Event{Kind: EventTokenRenewalFailed, Err: err})
 	}
 }
@@ -267,20 +261,6 @@ func observeClient(cfg *config, d *doer) {
 // testLogger, set by the package's tests only, gives every client without a
 // logger one, so that a test can scan each record the whole suite makes.
 var testLogger func(clientSecret string) *slog.Logger
-
-// observeRenewal tells the observer that a token fetch failed while the cached
-// token is still valid: it goes on being used until it expires.
-func (c *tokenCache) observeRenewal(ctx context.Context, err error) {
-	if err == nil || c.renewalFailed == nil {
-		return
-	}
-	c.mu.Lock()
-	kept := c.tok != nil && (c.tok.Expiry.IsZero() || c.now().Before(c.tok.Expiry))
-	c.mu.Unlock()
-	if kept {
-		c.renewalFailed(ctx, err)
-	}
-}
 
 // callObs is the observation of one call, nil when nothing observes it: its
 // methods then do nothing.
@@ -295,7 +275,7 @@ type callObs struct {
 
 // do sends a call of op through the retry loop (attempts), observed when the
 // client has an observer or the call records its answer (RecordResponse).
-func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sent *sendTrace, rewind func() (io.ReadCloser, error)) (int, []byte, error) {
+func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sent *sendtrace.Trace, rewind func() (io.ReadCloser, error)) (int, []byte, error) {
 	record, _ := req.Context().Value(recordKey{}).(*ResponseInfo)
 	if d.obs == nil && record == nil {
 		return d.attempts(ctx, op, req, sent, rewind, nil)
@@ -322,7 +302,7 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 // with the caller's context: its context is made again from the call's, with a
 // new trace reporting to sent (sent.ct is already composed with the caller's
 // trace: composing it again would call the caller's hooks twice).
-func (ob *callObs) attempt(r *http.Request, n int, sent *sendTrace) *http.Request {
+func (ob *callObs) attempt(r *http.Request, n int, sent *sendtrace.Trace) *http.Request {
 	if ob == nil {
 		return r
 	}
@@ -336,7 +316,7 @@ func (ob *callObs) attempt(r *http.Request, n int, sent *sendTrace) *http.Reques
 	if n == 1 {
 		base = ob.ctx
 		if sent != nil {
-			ct := sent.hooks()
+			ct := sent.Hooks()
 			base = httptrace.WithClientTrace(base, &ct)
 		}
 	}
@@ -351,7 +331,7 @@ func (ob *callObs) answered(resp *http.Response, err error) {
 	}
 	ob.att.Err = err
 	if resp != nil {
-		h := responseHeader(resp)
+		h := scrub.Header(resp)
 		ob.att.StatusCode, ob.att.Header = resp.StatusCode, h
 		ob.call.StatusCode, ob.call.Header = resp.StatusCode, h
 	}
@@ -419,140 +399,51 @@ func (ob *callObs) end(err error) {
 	ob.obs.EndCall(ob.ctx, c)
 }
 
-// multiObserver runs several observers in turn, each with the context the one
-// before it returned.
-type multiObserver []Observer
+// observers runs a client's observers in turn, each with the context the one
+// before it returned, guarded: a panic of theirs is recovered and dropped, so a
+// call (perhaps already carried out) never fails because of the code that watches
+// it, and the token renewal's goroutine never dies of it.
+type observers []Observer
 
-func (m multiObserver) StartCall(ctx context.Context, call *Call) context.Context {
+func (m observers) StartCall(ctx context.Context, call *Call) context.Context {
 	for _, o := range m {
-		ctx = o.StartCall(ctx, call)
+		ctx = guard(ctx, func() context.Context { return o.StartCall(ctx, call) })
 	}
 	return ctx
 }
 
-func (m multiObserver) StartAttempt(ctx context.Context, call *Call, a *Attempt) context.Context {
+func (m observers) StartAttempt(ctx context.Context, call *Call, a *Attempt) context.Context {
 	for _, o := range m {
-		ctx = o.StartAttempt(ctx, call, a)
+		ctx = guard(ctx, func() context.Context { return o.StartAttempt(ctx, call, a) })
 	}
 	return ctx
 }
 
-func (m multiObserver) EndAttempt(ctx context.Context, call *Call, a *Attempt) {
+func (m observers) EndAttempt(ctx context.Context, call *Call, a *Attempt) {
+	m.each(func(o Observer) { o.EndAttempt(ctx, call, a) })
+}
+
+func (m observers) Event(ctx context.Context, call *Call, e Event) {
+	m.each(func(o Observer) { o.Event(ctx, call, e) })
+}
+
+func (m observers) EndCall(ctx context.Context, call *Call) {
+	m.each(func(o Observer) { o.EndCall(ctx, call) })
+}
+
+func (m observers) each(f func(Observer)) {
 	for _, o := range m {
-		o.EndAttempt(ctx, call, a)
+		guard(nil, func() context.Context { f(o); return nil })
 	}
 }
 
-func (m multiObserver) Event(ctx context.Context, call *Call, e Event) {
-	for _, o := range m {
-		o.Event(ctx, call, e)
-	}
-}
-
-func (m multiObserver) EndCall(ctx context.Context, call *Call) {
-	for _, o := range m {
-		o.EndCall(ctx, call)
-	}
-}
-
-// guardedObserver runs the methods of an Observer, recovering and dropping a
-// panic of theirs: a call, which may already have been carried out, never
-// fails because of the code that watches it, and the token renewal, which runs
-// on a goroutine of its own, never crashes the program. A method that panicked
-// or returned a nil context gives back the context it got.
-type guardedObserver struct{ o Observer }
-
-// dropPanic, deferred, recovers a panic and drops it.
-func dropPanic() { _ = recover() }
-
-func (g guardedObserver) StartCall(ctx context.Context, call *Call) (out context.Context) {
+// guard returns what f returns, or ctx if f panics (the panic is dropped) or
+// returns nil.
+func guard(ctx context.Context, f func() context.Context) (out context.Context) {
 	out = ctx
-	defer dropPanic()
-	if c := g.o.StartCall(ctx, call); c != nil {
+	defer func() { _ = recover() }()
+	if c := f(); c != nil {
 		out = c
 	}
 	return out
-}
-
-func (g guardedObserver) StartAttempt(ctx context.Context, call *Call, a *Attempt) (out context.Context) {
-	out = ctx
-	defer dropPanic()
-	if c := g.o.StartAttempt(ctx, call, a); c != nil {
-		out = c
-	}
-	return out
-}
-
-func (g guardedObserver) EndAttempt(ctx context.Context, call *Call, a *Attempt) {
-	defer dropPanic()
-	g.o.EndAttempt(ctx, call, a)
-}
-
-func (g guardedObserver) Event(ctx context.Context, call *Call, e Event) {
-	defer dropPanic()
-	g.o.Event(ctx, call, e)
-}
-
-func (g guardedObserver) EndCall(ctx context.Context, call *Call) {
-	defer dropPanic()
-	g.o.EndCall(ctx, call)
-}
-
-// responseHeader returns the headers of resp as the SDK hands them out
-// (APIError.Header, ResponseInfo.Header, Call.Header and Attempt.Header):
-// without the cookies it sets, and with the credential the request carried
-// (the access token) redacted wherever the answer echoes it (a
-// WWW-Authenticate quoting it, a gateway copying the request's headers). They
-// are resp.Header itself when it holds neither, else a cleaned copy.
-func responseHeader(resp *http.Response) http.Header {
-	if resp == nil || len(resp.Header) == 0 {
-		return nil
-	}
-	var cred string
-	if resp.Request != nil {
-		_, cred, _ = strings.Cut(resp.Request.Header.Get("Authorization"), " ")
-		cred = strings.TrimSpace(cred)
-	}
-	if !holdsCookieOr(resp.Header, cred) {
-		return resp.Header
-	}
-	c := resp.Header.Clone()
-	delete(c, "Set-Cookie")
-	delete(c, "Set-Cookie2")
-	if cred == "" {
-		return c
-	}
-	for k, vs := range c {
-		for i, v := range vs {
-			if strings.Contains(v, cred) {
-				vs[i] = strings.ReplaceAll(v, cred, "[redacted]")
-			}
-		}
-		if strings.Contains(k, cred) {
-			delete(c, k)
-		}
-	}
-	return c
-}
-
-// holdsCookieOr reports whether h sets a cookie or holds cred (if not "") in
-// a name or a value.
-func holdsCookieOr(h http.Header, cred string) bool {
-	for k, vs := range h {
-		if k == "Set-Cookie" || k == "Set-Cookie2" {
-			return true
-		}
-		if cred == "" {
-			continue
-		}
-		if strings.Contains(k, cred) {
-			return true
-		}
-		for _, v := range vs {
-			if strings.Contains(v, cred) {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -328,9 +328,7 @@ func failTokenRequests(api *testAPI, body map[string]string) *atomic.Bool {
 // expires: in the renewal window, the next call renews it in the background.
 func enterRenewalWindow(c *Client) {
 	tok, _ := c.Token(context.Background())
-	c.tokens.mu.Lock()
-	c.tokens.now = func() time.Time { return tok.Expiry.Add(-time.Second) }
-	c.tokens.mu.Unlock()
+	c.tokens.SetClock(func() time.Time { return tok.Expiry.Add(-time.Second) })
 }
 
 type handlerFunc func(slog.Record)
