@@ -197,10 +197,10 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 			if resp.StatusCode == http.StatusUnauthorized {
 				d.tokens.Invalidate(tok) // the next call fetches a fresh one
 			}
-			if resp.StatusCode == http.StatusUnauthorized && !refreshed && (op.Idempotent || tokenRefused(resp.Header, tok, d.tokens.Now())) {
-				// Replay once with a fresh token. A 401 means nothing was applied;
-				// a non-idempotent call relies on it only when the answer says the
-				// token was refused (RFC 6750), or the token was about to expire.
+			if resp.StatusCode == http.StatusUnauthorized && !refreshed && (op.Idempotent || header.BearerRefused(resp.Header) || tok.Expiry.Sub(d.tokens.Now()) < token.ExpiryMargin && !tok.Expiry.IsZero()) {
+				// Replay once with a fresh token. A 401 means nothing was applied; a
+				// non-idempotent call relies on it only when the answer says the token
+				// was refused (RFC 6750), or the token was about to expire.
 				refreshed = true
 				ob.event(EventTokenRefused, sends, 0, apiErr) // observe
 				attempt--
@@ -233,7 +233,7 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return 0, nil, fmt.Errorf("%w (not retried: the next attempt, in %s, is after the context deadline)", lastErr, wait.Round(time.Millisecond))
 		}
-		ob.retry(wait, lastErr) // observe
+		ob.event(EventRetry, sends, wait, lastErr) // observe
 		if err := d.sleep(ctx, wait); err != nil {
 			return 0, nil, fmt.Errorf("%w (not retried: %w while waiting to retry)", lastErr, err)
 		}
@@ -261,7 +261,7 @@ func (d *doer) success(ctx context.Context, op *ops.Operation, resp *http.Respon
 		why = fmt.Errorf("%d answer larger than %d bytes (WithMaxResponseBytes), not read", resp.StatusCode, d.maxBody)
 	case !op.Declares(resp.StatusCode):
 		why = fmt.Errorf("%d answer, the spec declares %v; body %q", resp.StatusCode, op.Statuses, d.excerpt(b, tok))
-	case !isJSON(resp.Header.Get("Content-Type")):
+	case !header.IsJSON(resp.Header.Get("Content-Type")):
 		why = fmt.Errorf("%d answer with Content-Type %q, want JSON; body %q", resp.StatusCode, scrub.OneLine(scrub.Secrets(resp.Header.Get("Content-Type"), d.secrets(tok))), d.excerpt(b, tok))
 	default:
 		return b, false, nil
@@ -272,25 +272,6 @@ func (d *doer) success(ctx context.Context, op *ops.Operation, resp *http.Respon
 // excerpt returns the start of a body for an error, secrets redacted first.
 func (d *doer) excerpt(body []byte, tok *oauth2.Token) string {
 	return scrub.Excerpt([]byte(scrub.Secrets(string(body), d.secrets(tok))), 200)
-}
-
-// tokenRefused reports whether a 401 answer says that the token was refused
-// (RFC 6750: a Bearer challenge with error="invalid_token"), or tok was about to
-// expire anyway.
-func tokenRefused(h http.Header, tok *oauth2.Token, now time.Time) bool {
-	for _, v := range h.Values("Www-Authenticate") {
-		v = strings.ToLower(v)
-		if strings.HasPrefix(v, "bearer") && (strings.Contains(v, `error="invalid_token"`) || strings.Contains(v, "error=invalid_token")) {
-			return true
-		}
-	}
-	return !tok.Expiry.IsZero() && tok.Expiry.Sub(now) < token.ExpiryMargin
-}
-
-func isJSON(contentType string) bool {
-	mt, _, _ := strings.Cut(contentType, ";")
-	mt = strings.ToLower(strings.TrimSpace(mt))
-	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
 // traceContext returns the context of the first attempt of a call of op: ctx and,

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/header"
 	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
 )
 
@@ -142,7 +141,7 @@ func newAPIError(op string, resp *http.Response, secrets []string) *APIError {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
 	_ = resp.Body.Close()
 	body = []byte(scrub.Secrets(string(body), secrets))
-	e := &APIError{Operation: op, StatusCode: resp.StatusCode, RetryAfter: retryAfter(resp.Header, time.Now())}
+	e := &APIError{Operation: op, StatusCode: resp.StatusCode, RetryAfter: header.RetryAfter(resp.Header, time.Now())}
 	e.Header = scrub.Header(resp)
 	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		if u, err := url.Parse(loc); err == nil {
@@ -157,27 +156,6 @@ func newAPIError(op string, resp *http.Response, secrets []string) *APIError {
 	}
 	e.Body = body[:min(len(body), maxErrorBody)]
 	return e
-}
-
-// retryAfter parses a Retry-After header (seconds or an HTTP date); 0 if absent or bad.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	// delay-seconds: digits only. More seconds than a Duration holds is still a wait,
-	// longer than any MaxRetryAfter: it ends the retries.
-	if t := strings.TrimSpace(v); t != "" && strings.TrimLeft(t, "0123456789") == "" {
-		s, err := strconv.ParseInt(t, 10, 64)
-		if err != nil || s > int64(math.MaxInt64/time.Second) {
-			return math.MaxInt64
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // InvalidRequestError is a request that breaks the spec, caught before it was sent:

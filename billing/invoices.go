@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"iter"
 	"math"
+	"slices"
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 )
@@ -55,7 +56,7 @@ const maxInvoices = 1 << 22
 func (c *Client) Invoices(ctx context.Context, subscriptionID string, opts ...RequestEditorFn) iter.Seq2[gen.Invoice, error] {
 	return func(yield func(gen.Invoice, error) bool) {
 		params := gen.GetInvoicesParams{ID: subscriptionID, Type: "subscription", Limit: float64(c.pageSize)}
-		seen, seed := idSet{}, maphash.MakeSeed()
+		seen, seed := map[uint64]bool{}, maphash.MakeSeed() // hashes of the ids yielded
 		for {
 			page, err := c.GetInvoices(ctx, params, opts...)
 			if err == nil {
@@ -83,12 +84,9 @@ func (c *Client) Invoices(ctx context.Context, subscriptionID string, opts ...Re
 	}
 }
 
-// idSet holds the hashes of the invoice ids yielded.
-type idSet map[uint64]bool
-
 // checkPage refuses a page that makes no progress: seen holds the invoices
 // yielded so far.
-func checkPage(page *gen.InvoiceList, offset float64, seen idSet, seed maphash.Seed) error {
+func checkPage(page *gen.InvoiceList, offset float64, seen map[uint64]bool, seed maphash.Seed) error {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("billing: getInvoices: %w: the page at offset %g "+format, append([]any{ErrUnexpectedResponse, offset}, args...)...)
 	}
@@ -98,12 +96,8 @@ func checkPage(page *gen.InvoiceList, offset float64, seen idSet, seed maphash.S
 	case len(page.Items) == 0 && offset < t:
 		return fail("is empty, but the total is %g: the list ended early", t)
 	}
-	for _, inv := range page.Items {
-		if !seen[maphash.String(seed, inv.InvoiceID)] {
-			return nil
-		}
-	}
-	if len(page.Items) > 0 {
+	yielded := func(inv gen.Invoice) bool { return seen[maphash.String(seed, inv.InvoiceID)] }
+	if len(page.Items) > 0 && !slices.ContainsFunc(page.Items, func(inv gen.Invoice) bool { return !yielded(inv) }) {
 		return fail("holds only invoices already yielded (%q first): the server ignored the offset", page.Items[0].InvoiceID)
 	}
 	return nil

@@ -118,17 +118,8 @@ const (
 
 // String returns the event's name, e.g. "retry" or "outcome_unknown".
 func (k EventKind) String() string {
-	switch k {
-	case EventRetry:
-		return "retry"
-	case EventTokenRefused:
-		return "token_refused"
-	case EventTokenRenewalFailed:
-		return "token_renewal_failed"
-	case EventRetryAfterTooLong:
-		return "retry_after_too_long"
-	case EventOutcomeUnknown:
-		return "outcome_unknown"
+	if k >= EventRetry && k <= EventOutcomeUnknown {
+		return [...]string{"retry", "token_refused", "token_renewal_failed", "retry_after_too_long", "outcome_unknown"}[k-EventRetry]
 	}
 	return "event_" + strconv.Itoa(int(k))
 }
@@ -262,8 +253,8 @@ func observeClient(cfg *config, d *doer) {
 // logger one, so that a test can scan each record the whole suite makes.
 var testLogger func(clientSecret string) *slog.Logger
 
-// callObs is the observation of one call, nil when nothing observes it: its
-// methods then do nothing.
+// callObs is the observation of one call; nil (its methods do nothing) when
+// nothing observes it.
 type callObs struct {
 	obs    Observer      // nil when only recording
 	record *ResponseInfo // nil when not recording
@@ -280,14 +271,13 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 	if d.obs == nil && record == nil {
 		return d.attempts(ctx, op, req, sent, rewind, nil)
 	}
-	ob := &callObs{obs: d.obs, record: record, ctx: ctx}
-	ob.call = Call{Operation: op.ID, Method: op.Method, Route: op.Path, Idempotent: op.Idempotent, Start: time.Now(),
-		URL: req.URL.Scheme + "://" + req.URL.Host + req.URL.EscapedPath(), ServerAddress: req.URL.Hostname()}
-	ob.call.ServerPort, _ = strconv.Atoi(req.URL.Port())
-	if ob.call.ServerPort == 0 && req.URL.Scheme == "https" {
+	ob := &callObs{obs: d.obs, record: record, ctx: ctx, call: Call{Operation: op.ID, Method: op.Method, Route: op.Path,
+		Idempotent: op.Idempotent, Start: time.Now(), URL: req.URL.Scheme + "://" + req.URL.Host + req.URL.EscapedPath(),
+		ServerAddress: req.URL.Hostname(), ServerPort: 80}}
+	if p, _ := strconv.Atoi(req.URL.Port()); p != 0 {
+		ob.call.ServerPort = p
+	} else if req.URL.Scheme == "https" {
 		ob.call.ServerPort = 443
-	} else if ob.call.ServerPort == 0 {
-		ob.call.ServerPort = 80
 	}
 	if ob.obs != nil {
 		ob.ctx = ob.obs.StartCall(ctx, &ob.call)
@@ -297,11 +287,10 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 	return status, body, err
 }
 
-// attempt starts the observation of attempt number n, about to send r, and
-// returns r with the attempt's context. The first attempt's request was built
-// with the caller's context: its context is made again from the call's, with a
-// new trace reporting to sent (sent.ct is already composed with the caller's
-// trace: composing it again would call the caller's hooks twice).
+// attempt starts the observation of attempt n, about to send r, and returns r with
+// the attempt's context. The first request's context is made again from the
+// call's, with new hooks reporting to sent (its own are already composed with the
+// caller's trace: composing them again would call the caller's hooks twice).
 func (ob *callObs) attempt(r *http.Request, n int, sent *sendtrace.Trace) *http.Request {
 	if ob == nil {
 		return r
@@ -337,24 +326,13 @@ func (ob *callObs) answered(resp *http.Response, err error) {
 	}
 }
 
-// retry ends the attempt, which failed with err and is retried after wait.
-func (ob *callObs) retry(wait time.Duration, err error) {
-	if ob == nil {
-		return
-	}
-	ob.att.Err = err
-	n := ob.att.Number
-	ob.endAttempt(true)
-	ob.event(EventRetry, n, wait, err)
-}
-
-// event reports an event of the call. An event that ends the attempt (a 401
-// replayed) ends it as retried.
+// event reports an event of the call. A retry or a 401 replayed ends the attempt,
+// which failed with err, as retried.
 func (ob *callObs) event(kind EventKind, attempt int, wait time.Duration, err error) {
 	if ob == nil {
 		return
 	}
-	if kind == EventTokenRefused {
+	if kind == EventRetry || kind == EventTokenRefused {
 		ob.att.Err = err
 		ob.endAttempt(true)
 	}

@@ -1,12 +1,17 @@
 // Package header checks the headers of a request before billing.Client sends
 // it, so that a header net/http would refuse to send is reported as an invalid
-// request, not as a network error after the request was handed over.
+// request, not as a network error after the request was handed over; and reads
+// the headers of the answers the client acts on (Retry-After, a refused bearer
+// token, a JSON media type).
 package header
 
 import (
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Check puts each name of h in canonical form (so that later checks see every
@@ -67,4 +72,41 @@ func ValidValue(v string) bool {
 
 func isTokenChar(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// RetryAfter parses a Retry-After header (seconds or an HTTP date); 0 if absent
+// or bad. More seconds than a Duration holds is still a wait, longer than any
+// retry policy's: it ends the retries.
+func RetryAfter(h http.Header, now time.Time) time.Duration {
+	v := h.Get("Retry-After")
+	if t := strings.TrimSpace(v); t != "" && strings.TrimLeft(t, "0123456789") == "" {
+		s, err := strconv.ParseInt(t, 10, 64)
+		if err != nil || s > int64(math.MaxInt64/time.Second) {
+			return math.MaxInt64
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// BearerRefused reports whether the headers of a 401 answer say that the token
+// was refused (RFC 6750: a Bearer challenge with error="invalid_token").
+func BearerRefused(h http.Header) bool {
+	for _, v := range h.Values("Www-Authenticate") {
+		v = strings.ToLower(v)
+		if strings.HasPrefix(v, "bearer") && (strings.Contains(v, `error="invalid_token"`) || strings.Contains(v, "error=invalid_token")) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsJSON reports whether a Content-Type is JSON (application/json or +json).
+func IsJSON(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
