@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -22,12 +21,10 @@ import (
 	"github.com/prestashopcorp/billing-sdk-go/internal/token"
 )
 
-// doer sends the requests of the operations: it checks what request editors set,
-// adds the token, retries by the policy, replays once after a 401, reads a 2xx
-// answer (bounded) and turns any other into an *APIError. A non-idempotent call is
-// never sent twice by a layer under it: its request has no GetBody (no transport
-// replay), hc follows no redirect, and a failure after the status line is an
-// unknown outcome.
+// doer sends the requests of the operations with the token, by the retry policy. No
+// layer under it sends a non-idempotent call twice: its request has no GetBody (no
+// transport replay), hc follows no redirect, and a failure after the status line
+// is an unknown outcome.
 type doer struct {
 	hc       *http.Client // never follows redirects
 	validate bool
@@ -35,17 +32,15 @@ type doer struct {
 	policy   RetryPolicy
 	maxBody  int64
 	sleep    func(context.Context, time.Duration) error
-	origin   string                     // scheme://host of the base URL: where the token may be sent
-	obs      Observer                   // observe: nil unless WithLogger or WithObserver
-	auth     atomic.Pointer[authHeader] // the Authorization value of the last token
-	creds    []string                   // the credentials' forms no error may show (credentialForms)
+	origin   string   // scheme://host of the base URL: where the token may be sent
+	obs      Observer // nil unless WithLogger or WithObserver
+	creds    []string // the credentials' forms no error may show
 }
 
-// secrets returns what no error may show: the client's credentials and tok (nil:
-// the last token sent).
+// secrets returns what no error may show: the credentials and tok (nil: the last sent).
 func (d *doer) secrets(tok *oauth2.Token) []string {
-	if a := d.auth.Load(); tok == nil && a != nil {
-		tok = a.tok
+	if tok == nil {
+		tok = d.tokens.LastSent()
 	}
 	if tok == nil {
 		return d.creds
@@ -53,28 +48,9 @@ func (d *doer) secrets(tok *oauth2.Token) []string {
 	return append(d.creds[:len(d.creds):len(d.creds)], tok.AccessToken)
 }
 
-// authHeader is the Authorization header value of a token.
-type authHeader struct {
-	tok   *oauth2.Token
-	value string
-}
-
-// authorization returns the Authorization header value of tok, as
-// tok.SetAuthHeader writes it, computed once per token.
-func (d *doer) authorization(tok *oauth2.Token) string {
-	if a := d.auth.Load(); a != nil && a.tok == tok {
-		return a.value
-	}
-	a := &authHeader{tok: tok, value: tok.Type() + " " + tok.AccessToken}
-	d.auth.Store(a)
-	return a.value
-}
-
-// attempts sends req, built for op with the editors applied, and returns the status
-// and body of a 2xx answer the spec declares, JSON, read whole. The first attempt
-// sends req itself, whose context carries sent (nil for an idempotent operation);
-// rewind makes its body again for a later one (nil when an editor replaced the
-// body: it is read into memory first). ob observes the call (nil: not observed).
+// attempts sends req (edited, its context carrying sent) and returns the status and
+// body of a 2xx answer the spec declares, JSON, read whole. rewind makes its body
+// again (nil when an editor replaced it: it is read into memory first).
 func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Request, sent *sendtrace.Trace, rewind func() (io.ReadCloser, error), ob *callObs) (status int, _ []byte, _ error) {
 	sends := 0
 	defer func() {
@@ -113,14 +89,12 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 	refreshed, mayHaveApplied := false, false
 	for attempt := 1; ; attempt++ {
 		tok, err := d.tokens.Token(ctx)
-		if err != nil {
-			// Nothing was sent: the token is needed first.
+		if err != nil { // nothing was sent
 			return 0, nil, fmt.Errorf("billing: %s: %w", op.ID, err)
 		}
 		r := req
 		if sends > 0 {
-			// An earlier attempt's transport may still read req: send a copy, with
-			// a trace of its own, and its body made again.
+			// An earlier attempt's transport may still read req: send a copy.
 			rctx := ctx
 			if sent != nil {
 				rctx, sent = sendtrace.New(ctx)
@@ -133,26 +107,22 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 			}
 		}
 		sends++
-		auth := d.authorization(tok)
-		if !header.ValidValue(auth) {
-			// net/http would refuse it before writing anything.
+		auth := d.tokens.Header(tok)
+		if !header.ValidValue(auth) { // net/http would refuse it, sending nothing
 			return 0, nil, fmt.Errorf("billing: %s: getting an access token: the access token holds a character a header cannot carry", op.ID)
 		}
 		r.Header["Authorization"] = []string{auth}
 		r.GetBody = nil
-		if op.Idempotent {
-			// The transport may re-send an idempotent request on its own.
+		if op.Idempotent { // the transport may re-send it on its own
 			r.GetBody = rewind
 		} else if _, own := d.hc.Transport.(*http.Transport); sent != nil && r.Body != nil && !own && d.hc.Transport != nil {
-			// A transport of the caller's may re-send: see the body read first.
-			r.Body = sent.WrapBody(r.Body)
+			r.Body = sent.WrapBody(r.Body) // a caller's transport may re-send: see the body read first
 		}
 
 		r = ob.attempt(r, sends, sent) // observe
 		resp, err := d.hc.Do(r)
 		ob.answered(resp, err) // observe
-		if sent.Resent() {
-			// A transport under net/http sent it again on its own.
+		if sent.Resent() {     // a transport under net/http sent it again on its own
 			if err == nil {
 				_ = resp.Body.Close()
 			}
@@ -164,16 +134,12 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 		case err != nil:
 			nothingSent := sent.NothingSent(err)
 			if ctx.Err() != nil || isTimeout(err) {
-				// The round trip was cut short by the context or the client's
-				// Timeout: net/http then returns without waiting for the goroutine
-				// that writes the request (HTTP/2 notably), so the trace may not tell
-				// yet that it was written. Only a request that never got a
-				// connection is known not to have been sent.
+				// Cut short, net/http returns without waiting for the goroutine that
+				// writes the request (HTTP/2): only one never connected was not sent.
 				nothingSent = sent.NeverConnected(err)
 			}
 			lastErr = fmt.Errorf("billing: %s: %w", op.ID, transportError{err})
-			if ctx.Err() != nil {
-				// The caller's context ended: stop, whatever the operation.
+			if ctx.Err() != nil { // the caller's context ended: stop, whatever the operation
 				return 0, nil, unknownIf(op, !nothingSent, lastErr)
 			}
 			if !op.Idempotent && !nothingSent {
@@ -181,8 +147,7 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 			}
 			mayHaveApplied = mayHaveApplied || !nothingSent
 		case resp.StatusCode < 200:
-			// A 1xx final answer (101 Switching Protocols): its body is the raw
-			// connection, never read. The Billing API switches no protocol.
+			// A 1xx final answer (101): its body is the raw connection, never read.
 			_ = resp.Body.Close()
 			return 0, nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer; the call may have been carried out", op.ID, ErrUnexpectedResponse, resp.StatusCode))
 		case resp.StatusCode < 300:
@@ -199,8 +164,7 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 			}
 			if resp.StatusCode == http.StatusUnauthorized && !refreshed && (op.Idempotent || header.BearerRefused(resp.Header) || tok.Expiry.Sub(d.tokens.Now()) < token.ExpiryMargin && !tok.Expiry.IsZero()) {
 				// Replay once with a fresh token. A 401 means nothing was applied; a
-				// non-idempotent call relies on it only when the answer says the token
-				// was refused (RFC 6750), or the token was about to expire.
+				// non-idempotent call relies on it only if refused (RFC 6750) or about to expire.
 				refreshed = true
 				ob.event(EventTokenRefused, sends, 0, apiErr) // observe
 				attempt--
@@ -240,13 +204,9 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 	}
 }
 
-// success reads a 2xx answer whole, at most maxBody bytes, and checks that the
-// spec declares its status and that it is JSON. It returns the answer's body, or an
-// error. retry is true when an idempotent call lost its answer to the network and
-// may be sent again.
-//
-// The call was carried out, so every error wraps ErrUnexpectedResponse, and
-// ErrOutcomeUnknown for a non-idempotent call.
+// success reads a 2xx answer (at most maxBody bytes), a status the spec declares, in
+// JSON. The call was carried out: every error wraps ErrUnexpectedResponse. retry
+// tells an idempotent call that lost its answer to the network.
 func (d *doer) success(ctx context.Context, op *ops.Operation, resp *http.Response, tok *oauth2.Token) (_ []byte, retry bool, _ error) {
 	b, err := body.Read(resp.Body, d.maxBody, resp.ContentLength)
 	_ = resp.Body.Close()
@@ -274,9 +234,8 @@ func (d *doer) excerpt(body []byte, tok *oauth2.Token) string {
 	return scrub.Excerpt([]byte(scrub.Secrets(string(body), d.secrets(tok))), 200)
 }
 
-// traceContext returns the context of the first attempt of a call of op: ctx and,
-// for a non-idempotent operation, the trace of its sending. An idempotent one needs
-// none: it is retried, and never reported as an unknown outcome.
+// traceContext returns ctx with the trace of the sending of a non-idempotent op (an
+// idempotent one needs none: it is retried, never an unknown outcome).
 func traceContext(ctx context.Context, op *ops.Operation) (context.Context, *sendtrace.Trace) {
 	if op.Idempotent || ctx == nil { // send refuses a nil ctx
 		return ctx, nil
@@ -284,8 +243,7 @@ func traceContext(ctx context.Context, op *ops.Operation) (context.Context, *sen
 	return sendtrace.New(ctx)
 }
 
-// unknownIf wraps err with ErrOutcomeUnknown when the operation is not idempotent
-// and the server may have acted on the request.
+// unknownIf wraps err with ErrOutcomeUnknown for a non-idempotent op the server may have applied.
 func unknownIf(op *ops.Operation, mayHaveActed bool, err error) error {
 	if op.Idempotent || !mayHaveActed {
 		return err
@@ -299,9 +257,8 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// transportError is an error of net/http's transport, told without the advice its
-// HTTP/2 side gives ("define Request.GetBody to avoid this error"), which is the
-// one thing a non-idempotent call must not do.
+// transportError is net/http's error without the advice of its HTTP/2 side ("define
+// Request.GetBody"), the one thing a non-idempotent call must not do.
 type transportError struct{ err error }
 
 func (e transportError) Error() string {

@@ -237,7 +237,7 @@ func observeClient(cfg *config, d *doer) {
 		cfg.logger = testLogger(cfg.clientSecret)
 	}
 	if cfg.logger != nil {
-		obs = append([]Observer{&logObserver{log: cfg.logger, secret: cfg.clientSecret, doer: d}}, obs...)
+		obs = append([]Observer{&logObserver{log: cfg.logger, doer: d}}, obs...)
 	}
 	if len(obs) == 0 {
 		return

@@ -4,16 +4,14 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
 )
 
 // logObserver is the Observer of WithLogger.
 type logObserver struct {
-	log    *slog.Logger
-	secret string // the client secret, never logged
-	doer   *doer  // for the current token, never logged
+	log  *slog.Logger
+	doer *doer // for the credentials and the current token, never logged
 }
 
 func (l *logObserver) StartCall(ctx context.Context, _ *Call) context.Context { return ctx }
@@ -86,15 +84,9 @@ func (l *logObserver) appendCause(attrs []slog.Attr, h http.Header, errType stri
 	return attrs
 }
 
-// redact removes from s what a record must never hold: the client secret, the
+// redact removes from s what a record must never hold: the credentials, the
 // current access token, the value after an HTTP authentication scheme (Bearer,
 // Basic) and e-mail addresses.
 func (l *logObserver) redact(s string) string {
-	if l.secret != "" {
-		s = strings.ReplaceAll(s, l.secret, "[redacted]")
-	}
-	if a := l.doer.auth.Load(); a != nil && a.tok.AccessToken != "" {
-		s = strings.ReplaceAll(s, a.tok.AccessToken, "[redacted]")
-	}
-	return scrub.Text(s)
+	return scrub.Text(scrub.Secrets(s, l.doer.secrets(nil)))
 }

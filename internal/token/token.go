@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -92,6 +93,8 @@ type Cache struct {
 	// RenewalFailed, if set before the first call, is called with the error of
 	// a fetch that failed while the cached token is still valid.
 	RenewalFailed func(context.Context, error)
+
+	header atomic.Pointer[header] // of the last token sent
 
 	mu       sync.Mutex
 	now      func() time.Time
@@ -198,6 +201,31 @@ func (c *Cache) Invalidate(tok *oauth2.Token) {
 		c.tok = nil
 	}
 	c.mu.Unlock()
+}
+
+// header is the Authorization header value of a token.
+type header struct {
+	tok   *oauth2.Token
+	value string
+}
+
+// Header returns the Authorization header value of tok, as tok.SetAuthHeader
+// writes it, computed once per token, and makes tok the last token sent.
+func (c *Cache) Header(tok *oauth2.Token) string {
+	if h := c.header.Load(); h != nil && h.tok == tok {
+		return h.value
+	}
+	h := &header{tok: tok, value: tok.Type() + " " + tok.AccessToken}
+	c.header.Store(h)
+	return h.value
+}
+
+// LastSent returns the last token whose Header was asked for, or nil.
+func (c *Cache) LastSent() *oauth2.Token {
+	if h := c.header.Load(); h != nil {
+		return h.tok
+	}
+	return nil
 }
 
 // Now returns the time by the cache's clock.
