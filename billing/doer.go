@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"strings"
@@ -71,19 +70,11 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 			return 0, nil, invalid(op, fe)
 		}
 	}
-	switch {
-	case rewind != nil:
-	case req.Body == nil || req.Body == http.NoBody:
-		req.ContentLength = 0
-	default:
-		b, err := body.Read(req.Body, math.MaxInt64, req.ContentLength)
-		_ = req.Body.Close()
-		req.Body = nil
-		if err != nil {
+	if rewind == nil {
+		var err error
+		if rewind, err = body.Buffer(req); err != nil {
 			return 0, nil, fmt.Errorf("billing: %s: reading request body: %w", op.ID, err)
 		}
-		req.Body, req.ContentLength = body.Reader(b), int64(len(b))
-		rewind = func() (io.ReadCloser, error) { return body.Reader(b), nil }
 	}
 
 	refreshed, mayHaveApplied := false, false

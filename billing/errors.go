@@ -38,8 +38,7 @@ var ErrOutcomeUnknown = errors.New("outcome unknown")
 // caller that checks only ErrOutcomeUnknown never sends it twice.
 var ErrUnexpectedResponse = errors.New("unexpected success response")
 
-// unknownError is the error of a non-idempotent call whose outcome is unknown. It
-// tells the operation once, then "outcome unknown, not retried", then the cause.
+// unknownError is the error of a non-idempotent call whose outcome is unknown.
 type unknownError struct {
 	op    string
 	cause error
@@ -104,15 +103,12 @@ func (e *APIError) Error() string {
 	if text := http.StatusText(e.StatusCode); text != "" {
 		b.WriteString(" " + text)
 	}
-	switch {
-	case e.ErrorCode != "" || e.Message != "":
-		if e.ErrorCode != "" {
-			b.WriteString(": " + scrub.OneLine(e.ErrorCode))
+	for _, s := range []string{e.ErrorCode, e.Message} {
+		if s != "" {
+			b.WriteString(": " + scrub.OneLine(s))
 		}
-		if e.Message != "" {
-			b.WriteString(": " + scrub.OneLine(e.Message))
-		}
-	case len(e.Body) > 0:
+	}
+	if e.ErrorCode == "" && e.Message == "" && len(e.Body) > 0 {
 		fmt.Fprintf(&b, ": body %q", scrub.Excerpt(e.Body, 200))
 	}
 	if e.RetryAfter > 0 {
@@ -130,8 +126,8 @@ func (e *APIError) Error() string {
 // maxErrorBody bounds how much of an error answer is read.
 const maxErrorBody = 4 << 10
 
-// newAPIError reads (at most maxErrorBody bytes of) resp's body, closes it and
-// returns the APIError it describes, with secrets redacted.
+// newAPIError reads (at most maxErrorBody of) resp's body, closes it and returns
+// the APIError it describes, secrets redacted.
 func newAPIError(op string, resp *http.Response, secrets []string) *APIError {
 	n := maxErrorBody // and room to redact a secret that straddles the cut
 	for _, s := range secrets {
@@ -141,8 +137,7 @@ func newAPIError(op string, resp *http.Response, secrets []string) *APIError {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
 	_ = resp.Body.Close()
 	body = []byte(scrub.Secrets(string(body), secrets))
-	e := &APIError{Operation: op, StatusCode: resp.StatusCode, RetryAfter: header.RetryAfter(resp.Header, time.Now())}
-	e.Header = scrub.Header(resp)
+	e := &APIError{Operation: op, StatusCode: resp.StatusCode, RetryAfter: header.RetryAfter(resp.Header, time.Now()), Header: scrub.Header(resp)}
 	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		if u, err := url.Parse(loc); err == nil {
 			loc = u.Redacted()

@@ -33,12 +33,12 @@ import (
 // The methods run on the caller's goroutine, and must be safe for concurrent use
 // by many calls. They must not keep call, a or e after they return. A method
 // that panics does not fail the call, which may already have been carried out
-// (a usage added): the panic is recovered and dropped, and the call goes on as
-// if the method had returned (StartCall and StartAttempt then return the
-// context they got). Errors given
-// to an Observer are the SDK's own: no client secret or token in their texts, but
-// a message Billing answered may quote what the request carried (a customer's
-// e-mail); log their texts with care, and prefer Call.ErrorType for labels.
+// (a usage added): the panic is recovered and dropped, and the call goes on as if
+// the method had returned (StartCall and StartAttempt then return the context they
+// got). Errors given to an Observer are the SDK's own: no client secret or token in
+// their texts, but a message Billing answered may quote what the request carried
+// (a customer's e-mail); log their texts with care, and prefer Call.ErrorType for
+// labels.
 type Observer interface {
 	// StartCall is called when a call starts, before its first attempt (and
 	// before the token it needs is fetched).
@@ -229,8 +229,7 @@ func ErrorType(err error) string {
 	return "transport"
 }
 
-// observeClient gives the doer and the token cache of a new client the observers
-// its options ask for, if any.
+// observeClient gives a new client's doer and token cache the observers asked for.
 func observeClient(cfg *config, d *doer) {
 	obs := cfg.observers
 	if cfg.logger == nil && testLogger != nil {
@@ -249,12 +248,10 @@ func observeClient(cfg *config, d *doer) {
 	}
 }
 
-// testLogger, set by the package's tests only, gives every client without a
-// logger one, so that a test can scan each record the whole suite makes.
+// testLogger, set by tests, gives a logger to every client without one (logscan_test.go).
 var testLogger func(clientSecret string) *slog.Logger
 
-// callObs is the observation of one call; nil (its methods do nothing) when
-// nothing observes it.
+// callObs observes one call; nil (doing nothing) when nothing observes it.
 type callObs struct {
 	obs    Observer      // nil when only recording
 	record *ResponseInfo // nil when not recording
@@ -264,8 +261,8 @@ type callObs struct {
 	actx   context.Context // the open attempt's context, nil when none is open
 }
 
-// do sends a call of op through the retry loop (attempts), observed when the
-// client has an observer or the call records its answer (RecordResponse).
+// do sends a call through attempts, observed if the client has an observer or the
+// call records its answer (RecordResponse).
 func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sent *sendtrace.Trace, rewind func() (io.ReadCloser, error)) (int, []byte, error) {
 	record, _ := req.Context().Value(recordKey{}).(*ResponseInfo)
 	if d.obs == nil && record == nil {
@@ -287,10 +284,9 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 	return status, body, err
 }
 
-// attempt starts the observation of attempt n, about to send r, and returns r with
-// the attempt's context. The first request's context is made again from the
-// call's, with new hooks reporting to sent (its own are already composed with the
-// caller's trace: composing them again would call the caller's hooks twice).
+// attempt observes attempt n, about to send r, and returns r with its context. The
+// first one's is made from the call's, with new hooks reporting to sent (its own
+// are composed with the caller's trace already: again, they would run twice).
 func (ob *callObs) attempt(r *http.Request, n int, sent *sendtrace.Trace) *http.Request {
 	if ob == nil {
 		return r
@@ -377,10 +373,9 @@ func (ob *callObs) end(err error) {
 	ob.obs.EndCall(ob.ctx, c)
 }
 
-// observers runs a client's observers in turn, each with the context the one
-// before it returned, guarded: a panic of theirs is recovered and dropped, so a
-// call (perhaps already carried out) never fails because of the code that watches
-// it, and the token renewal's goroutine never dies of it.
+// observers runs a client's observers in turn, each with the context the one before
+// returned, dropping their panics: a call (perhaps applied) never fails because of
+// the code that watches it, and the token renewal's goroutine never dies of it.
 type observers []Observer
 
 func (m observers) StartCall(ctx context.Context, call *Call) context.Context {
@@ -415,8 +410,7 @@ func (m observers) each(f func(Observer)) {
 	}
 }
 
-// guard returns what f returns, or ctx if f panics (the panic is dropped) or
-// returns nil.
+// guard returns what f returns, or ctx if f panics or returns nil.
 func guard(ctx context.Context, f func() context.Context) (out context.Context) {
 	out = ctx
 	defer func() { _ = recover() }()
