@@ -47,7 +47,7 @@ func TestPanickingObserverDoesNotFailTheCall(t *testing.T) {
 			var n atomic.Int32
 			api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) {
 				if n.Add(1) == 1 {
-					w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`) // refused: a usage is replayed
+					w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 					writeError(w, 401, "UNAUTHORIZED", "token expired")
 					return
 				}

@@ -150,7 +150,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := h.received(r) // observe: r.Context(), with the delivery's observation
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		h.answer(ctx, w, http.StatusMethodNotAllowed, nil, slog.LevelWarn, "webhook: refused", errors.New("method "+r.Method))
+		h.answer(ctx, w, http.StatusMethodNotAllowed, nil, slog.LevelWarn, "webhook: refused", fmt.Errorf("method %.32q", r.Method)) // sent unauthenticated: bounded
 		return
 	}
 	body, err := h.read(w, r)
