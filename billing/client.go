@@ -49,9 +49,7 @@ type Client struct {
 	server   string // base URL, as the generated request builders want it
 	doer     *doer
 	editors  []RequestEditorFn
-	tokens   *token.Cache
 	pageSize int64
-	validate bool // check the typed inputs against the spec (WithRequestValidation)
 	sandbox  bool // WithSandbox
 }
 
@@ -63,7 +61,7 @@ type RequestEditorFn func(ctx context.Context, req *http.Request) error
 // Token returns the access token the client currently uses, fetching one if needed:
 // a way to check credentials before the first call. Never log its AccessToken.
 func (c *Client) Token(ctx context.Context) (*oauth2.Token, error) {
-	tok, err := c.tokens.Token(ctx)
+	tok, err := c.doer.tokens.Token(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("billing: %w", err)
 	}
@@ -163,10 +161,9 @@ func WithRequestEditors(fns ...RequestEditorFn) Option {
 //	components, err := client.GetProductComponents(ctx, "builtfor_example", gen.GetProductComponentsParams{}, billing.Sandbox(true))
 func Sandbox(on bool) RequestEditorFn {
 	return func(_ context.Context, req *http.Request) error {
+		req.Header.Del("Sandbox")
 		if on {
 			req.Header.Set("Sandbox", "true")
-		} else {
-			req.Header.Del("Sandbox")
 		}
 		return nil
 	}
@@ -175,8 +172,7 @@ func Sandbox(on bool) RequestEditorFn {
 // setHeaders sets the SDK's own headers (User-Agent, Accept, WithSandbox's) in one
 // allocation: each value is a full slice, so that Header.Add copies it.
 func setHeaders(h http.Header, sandbox bool) {
-	v := make([]string, 3)
-	v[0], v[1], v[2] = userAgent, "application/json", "true"
+	v := []string{userAgent, "application/json", "true"}
 	h["User-Agent"] = v[0:1:1]
 	h["Accept"] = v[1:2:2]
 	if sandbox {
@@ -207,13 +203,12 @@ func NewClient(opts ...Option) (*Client, error) {
 	hc := *cmp.Or(cfg.httpClient, http.DefaultClient)
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	cfg.httpClient = &hc
-	if cfg.maxBody < 1 {
+	switch {
+	case cfg.maxBody < 1:
 		return nil, fmt.Errorf("billing: max response bytes %d: must be at least 1", cfg.maxBody)
-	}
-	if cfg.pageSize < 1 {
+	case cfg.pageSize < 1:
 		return nil, fmt.Errorf("billing: page size %d: must be at least 1", cfg.pageSize)
-	}
-	if cfg.retry.MaxAttempts < 1 {
+	case cfg.retry.MaxAttempts < 1:
 		return nil, fmt.Errorf("billing: retry policy: MaxAttempts %d: must be at least 1", cfg.retry.MaxAttempts)
 	}
 	cfg.retry = cfg.retry.withDefaults()
@@ -239,6 +234,5 @@ func NewClient(opts ...Option) (*Client, error) {
 	d := &doer{hc: cfg.httpClient, validate: cfg.validate, tokens: token.NewCache(fetch), policy: cfg.retry,
 		maxBody: cfg.maxBody, sleep: cfg.sleep, origin: origin, creds: scrub.CredentialForms(cfg.clientID, cfg.clientSecret)}
 	observeClient(&cfg, d)
-	return &Client{server: cfg.baseURL + "/", doer: d, tokens: d.tokens, pageSize: cfg.pageSize,
-		validate: cfg.validate, sandbox: cfg.sandbox, editors: cfg.editors}, nil
+	return &Client{server: cfg.baseURL + "/", doer: d, pageSize: cfg.pageSize, sandbox: cfg.sandbox, editors: cfg.editors}, nil
 }

@@ -30,17 +30,9 @@ func (l *componentList) answer() (*Components, string) {
 			c.Plans = append(c.Plans, p)
 			continue
 		}
-		c.Addons = append(c.Addons, gen.Addon{
-			ID:               p.ID,
-			ProductID:        p.ProductID,
-			ComponentGroupID: p.ComponentGroupID,
-			ComponentType:    gen.AddonComponentType(p.ComponentType),
-			PricingModel:     p.PricingModel,
-			Status:           p.Status,
-			IsUsageBased:     p.IsUsageBased,
-			Price:            p.Price,
-			Tiers:            p.Tiers,
-		})
+		c.Addons = append(c.Addons, gen.Addon{ID: p.ID, ProductID: p.ProductID, ComponentGroupID: p.ComponentGroupID,
+			ComponentType: gen.AddonComponentType(p.ComponentType), PricingModel: p.PricingModel, Status: p.Status,
+			IsUsageBased: p.IsUsageBased, Price: p.Price, Tiers: p.Tiers})
 	}
 	return c, ""
 }

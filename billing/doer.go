@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,10 +39,7 @@ type doer struct {
 
 // secrets returns what no error may show: the credentials and tok (nil: the last sent).
 func (d *doer) secrets(tok *oauth2.Token) []string {
-	if tok == nil {
-		tok = d.tokens.LastSent()
-	}
-	if tok == nil {
+	if tok = cmp.Or(tok, d.tokens.LastSent()); tok == nil {
 		return d.creds
 	}
 	return append(d.creds[:len(d.creds):len(d.creds)], tok.AccessToken)
@@ -123,18 +121,10 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 		var apiErr *APIError
 		switch {
 		case err != nil:
-			nothingSent := sent.NothingSent(err)
-			if ctx.Err() != nil || isTimeout(err) {
-				// Cut short, net/http returns without waiting for the goroutine that
-				// writes the request (HTTP/2): only one never connected was not sent.
-				nothingSent = sent.NeverConnected(err)
-			}
+			nothingSent := sent.NothingSent(err, ctx.Err() != nil || isTimeout(err))
 			lastErr = fmt.Errorf("billing: %s: %w", op.ID, transportError{err})
-			if ctx.Err() != nil { // the caller's context ended: stop, whatever the operation
+			if ctx.Err() != nil || !op.Idempotent && !nothingSent { // a context ended stops any call
 				return 0, nil, unknownIf(op, !nothingSent, lastErr)
-			}
-			if !op.Idempotent && !nothingSent {
-				return 0, nil, unknownIf(op, true, lastErr)
 			}
 			mayHaveApplied = mayHaveApplied || !nothingSent
 		case resp.StatusCode < 200:
@@ -223,15 +213,6 @@ func (d *doer) success(ctx context.Context, op *ops.Operation, resp *http.Respon
 // excerpt returns the start of a body for an error, secrets redacted first.
 func (d *doer) excerpt(body []byte, tok *oauth2.Token) string {
 	return scrub.Excerpt([]byte(scrub.Secrets(string(body), d.secrets(tok))), 200)
-}
-
-// traceContext returns ctx with the trace of the sending of a non-idempotent op (an
-// idempotent one needs none: it is retried, never an unknown outcome).
-func traceContext(ctx context.Context, op *ops.Operation) (context.Context, *sendtrace.Trace) {
-	if op.Idempotent || ctx == nil { // send refuses a nil ctx
-		return ctx, nil
-	}
-	return sendtrace.New(ctx)
 }
 
 // unknownIf wraps err with ErrOutcomeUnknown for a non-idempotent op the server may have applied.

@@ -342,10 +342,8 @@ func (ob *callObs) endAttempt(retried bool) {
 	if ob.att.Number == 0 || ob.att.Duration != 0 {
 		return
 	}
-	ob.att.Duration = max(time.Since(ob.att.Start), 1)
-	ob.att.Retried = retried
-	ob.att.ErrorType = ErrorType(ob.att.Err)
-	if ob.obs != nil && ob.actx != nil {
+	ob.att.Duration, ob.att.Retried, ob.att.ErrorType = max(time.Since(ob.att.Start), 1), retried, ErrorType(ob.att.Err)
+	if ob.actx != nil { // set only when observed
 		ob.obs.EndAttempt(ob.actx, &ob.call, &ob.att)
 	}
 	ob.actx = nil
@@ -358,9 +356,7 @@ func (ob *callObs) end(err error) {
 	}
 	ob.endAttempt(false)
 	c := &ob.call
-	c.Duration = time.Since(c.Start)
-	c.Err, c.ErrorType = err, ErrorType(err)
-	c.OutcomeUnknown = errors.Is(err, ErrOutcomeUnknown)
+	c.Duration, c.Err, c.ErrorType, c.OutcomeUnknown = time.Since(c.Start), err, ErrorType(err), errors.Is(err, ErrOutcomeUnknown)
 	if r := ob.record; r != nil {
 		*r = ResponseInfo{StatusCode: c.StatusCode, Header: c.Header, Attempts: c.Attempts, Duration: c.Duration}
 	}

@@ -329,7 +329,7 @@ func failTokenRequests(api *testAPI, body map[string]string) *atomic.Bool {
 // expires: in the renewal window, the next call renews it in the background.
 func enterRenewalWindow(c *Client) {
 	tok, _ := c.Token(context.Background())
-	c.tokens.SetClock(func() time.Time { return tok.Expiry.Add(-time.Second) })
+	c.doer.tokens.SetClock(func() time.Time { return tok.Expiry.Add(-time.Second) })
 }
 
 type handlerFunc func(slog.Record)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
+	"github.com/prestashopcorp/billing-sdk-go/internal/sendtrace"
 )
 
 // invoke runs a call of op for Client's methods (operations.gen.go): it checks the
@@ -17,7 +18,7 @@ import (
 // method gives it (or names a required field it lacks).
 func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []RequestEditorFn, check func() *ops.FieldError, build func(context.Context) (*http.Request, error), paths ...string) (*R, error) {
 	fe := ops.CheckPathValues(paths...)
-	if fe == nil && c.validate {
+	if fe == nil && c.doer.validate {
 		fe = check()
 	}
 	if fe != nil {
@@ -26,7 +27,10 @@ func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []
 	if ctx == nil {
 		return nil, &InvalidRequestError{Operation: op.ID, Field: "ctx", Reason: "nil context"}
 	}
-	rctx, sent := traceContext(ctx, op)
+	rctx, sent := ctx, (*sendtrace.Trace)(nil)
+	if !op.Idempotent { // an idempotent call needs no trace: it is retried, never an unknown outcome
+		rctx, sent = sendtrace.New(ctx)
+	}
 	req, err := build(rctx)
 	if err != nil {
 		return nil, &InvalidRequestError{Operation: op.ID, Field: "request", Reason: err.Error(), Err: err}

@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"math/rand/v2"
 	"time"
@@ -55,12 +56,8 @@ type RetryPolicy struct {
 
 // withDefaults returns p with its zero MaxDelay and MaxRetryAfter set to the defaults.
 func (p RetryPolicy) withDefaults() RetryPolicy {
-	if p.MaxDelay <= 0 {
-		p.MaxDelay = DefaultMaxDelay
-	}
-	if p.MaxRetryAfter <= 0 {
-		p.MaxRetryAfter = DefaultMaxRetryAfter
-	}
+	p.MaxDelay = cmp.Or(max(p.MaxDelay, 0), DefaultMaxDelay)
+	p.MaxRetryAfter = cmp.Or(max(p.MaxRetryAfter, 0), DefaultMaxRetryAfter)
 	return p
 }
 

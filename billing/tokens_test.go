@@ -46,7 +46,7 @@ func TestTokenRenewal(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now()
-		c.tokens.SetClock(func() time.Time { return now })
+		c.doer.tokens.SetClock(func() time.Time { return now })
 		if _, err := c.GetInvoiceDownload(context.Background(), "inv"); err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +58,7 @@ func TestTokenRenewal(t *testing.T) {
 			}
 		}
 		// Wait for the background renewals to finish: each made MaxAttempts requests.
-		waitFor(t, c.tokens.Idle)
+		waitFor(t, c.doer.tokens.Idle)
 		if n := tokenReqs.Load(); n < 1+DefaultMaxAttempts {
 			t.Errorf("token requests = %d, want the first one and %d attempts to renew", n, DefaultMaxAttempts)
 		}

@@ -87,16 +87,21 @@ func (t *Trace) Resent() bool {
 // or one was but the request was not completely written. A transport that
 // reports no trace events at all (a caller's own RoundTripper) is assumed to
 // have sent the request, unless the error is a DNS or dial error.
-func (t *Trace) NothingSent(err error) bool {
-	return t.NeverConnected(err) || t != nil && t.gotConn.Load() && t.writes.Load() == 0
+//
+// cut tells a round trip cut short by its context or the client's Timeout:
+// net/http then returns without waiting for the goroutine that writes the
+// request (HTTP/2 notably), so WroteRequest may not be reported yet; only a
+// request that never got a connection is then known not to have been sent (the
+// connection events are reported before the round trip returns, whatever ended
+// it).
+func (t *Trace) NothingSent(err error, cut bool) bool {
+	return t.neverConnected(err) || !cut && t != nil && t.gotConn.Load() && t.writes.Load() == 0
 }
 
-// NeverConnected reports whether a round trip that failed with err never got a
+// neverConnected reports whether a round trip that failed with err never got a
 // connection (DNS, dial, TLS handshake or certificate failures), so that
-// nothing of the request can have been written. The connection events are
-// reported before net/http's round trip returns, whatever ended it, which is
-// not true of WroteRequest when a context or a timeout cut it short.
-func (t *Trace) NeverConnected(err error) bool {
+// nothing of the request can have been written.
+func (t *Trace) neverConnected(err error) bool {
 	var opErr *net.OpError
 	var dnsErr *net.DNSError
 	if errors.As(err, &opErr) && opErr.Op == "dial" || errors.As(err, &dnsErr) {
