@@ -55,8 +55,7 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 			_ = req.Body.Close() // as net/http's Do does, even when refusing it
 		}
 	}()
-	if o := req.URL.Scheme + "://" + req.URL.Host; o != d.origin {
-		// An editor moved the request: the token must not follow it elsewhere.
+	if o := req.URL.Scheme + "://" + req.URL.Host; o != d.origin { // moved by an editor: the token must not follow
 		return 0, nil, &InvalidRequestError{Operation: op.ID, Field: "URL",
 			Reason: fmt.Sprintf("a request editor moved the request to %s; the client sends its token only to %s", o, d.origin)}
 	}

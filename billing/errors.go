@@ -48,8 +48,7 @@ func (e *unknownError) Error() string {
 	return "billing: " + e.op + ": outcome unknown, not retried: " + strings.TrimPrefix(e.cause.Error(), "billing: "+e.op+": ")
 }
 
-// Unwrap returns ErrOutcomeUnknown and the cause (an *APIError, a network error,
-// context.DeadlineExceeded, ErrUnexpectedResponse, ...).
+// Unwrap returns ErrOutcomeUnknown and the cause (an *APIError, a network error, ...).
 func (e *unknownError) Unwrap() []error { return []error{ErrOutcomeUnknown, e.cause} }
 
 // APIError is a non-2xx answer of the Billing API. Use errors.As to get it:

@@ -187,14 +187,11 @@ func RecordResponse(info *ResponseInfo) RequestEditorFn {
 
 type recordKey struct{}
 
-// requestIDHeaders are the headers that carry a request id, most specific first.
-var requestIDHeaders = []string{"X-Request-Id", "Request-Id", "X-Correlation-Id", "X-Amzn-Requestid", "X-Amzn-Trace-Id", "Cf-Ray"}
-
 // RequestID returns the request id in h, the headers of an answer of Billing (see
 // APIError.Header and ResponseInfo.Header), from whichever of the usual headers
 // carries it (X-Request-Id, Request-Id, X-Correlation-Id, ...), or "".
 func RequestID(h http.Header) string {
-	for _, k := range requestIDHeaders {
+	for _, k := range [...]string{"X-Request-Id", "Request-Id", "X-Correlation-Id", "X-Amzn-Requestid", "X-Amzn-Trace-Id", "Cf-Ray"} { // most specific first
 		if v := h.Get(k); v != "" {
 			return v
 		}
@@ -314,11 +311,9 @@ func (ob *callObs) answered(resp *http.Response, err error) {
 	if ob == nil {
 		return
 	}
-	ob.att.Err = err
-	if resp != nil {
+	if ob.att.Err = err; resp != nil {
 		h := scrub.Header(resp)
-		ob.att.StatusCode, ob.att.Header = resp.StatusCode, h
-		ob.call.StatusCode, ob.call.Header = resp.StatusCode, h
+		ob.att.StatusCode, ob.att.Header, ob.call.StatusCode, ob.call.Header = resp.StatusCode, h, resp.StatusCode, h
 	}
 }
 
@@ -376,42 +371,46 @@ type observers []Observer
 
 func (m observers) StartCall(ctx context.Context, call *Call) context.Context {
 	for _, o := range m {
-		ctx = guard(ctx, func() context.Context { return o.StartCall(ctx, call) })
+		guard(func() { ctx = orCtx(o.StartCall(ctx, call), ctx) })
 	}
 	return ctx
 }
 
 func (m observers) StartAttempt(ctx context.Context, call *Call, a *Attempt) context.Context {
 	for _, o := range m {
-		ctx = guard(ctx, func() context.Context { return o.StartAttempt(ctx, call, a) })
+		guard(func() { ctx = orCtx(o.StartAttempt(ctx, call, a), ctx) })
 	}
 	return ctx
 }
 
 func (m observers) EndAttempt(ctx context.Context, call *Call, a *Attempt) {
-	m.each(func(o Observer) { o.EndAttempt(ctx, call, a) })
+	for _, o := range m {
+		guard(func() { o.EndAttempt(ctx, call, a) })
+	}
 }
 
 func (m observers) Event(ctx context.Context, call *Call, e Event) {
-	m.each(func(o Observer) { o.Event(ctx, call, e) })
+	for _, o := range m {
+		guard(func() { o.Event(ctx, call, e) })
+	}
 }
 
 func (m observers) EndCall(ctx context.Context, call *Call) {
-	m.each(func(o Observer) { o.EndCall(ctx, call) })
-}
-
-func (m observers) each(f func(Observer)) {
 	for _, o := range m {
-		guard(nil, func() context.Context { f(o); return nil })
+		guard(func() { o.EndCall(ctx, call) })
 	}
 }
 
-// guard returns what f returns, or ctx if f panics or returns nil.
-func guard(ctx context.Context, f func() context.Context) (out context.Context) {
-	out = ctx
+// guard runs f, dropping its panic (a method that panicked leaves ctx as it was).
+func guard(f func()) {
 	defer func() { _ = recover() }()
-	if c := f(); c != nil {
-		out = c
+	f()
+}
+
+// orCtx returns c, or else (a method returned nil) ctx.
+func orCtx(c, ctx context.Context) context.Context {
+	if c == nil {
+		return ctx
 	}
-	return out
+	return c
 }
