@@ -1,13 +1,12 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"runtime"
 	"strings"
 	"time"
@@ -15,6 +14,9 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/endpoint"
+	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
+	"github.com/prestashopcorp/billing-sdk-go/internal/token"
 )
 
 // Version is the SDK's version, sent in the User-Agent header.
@@ -47,9 +49,7 @@ type Client struct {
 	server   string // base URL, as the generated request builders want it
 	doer     *doer
 	editors  []RequestEditorFn
-	tokens   *tokenCache
 	pageSize int64
-	validate bool // check the typed inputs against the spec (WithRequestValidation)
 	sandbox  bool // WithSandbox
 }
 
@@ -61,7 +61,7 @@ type RequestEditorFn func(ctx context.Context, req *http.Request) error
 // Token returns the access token the client currently uses, fetching one if needed:
 // a way to check credentials before the first call. Never log its AccessToken.
 func (c *Client) Token(ctx context.Context) (*oauth2.Token, error) {
-	tok, err := c.tokens.token(ctx)
+	tok, err := c.doer.tokens.Token(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("billing: %w", err)
 	}
@@ -161,22 +161,18 @@ func WithRequestEditors(fns ...RequestEditorFn) Option {
 //	components, err := client.GetProductComponents(ctx, "builtfor_example", gen.GetProductComponentsParams{}, billing.Sandbox(true))
 func Sandbox(on bool) RequestEditorFn {
 	return func(_ context.Context, req *http.Request) error {
+		req.Header.Del("Sandbox")
 		if on {
 			req.Header.Set("Sandbox", "true")
-		} else {
-			req.Header.Del("Sandbox")
 		}
 		return nil
 	}
 }
 
-// setHeaders sets the SDK's own headers (the first editor of every request): the
-// User-Agent, Accept, and the sandbox header of WithSandbox. Their values share one
-// allocation; each is a full slice (len == cap), so that Header.Add copies it
-// instead of writing into its neighbour.
+// setHeaders sets the SDK's own headers (User-Agent, Accept, WithSandbox's) in one
+// allocation: each value is a full slice, so that Header.Add copies it.
 func setHeaders(h http.Header, sandbox bool) {
-	v := make([]string, 3)
-	v[0], v[1], v[2] = userAgent, "application/json", "true"
+	v := []string{userAgent, "application/json", "true"}
 	h["User-Agent"] = v[0:1:1]
 	h["Accept"] = v[1:2:2]
 	if sandbox {
@@ -203,19 +199,22 @@ func NewClient(opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	cfg.httpClient = noRedirects(cfg.httpClient)
-	if cfg.maxBody < 1 {
+	// A copy of the caller's client that follows no redirect: a 3xx is answered as it is.
+	hc := *cmp.Or(cfg.httpClient, http.DefaultClient)
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.httpClient = &hc
+	switch {
+	case cfg.maxBody < 1:
 		return nil, fmt.Errorf("billing: max response bytes %d: must be at least 1", cfg.maxBody)
-	}
-	if cfg.pageSize < 1 {
+	case cfg.pageSize < 1:
 		return nil, fmt.Errorf("billing: page size %d: must be at least 1", cfg.pageSize)
-	}
-	if cfg.retry.MaxAttempts < 1 {
+	case cfg.retry.MaxAttempts < 1:
 		return nil, fmt.Errorf("billing: retry policy: MaxAttempts %d: must be at least 1", cfg.retry.MaxAttempts)
 	}
 	cfg.retry = cfg.retry.withDefaults()
-	if err := checkURL("base URL", cfg.baseURL); err != nil {
-		return nil, err
+	origin, err := endpoint.Check("base URL", cfg.baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("billing: %w", err)
 	}
 	var fetch func(context.Context) (*oauth2.Token, error)
 	switch {
@@ -223,74 +222,17 @@ func NewClient(opts ...Option) (*Client, error) {
 		ts := cfg.tokenSource
 		fetch = func(context.Context) (*oauth2.Token, error) { return ts.Token() }
 	case cfg.clientID != "" && cfg.clientSecret != "":
-		if err := checkURL("token URL", cfg.tokenURL); err != nil {
-			return nil, err
+		if _, err := endpoint.Check("token URL", cfg.tokenURL); err != nil {
+			return nil, fmt.Errorf("billing: %w", err)
 		}
-		fetch = clientCredentials(&cfg)
+		fetch = token.Grant{ClientID: cfg.clientID, ClientSecret: cfg.clientSecret, TokenURL: cfg.tokenURL,
+			Audience: cfg.audience, Scopes: cfg.scopes, HTTPClient: cfg.httpClient,
+			MaxAttempts: cfg.retry.MaxAttempts, Backoff: cfg.retry.backoff, Sleep: cfg.sleep}.Fetch()
 	default:
 		return nil, errors.New("billing: no credentials: use WithClientCredentials(id, secret) or WithTokenSource")
 	}
-	tokens := newTokenCache(fetch)
-	d := &doer{
-		hc:       cfg.httpClient,
-		validate: cfg.validate,
-		tokens:   tokens,
-		policy:   cfg.retry,
-		maxBody:  cfg.maxBody,
-		sleep:    cfg.sleep,
-		origin:   origin(cfg.baseURL),
-		creds:    credentialForms(cfg.clientID, cfg.clientSecret),
-	}
+	d := &doer{hc: cfg.httpClient, validate: cfg.validate, tokens: token.NewCache(fetch), policy: cfg.retry,
+		maxBody: cfg.maxBody, sleep: cfg.sleep, origin: origin, creds: scrub.CredentialForms(cfg.clientID, cfg.clientSecret)}
 	observeClient(&cfg, d)
-	c := &Client{
-		server:   cfg.baseURL + "/",
-		doer:     d,
-		tokens:   tokens,
-		pageSize: cfg.pageSize,
-		validate: cfg.validate,
-		sandbox:  cfg.sandbox,
-		editors:  cfg.editors,
-	}
-	return c, nil
-}
-
-// origin returns the scheme://host of a checked URL.
-func origin(raw string) string {
-	u, _ := url.Parse(raw)
-	return u.Scheme + "://" + u.Host
-}
-
-// checkURL refuses URLs that would carry credentials or tokens in clear text (only
-// https, or http to a loopback host, are accepted) and URLs with parts the client
-// would drop (user information, a query, a fragment).
-func checkURL(what, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("billing: %s: %w", what, err)
-	}
-	switch {
-	case u.User != nil:
-		return fmt.Errorf("billing: %s %q: user information in a URL is not allowed; use WithClientCredentials", what, u.Redacted())
-	case u.RawQuery != "" || u.ForceQuery:
-		return fmt.Errorf("billing: %s %q: a query is not allowed", what, raw)
-	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return fmt.Errorf("billing: %s %q: a fragment is not allowed", what, raw)
-	}
-	switch {
-	case u.Scheme == "https" && u.Host != "":
-		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-		return nil
-	case u.Scheme == "http":
-		return fmt.Errorf("billing: %s %q: plain http is only allowed to a loopback host; use https", what, raw)
-	}
-	return fmt.Errorf("billing: %s %q: want an absolute https URL", what, raw)
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return &Client{server: cfg.baseURL + "/", doer: d, pageSize: cfg.pageSize, sandbox: cfg.sandbox, editors: cfg.editors}, nil
 }

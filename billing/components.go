@@ -11,16 +11,15 @@ type Components struct {
 	Total  float64 // the answer's total, the number of components that matched
 }
 
-// componentList is a getProductComponents answer decoded in one pass: every item
-// into a gen.Plan, whose fields are a superset of gen.Addon's (a test checks it).
+// componentList is a getProductComponents answer, every item decoded into a gen.Plan,
+// whose fields are a superset of gen.Addon's (a test checks it).
 type componentList struct {
 	Items []gen.Plan `json:"items"`
 	Total *float64   `json:"total"` // required: nil when the answer has none
 }
 
-// answer sorts the items into plans and addons, as the spec's discriminator on
-// componentType does (plan: Plan; addon and charge: Addon), or names the required
-// total when the answer has none.
+// answer sorts the items as the spec's discriminator does (plan: Plan; addon and
+// charge: Addon), or names the required total the answer lacks.
 func (l *componentList) answer() (*Components, string) {
 	if l.Total == nil {
 		return nil, "total"
@@ -31,17 +30,9 @@ func (l *componentList) answer() (*Components, string) {
 			c.Plans = append(c.Plans, p)
 			continue
 		}
-		c.Addons = append(c.Addons, gen.Addon{
-			ID:               p.ID,
-			ProductID:        p.ProductID,
-			ComponentGroupID: p.ComponentGroupID,
-			ComponentType:    gen.AddonComponentType(p.ComponentType),
-			PricingModel:     p.PricingModel,
-			Status:           p.Status,
-			IsUsageBased:     p.IsUsageBased,
-			Price:            p.Price,
-			Tiers:            p.Tiers,
-		})
+		c.Addons = append(c.Addons, gen.Addon{ID: p.ID, ProductID: p.ProductID, ComponentGroupID: p.ComponentGroupID,
+			ComponentType: gen.AddonComponentType(p.ComponentType), PricingModel: p.PricingModel, Status: p.Status,
+			IsUsageBased: p.IsUsageBased, Price: p.Price, Tiers: p.Tiers})
 	}
 	return c, ""
 }

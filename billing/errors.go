@@ -1,20 +1,18 @@
 package billing
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/header"
+	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
 )
 
 // ErrOutcomeUnknown is wrapped by the error of a non-idempotent call (usage, charge at
@@ -40,8 +38,7 @@ var ErrOutcomeUnknown = errors.New("outcome unknown")
 // caller that checks only ErrOutcomeUnknown never sends it twice.
 var ErrUnexpectedResponse = errors.New("unexpected success response")
 
-// unknownError is the error of a non-idempotent call whose outcome is unknown. It
-// tells the operation once, then "outcome unknown, not retried", then the cause.
+// unknownError is the error of a non-idempotent call whose outcome is unknown.
 type unknownError struct {
 	op    string
 	cause error
@@ -51,8 +48,7 @@ func (e *unknownError) Error() string {
 	return "billing: " + e.op + ": outcome unknown, not retried: " + strings.TrimPrefix(e.cause.Error(), "billing: "+e.op+": ")
 }
 
-// Unwrap returns ErrOutcomeUnknown and the cause (an *APIError, a network error,
-// context.DeadlineExceeded, ErrUnexpectedResponse, ...).
+// Unwrap returns ErrOutcomeUnknown and the cause (an *APIError, a network error, ...).
 func (e *unknownError) Unwrap() []error { return []error{ErrOutcomeUnknown, e.cause} }
 
 // APIError is a non-2xx answer of the Billing API. Use errors.As to get it:
@@ -106,22 +102,19 @@ func (e *APIError) Error() string {
 	if text := http.StatusText(e.StatusCode); text != "" {
 		b.WriteString(" " + text)
 	}
-	switch {
-	case e.ErrorCode != "" || e.Message != "":
-		if e.ErrorCode != "" {
-			b.WriteString(": " + oneLine(e.ErrorCode))
+	for _, s := range []string{e.ErrorCode, e.Message} {
+		if s != "" {
+			b.WriteString(": " + scrub.OneLine(s))
 		}
-		if e.Message != "" {
-			b.WriteString(": " + oneLine(e.Message))
-		}
-	case len(e.Body) > 0:
-		fmt.Fprintf(&b, ": body %q", excerpt(e.Body, 200))
+	}
+	if e.ErrorCode == "" && e.Message == "" && len(e.Body) > 0 {
+		fmt.Fprintf(&b, ": body %q", scrub.Excerpt(e.Body, 200))
 	}
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (Retry-After %s)", e.RetryAfter)
 	}
 	if e.Location != "" {
-		fmt.Fprintf(&b, " (redirect to %s, not followed)", oneLine(e.Location))
+		fmt.Fprintf(&b, " (redirect to %s, not followed)", scrub.OneLine(e.Location))
 	}
 	if e.EarlierAttemptMayHaveApplied {
 		fmt.Fprintf(&b, " (attempt %d: an earlier attempt may have been applied)", e.Attempts)
@@ -129,20 +122,11 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// oneLine returns s as it is, or quoted if it holds a character that is not
-// printable (a newline, an escape sequence): an error stays one line in the logs.
-func oneLine(s string) string {
-	if strings.IndexFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) < 0 {
-		return s
-	}
-	return strconv.Quote(s)
-}
-
 // maxErrorBody bounds how much of an error answer is read.
 const maxErrorBody = 4 << 10
 
-// newAPIError reads (at most maxErrorBody bytes of) resp's body, closes it and
-// returns the APIError it describes, with secrets redacted.
+// newAPIError reads (at most maxErrorBody of) resp's body, closes it and returns
+// the APIError it describes, secrets redacted.
 func newAPIError(op string, resp *http.Response, secrets []string) *APIError {
 	n := maxErrorBody // and room to redact a secret that straddles the cut
 	for _, s := range secrets {
@@ -151,79 +135,21 @@ func newAPIError(op string, resp *http.Response, secrets []string) *APIError {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, int64(n)))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
 	_ = resp.Body.Close()
-	body = []byte(redact(string(body), secrets))
-	e := &APIError{Operation: op, StatusCode: resp.StatusCode, RetryAfter: retryAfter(resp.Header, time.Now())}
-	e.Header = responseHeader(resp) // observe
+	body = []byte(scrub.Secrets(string(body), secrets))
+	e := &APIError{Operation: op, StatusCode: resp.StatusCode, RetryAfter: header.RetryAfter(resp.Header, time.Now()), Header: scrub.Header(resp)}
 	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		if u, err := url.Parse(loc); err == nil {
 			loc = u.Redacted()
 		}
-		e.Location = redact(loc, secrets)
+		e.Location = scrub.Secrets(loc, secrets)
 	}
 	var eb gen.Error
 	if json.Unmarshal(body, &eb) == nil && (eb.ErrorCode != "" || eb.Message != "") {
-		e.ErrorCode, e.Message = redact(eb.ErrorCode, secrets), redact(eb.Message, secrets)
+		e.ErrorCode, e.Message = scrub.Secrets(eb.ErrorCode, secrets), scrub.Secrets(eb.Message, secrets)
 		return e
 	}
 	e.Body = body[:min(len(body), maxErrorBody)]
 	return e
-}
-
-// redact returns s with each of secrets (see credentialForms) replaced by
-// "[redacted]". Every text the SDK puts in an error from what a server sent goes
-// through it, whole, before it is cut short or quoted.
-func redact(s string, secrets []string) string {
-	for _, x := range secrets {
-		if x != "" {
-			s = strings.ReplaceAll(s, x, "[redacted]")
-		}
-	}
-	return s
-}
-
-// credentialForms returns the forms in which a client's credentials travel, and
-// a server may echo them: the secret raw, URL-escaped and JSON-escaped, and the
-// HTTP Basic credentials base64(id:secret), of the raw and of the URL-escaped
-// values (x/oauth2 escapes them).
-func credentialForms(id, secret string) []string {
-	if secret == "" {
-		return nil
-	}
-	b64 := base64.StdEncoding.EncodeToString
-	return []string{secret, url.QueryEscape(secret), strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(secret),
-		b64([]byte(id + ":" + secret)), b64([]byte(url.QueryEscape(id) + ":" + url.QueryEscape(secret)))}
-}
-
-// excerpt returns at most n bytes of b, cut on a rune boundary, marked when cut.
-func excerpt(b []byte, n int) string {
-	if len(b) <= n {
-		return string(b)
-	}
-	for n > 0 && !utf8.RuneStart(b[n]) {
-		n--
-	}
-	return string(b[:n]) + "..."
-}
-
-// retryAfter parses a Retry-After header (seconds or an HTTP date); 0 if absent or bad.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	// delay-seconds: digits only. More seconds than a Duration holds is still a wait,
-	// longer than any MaxRetryAfter: it ends the retries.
-	if t := strings.TrimSpace(v); t != "" && strings.TrimLeft(t, "0123456789") == "" {
-		s, err := strconv.ParseInt(t, 10, 64)
-		if err != nil || s > int64(math.MaxInt64/time.Second) {
-			return math.MaxInt64
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // InvalidRequestError is a request that breaks the spec, caught before it was sent:

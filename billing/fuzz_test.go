@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/header"
 )
 
 const fuzzOp = "setSubscriptionItemUsage"
@@ -124,38 +125,38 @@ func FuzzRetryAfter(f *testing.F) {
 	f.Fuzz(func(t *testing.T, v string) {
 		h := http.Header{}
 		h.Set("Retry-After", v)
-		got := retryAfter(h, fuzzNow)
+		got := header.RetryAfter(h, fuzzNow)
 
 		trimmed := strings.TrimSpace(v)
 		digits, plus := strings.CutPrefix(trimmed, "+") // strconv.Atoi takes a "+"
 		overflow := isDigits(digits) && !fitsSeconds(digits)
 		if got < 0 {
-			t.Fatalf("retryAfter(%q) = %v < 0", v, got)
+			t.Fatalf("RetryAfter(%q) = %v < 0", v, got)
 		}
 		switch {
 		case isDigits(digits) && overflow:
 			// More seconds than a Duration holds: at least the longest one, so that
 			// the wait is longer than any MaxRetryAfter and ends the retries.
 			if least := time.Duration(maxSeconds) * time.Second; got < least && (!plus || got != 0) {
-				t.Errorf("retryAfter(%q) = %v, want at least %v", v, got, least)
+				t.Errorf("RetryAfter(%q) = %v, want at least %v", v, got, least)
 			}
 		case isDigits(digits):
 			// delay-seconds: exactly that long. "+N" is no delay-seconds: 0 (bad) will do.
 			n, _ := strconv.ParseInt(digits, 10, 64)
 			if want := time.Duration(n) * time.Second; got != want && (!plus || got != 0) {
-				t.Errorf("retryAfter(%q) = %v, want %v", v, got, want)
+				t.Errorf("RetryAfter(%q) = %v, want %v", v, got, want)
 			}
 		case strings.HasPrefix(trimmed, "-") && isDigits(trimmed[1:]):
 			if got != 0 {
-				t.Errorf("retryAfter(%q) = %v, want 0 for a negative number", v, got)
+				t.Errorf("RetryAfter(%q) = %v, want 0 for a negative number", v, got)
 			}
 		default:
 			if when, err := http.ParseTime(v); err == nil {
 				if want := max(0, when.Sub(fuzzNow)); got != want {
-					t.Errorf("retryAfter(%q) = %v, want %v (from now to the date)", v, got, want)
+					t.Errorf("RetryAfter(%q) = %v, want %v (from now to the date)", v, got, want)
 				}
 			} else if got != 0 {
-				t.Errorf("retryAfter(%q) = %v, want 0 for a value that is neither seconds nor a date", v, got)
+				t.Errorf("RetryAfter(%q) = %v, want 0 for a value that is neither seconds nor a date", v, got)
 			}
 		}
 	})
@@ -319,8 +320,8 @@ func TestFuzzFindings(t *testing.T) {
 		t.Errorf("Error() = %q has a control character", msg)
 	}
 	for _, v := range []string{"9223372037", "18446744074", "99999999999999999999"} {
-		if got := retryAfter(http.Header{"Retry-After": {v}}, fuzzNow); got < 1000*time.Hour {
-			t.Errorf("retryAfter(%s) = %v, want a wait longer than any MaxRetryAfter", v, got)
+		if got := header.RetryAfter(http.Header{"Retry-After": {v}}, fuzzNow); got < 1000*time.Hour {
+			t.Errorf("RetryAfter(%s) = %v, want a wait longer than any MaxRetryAfter", v, got)
 		}
 	}
 }

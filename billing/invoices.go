@@ -2,12 +2,12 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"hash/maphash"
 	"iter"
-	"math"
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/pages"
 )
 
 // invoiceList is a getInvoices answer, with its required total checked.
@@ -22,11 +22,6 @@ func (l *invoiceList) answer() (*gen.InvoiceList, string) {
 	}
 	return &gen.InvoiceList{Items: l.Items, Total: *l.Total}, ""
 }
-
-// maxInvoices bounds the total a getInvoices answer may claim: a subscription
-// invoiced every day for ten thousand years has fewer. A larger (or negative, or
-// fractional) total is an error, so that the iteration has a bound on its pages.
-const maxInvoices = 1 << 22
 
 // Invoices iterates over all invoices of a subscription, fetching them page by page
 // (WithPageSize invoices per getInvoices call) as the loop advances; breaking out of
@@ -55,56 +50,19 @@ const maxInvoices = 1 << 22
 func (c *Client) Invoices(ctx context.Context, subscriptionID string, opts ...RequestEditorFn) iter.Seq2[gen.Invoice, error] {
 	return func(yield func(gen.Invoice, error) bool) {
 		params := gen.GetInvoicesParams{ID: subscriptionID, Type: "subscription", Limit: float64(c.pageSize)}
-		seen, seed := idSet{}, maphash.MakeSeed()
-		for {
+		fetch := func(offset float64) ([]gen.Invoice, float64, error) {
+			params.Offset = offset
 			page, err := c.GetInvoices(ctx, params, opts...)
-			if err == nil {
-				err = checkPage(page, params.Offset, seen, seed)
-			}
 			if err != nil {
-				yield(gen.Invoice{}, err)
-				return
+				return nil, 0, err
 			}
-			for _, inv := range page.Items {
-				h := maphash.String(seed, inv.InvoiceID)
-				if seen[h] {
-					continue
-				}
-				seen[h] = true
-				if !yield(inv, nil) {
-					return
-				}
-			}
-			params.Offset += float64(len(page.Items))
-			if params.Offset >= page.Total {
-				return
-			}
+			return page.Items, page.Total, nil
 		}
+		pages.All("invoices", fetch, func(inv gen.Invoice) string { return inv.InvoiceID }, func(inv gen.Invoice, err error) bool {
+			if st := (*pages.Stalled)(nil); errors.As(err, &st) {
+				err = fmt.Errorf("billing: getInvoices: %w: %w", ErrUnexpectedResponse, st)
+			}
+			return yield(inv, err)
+		})
 	}
-}
-
-// idSet holds the hashes of the invoice ids yielded.
-type idSet map[uint64]bool
-
-// checkPage refuses a page that makes no progress: seen holds the invoices
-// yielded so far.
-func checkPage(page *gen.InvoiceList, offset float64, seen idSet, seed maphash.Seed) error {
-	fail := func(format string, args ...any) error {
-		return fmt.Errorf("billing: getInvoices: %w: the page at offset %g "+format, append([]any{ErrUnexpectedResponse, offset}, args...)...)
-	}
-	switch t := page.Total; {
-	case t < 0 || t > maxInvoices || t != math.Trunc(t):
-		return fail("claims a total of %g invoices: not a count of invoices", t)
-	case len(page.Items) == 0 && offset < t:
-		return fail("is empty, but the total is %g: the list ended early", t)
-	}
-	for _, inv := range page.Items {
-		if !seen[maphash.String(seed, inv.InvoiceID)] {
-			return nil
-		}
-	}
-	if len(page.Items) > 0 {
-		return fail("holds only invoices already yielded (%q first): the server ignored the offset", page.Items[0].InvoiceID)
-	}
-	return nil
 }

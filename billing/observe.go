@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
+	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
+	"github.com/prestashopcorp/billing-sdk-go/internal/sendtrace"
+	"github.com/prestashopcorp/billing-sdk-go/internal/token"
 )
 
 // An Observer watches what a Client does: each call of an operation, each attempt
@@ -31,12 +33,12 @@ import (
 // The methods run on the caller's goroutine, and must be safe for concurrent use
 // by many calls. They must not keep call, a or e after they return. A method
 // that panics does not fail the call, which may already have been carried out
-// (a usage added): the panic is recovered and dropped, and the call goes on as
-// if the method had returned (StartCall and StartAttempt then return the
-// context they got). Errors given
-// to an Observer are the SDK's own: no client secret or token in their texts, but
-// a message Billing answered may quote what the request carried (a customer's
-// e-mail); log their texts with care, and prefer Call.ErrorType for labels.
+// (a usage added): the panic is recovered and dropped, and the call goes on as if
+// the method had returned (StartCall and StartAttempt then return the context they
+// got). Errors given to an Observer are the SDK's own: no client secret or token in
+// their texts, but a message Billing answered may quote what the request carried
+// (a customer's e-mail); log their texts with care, and prefer Call.ErrorType for
+// labels.
 type Observer interface {
 	// StartCall is called when a call starts, before its first attempt (and
 	// before the token it needs is fetched).
@@ -116,17 +118,8 @@ const (
 
 // String returns the event's name, e.g. "retry" or "outcome_unknown".
 func (k EventKind) String() string {
-	switch k {
-	case EventRetry:
-		return "retry"
-	case EventTokenRefused:
-		return "token_refused"
-	case EventTokenRenewalFailed:
-		return "token_renewal_failed"
-	case EventRetryAfterTooLong:
-		return "retry_after_too_long"
-	case EventOutcomeUnknown:
-		return "outcome_unknown"
+	if k >= EventRetry && k <= EventOutcomeUnknown {
+		return [...]string{"retry", "token_refused", "token_renewal_failed", "retry_after_too_long", "outcome_unknown"}[k-EventRetry]
 	}
 	return "event_" + strconv.Itoa(int(k))
 }
@@ -194,14 +187,11 @@ func RecordResponse(info *ResponseInfo) RequestEditorFn {
 
 type recordKey struct{}
 
-// requestIDHeaders are the headers that carry a request id, most specific first.
-var requestIDHeaders = []string{"X-Request-Id", "Request-Id", "X-Correlation-Id", "X-Amzn-Requestid", "X-Amzn-Trace-Id", "Cf-Ray"}
-
 // RequestID returns the request id in h, the headers of an answer of Billing (see
 // APIError.Header and ResponseInfo.Header), from whichever of the usual headers
 // carries it (X-Request-Id, Request-Id, X-Correlation-Id, ...), or "".
 func RequestID(h http.Header) string {
-	for _, k := range requestIDHeaders {
+	for _, k := range [...]string{"X-Request-Id", "Request-Id", "X-Correlation-Id", "X-Amzn-Requestid", "X-Amzn-Trace-Id", "Cf-Ray"} { // most specific first
 		if v := h.Get(k); v != "" {
 			return v
 		}
@@ -216,7 +206,7 @@ func RequestID(h http.Header) string {
 func ErrorType(err error) string {
 	var apiErr *APIError
 	var invErr *InvalidRequestError
-	var tokErr *tokenError
+	var tokErr *token.Error
 	switch {
 	case err == nil:
 		return ""
@@ -236,54 +226,29 @@ func ErrorType(err error) string {
 	return "transport"
 }
 
-// observeClient gives the doer and the token cache of a new client the observer
-// its options ask for, if any.
+// observeClient gives a new client's doer and token cache the observers asked for.
 func observeClient(cfg *config, d *doer) {
 	obs := cfg.observers
 	if cfg.logger == nil && testLogger != nil {
 		cfg.logger = testLogger(cfg.clientSecret)
 	}
 	if cfg.logger != nil {
-		obs = append([]Observer{&logObserver{log: cfg.logger, secret: cfg.clientSecret, doer: d}}, obs...)
+		obs = append([]Observer{&logObserver{log: cfg.logger, doer: d}}, obs...)
 	}
-	guarded := make(multiObserver, len(obs))
-	for i, o := range obs {
-		guarded[i] = guardedObserver{o}
-	}
-	switch len(guarded) {
-	case 0:
+	if len(obs) == 0 {
 		return
-	case 1:
-		d.obs = guarded[0]
-	default:
-		d.obs = guarded
 	}
-	o := d.obs
-	d.tokens.renewalFailed = func(ctx context.Context, err error) {
+	o := observers(obs)
+	d.obs = o
+	d.tokens.RenewalFailed = func(ctx context.Context, err error) {
 		o.Event(ctx, nil, Event{Kind: EventTokenRenewalFailed, Err: err})
 	}
 }
 
-// testLogger, set by the package's tests only, gives every client without a
-// logger one, so that a test can scan each record the whole suite makes.
+// testLogger, set by tests, gives a logger to every client without one (logscan_test.go).
 var testLogger func(clientSecret string) *slog.Logger
 
-// observeRenewal tells the observer that a token fetch failed while the cached
-// token is still valid: it goes on being used until it expires.
-func (c *tokenCache) observeRenewal(ctx context.Context, err error) {
-	if err == nil || c.renewalFailed == nil {
-		return
-	}
-	c.mu.Lock()
-	kept := c.tok != nil && (c.tok.Expiry.IsZero() || c.now().Before(c.tok.Expiry))
-	c.mu.Unlock()
-	if kept {
-		c.renewalFailed(ctx, err)
-	}
-}
-
-// callObs is the observation of one call, nil when nothing observes it: its
-// methods then do nothing.
+// callObs observes one call; nil (doing nothing) when nothing observes it.
 type callObs struct {
 	obs    Observer      // nil when only recording
 	record *ResponseInfo // nil when not recording
@@ -293,21 +258,20 @@ type callObs struct {
 	actx   context.Context // the open attempt's context, nil when none is open
 }
 
-// do sends a call of op through the retry loop (attempts), observed when the
-// client has an observer or the call records its answer (RecordResponse).
-func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sent *sendTrace, rewind func() (io.ReadCloser, error)) (int, []byte, error) {
+// do sends a call through attempts, observed if the client has an observer or the
+// call records its answer (RecordResponse).
+func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sent *sendtrace.Trace, rewind func() (io.ReadCloser, error)) (int, []byte, error) {
 	record, _ := req.Context().Value(recordKey{}).(*ResponseInfo)
 	if d.obs == nil && record == nil {
 		return d.attempts(ctx, op, req, sent, rewind, nil)
 	}
-	ob := &callObs{obs: d.obs, record: record, ctx: ctx}
-	ob.call = Call{Operation: op.ID, Method: op.Method, Route: op.Path, Idempotent: op.Idempotent, Start: time.Now(),
-		URL: req.URL.Scheme + "://" + req.URL.Host + req.URL.EscapedPath(), ServerAddress: req.URL.Hostname()}
-	ob.call.ServerPort, _ = strconv.Atoi(req.URL.Port())
-	if ob.call.ServerPort == 0 && req.URL.Scheme == "https" {
+	ob := &callObs{obs: d.obs, record: record, ctx: ctx, call: Call{Operation: op.ID, Method: op.Method, Route: op.Path,
+		Idempotent: op.Idempotent, Start: time.Now(), URL: req.URL.Scheme + "://" + req.URL.Host + req.URL.EscapedPath(),
+		ServerAddress: req.URL.Hostname(), ServerPort: 80}}
+	if p, _ := strconv.Atoi(req.URL.Port()); p != 0 {
+		ob.call.ServerPort = p
+	} else if req.URL.Scheme == "https" {
 		ob.call.ServerPort = 443
-	} else if ob.call.ServerPort == 0 {
-		ob.call.ServerPort = 80
 	}
 	if ob.obs != nil {
 		ob.ctx = ob.obs.StartCall(ctx, &ob.call)
@@ -317,12 +281,10 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 	return status, body, err
 }
 
-// attempt starts the observation of attempt number n, about to send r, and
-// returns r with the attempt's context. The first attempt's request was built
-// with the caller's context: its context is made again from the call's, with a
-// new trace reporting to sent (sent.ct is already composed with the caller's
-// trace: composing it again would call the caller's hooks twice).
-func (ob *callObs) attempt(r *http.Request, n int, sent *sendTrace) *http.Request {
+// attempt observes attempt n, about to send r, and returns r with its context. The
+// first one's is made from the call's, with new hooks reporting to sent (its own
+// are composed with the caller's trace already: again, they would run twice).
+func (ob *callObs) attempt(r *http.Request, n int, sent *sendtrace.Trace) *http.Request {
 	if ob == nil {
 		return r
 	}
@@ -336,7 +298,7 @@ func (ob *callObs) attempt(r *http.Request, n int, sent *sendTrace) *http.Reques
 	if n == 1 {
 		base = ob.ctx
 		if sent != nil {
-			ct := sent.hooks()
+			ct := sent.Hooks()
 			base = httptrace.WithClientTrace(base, &ct)
 		}
 	}
@@ -349,32 +311,19 @@ func (ob *callObs) answered(resp *http.Response, err error) {
 	if ob == nil {
 		return
 	}
-	ob.att.Err = err
-	if resp != nil {
-		h := responseHeader(resp)
-		ob.att.StatusCode, ob.att.Header = resp.StatusCode, h
-		ob.call.StatusCode, ob.call.Header = resp.StatusCode, h
+	if ob.att.Err = err; resp != nil {
+		h := scrub.Header(resp)
+		ob.att.StatusCode, ob.att.Header, ob.call.StatusCode, ob.call.Header = resp.StatusCode, h, resp.StatusCode, h
 	}
 }
 
-// retry ends the attempt, which failed with err and is retried after wait.
-func (ob *callObs) retry(wait time.Duration, err error) {
-	if ob == nil {
-		return
-	}
-	ob.att.Err = err
-	n := ob.att.Number
-	ob.endAttempt(true)
-	ob.event(EventRetry, n, wait, err)
-}
-
-// event reports an event of the call. An event that ends the attempt (a 401
-// replayed) ends it as retried.
+// event reports an event of the call. A retry or a 401 replayed ends the attempt,
+// which failed with err, as retried.
 func (ob *callObs) event(kind EventKind, attempt int, wait time.Duration, err error) {
 	if ob == nil {
 		return
 	}
-	if kind == EventTokenRefused {
+	if kind == EventRetry || kind == EventTokenRefused {
 		ob.att.Err = err
 		ob.endAttempt(true)
 	}
@@ -388,10 +337,8 @@ func (ob *callObs) endAttempt(retried bool) {
 	if ob.att.Number == 0 || ob.att.Duration != 0 {
 		return
 	}
-	ob.att.Duration = max(time.Since(ob.att.Start), 1)
-	ob.att.Retried = retried
-	ob.att.ErrorType = ErrorType(ob.att.Err)
-	if ob.obs != nil && ob.actx != nil {
+	ob.att.Duration, ob.att.Retried, ob.att.ErrorType = max(time.Since(ob.att.Start), 1), retried, ErrorType(ob.att.Err)
+	if ob.actx != nil { // set only when observed
 		ob.obs.EndAttempt(ob.actx, &ob.call, &ob.att)
 	}
 	ob.actx = nil
@@ -404,9 +351,7 @@ func (ob *callObs) end(err error) {
 	}
 	ob.endAttempt(false)
 	c := &ob.call
-	c.Duration = time.Since(c.Start)
-	c.Err, c.ErrorType = err, ErrorType(err)
-	c.OutcomeUnknown = errors.Is(err, ErrOutcomeUnknown)
+	c.Duration, c.Err, c.ErrorType, c.OutcomeUnknown = time.Since(c.Start), err, ErrorType(err), errors.Is(err, ErrOutcomeUnknown)
 	if r := ob.record; r != nil {
 		*r = ResponseInfo{StatusCode: c.StatusCode, Header: c.Header, Attempts: c.Attempts, Duration: c.Duration}
 	}
@@ -419,140 +364,53 @@ func (ob *callObs) end(err error) {
 	ob.obs.EndCall(ob.ctx, c)
 }
 
-// multiObserver runs several observers in turn, each with the context the one
-// before it returned.
-type multiObserver []Observer
+// observers runs a client's observers in turn, each with the context the one before
+// returned, dropping their panics: a call (perhaps applied) never fails because of
+// the code that watches it, and the token renewal's goroutine never dies of it.
+type observers []Observer
 
-func (m multiObserver) StartCall(ctx context.Context, call *Call) context.Context {
+func (m observers) StartCall(ctx context.Context, call *Call) context.Context {
 	for _, o := range m {
-		ctx = o.StartCall(ctx, call)
+		guard(func() { ctx = orCtx(o.StartCall(ctx, call), ctx) })
 	}
 	return ctx
 }
 
-func (m multiObserver) StartAttempt(ctx context.Context, call *Call, a *Attempt) context.Context {
+func (m observers) StartAttempt(ctx context.Context, call *Call, a *Attempt) context.Context {
 	for _, o := range m {
-		ctx = o.StartAttempt(ctx, call, a)
+		guard(func() { ctx = orCtx(o.StartAttempt(ctx, call, a), ctx) })
 	}
 	return ctx
 }
 
-func (m multiObserver) EndAttempt(ctx context.Context, call *Call, a *Attempt) {
+func (m observers) EndAttempt(ctx context.Context, call *Call, a *Attempt) {
 	for _, o := range m {
-		o.EndAttempt(ctx, call, a)
+		guard(func() { o.EndAttempt(ctx, call, a) })
 	}
 }
 
-func (m multiObserver) Event(ctx context.Context, call *Call, e Event) {
+func (m observers) Event(ctx context.Context, call *Call, e Event) {
 	for _, o := range m {
-		o.Event(ctx, call, e)
+		guard(func() { o.Event(ctx, call, e) })
 	}
 }
 
-func (m multiObserver) EndCall(ctx context.Context, call *Call) {
+func (m observers) EndCall(ctx context.Context, call *Call) {
 	for _, o := range m {
-		o.EndCall(ctx, call)
+		guard(func() { o.EndCall(ctx, call) })
 	}
 }
 
-// guardedObserver runs the methods of an Observer, recovering and dropping a
-// panic of theirs: a call, which may already have been carried out, never
-// fails because of the code that watches it, and the token renewal, which runs
-// on a goroutine of its own, never crashes the program. A method that panicked
-// or returned a nil context gives back the context it got.
-type guardedObserver struct{ o Observer }
-
-// dropPanic, deferred, recovers a panic and drops it.
-func dropPanic() { _ = recover() }
-
-func (g guardedObserver) StartCall(ctx context.Context, call *Call) (out context.Context) {
-	out = ctx
-	defer dropPanic()
-	if c := g.o.StartCall(ctx, call); c != nil {
-		out = c
-	}
-	return out
+// guard runs f, dropping its panic (a method that panicked leaves ctx as it was).
+func guard(f func()) {
+	defer func() { _ = recover() }()
+	f()
 }
 
-func (g guardedObserver) StartAttempt(ctx context.Context, call *Call, a *Attempt) (out context.Context) {
-	out = ctx
-	defer dropPanic()
-	if c := g.o.StartAttempt(ctx, call, a); c != nil {
-		out = c
-	}
-	return out
-}
-
-func (g guardedObserver) EndAttempt(ctx context.Context, call *Call, a *Attempt) {
-	defer dropPanic()
-	g.o.EndAttempt(ctx, call, a)
-}
-
-func (g guardedObserver) Event(ctx context.Context, call *Call, e Event) {
-	defer dropPanic()
-	g.o.Event(ctx, call, e)
-}
-
-func (g guardedObserver) EndCall(ctx context.Context, call *Call) {
-	defer dropPanic()
-	g.o.EndCall(ctx, call)
-}
-
-// responseHeader returns the headers of resp as the SDK hands them out
-// (APIError.Header, ResponseInfo.Header, Call.Header and Attempt.Header):
-// without the cookies it sets, and with the credential the request carried
-// (the access token) redacted wherever the answer echoes it (a
-// WWW-Authenticate quoting it, a gateway copying the request's headers). They
-// are resp.Header itself when it holds neither, else a cleaned copy.
-func responseHeader(resp *http.Response) http.Header {
-	if resp == nil || len(resp.Header) == 0 {
-		return nil
-	}
-	var cred string
-	if resp.Request != nil {
-		_, cred, _ = strings.Cut(resp.Request.Header.Get("Authorization"), " ")
-		cred = strings.TrimSpace(cred)
-	}
-	if !holdsCookieOr(resp.Header, cred) {
-		return resp.Header
-	}
-	c := resp.Header.Clone()
-	delete(c, "Set-Cookie")
-	delete(c, "Set-Cookie2")
-	if cred == "" {
-		return c
-	}
-	for k, vs := range c {
-		for i, v := range vs {
-			if strings.Contains(v, cred) {
-				vs[i] = strings.ReplaceAll(v, cred, "[redacted]")
-			}
-		}
-		if strings.Contains(k, cred) {
-			delete(c, k)
-		}
+// orCtx returns c, or else (a method returned nil) ctx.
+func orCtx(c, ctx context.Context) context.Context {
+	if c == nil {
+		return ctx
 	}
 	return c
-}
-
-// holdsCookieOr reports whether h sets a cookie or holds cred (if not "") in
-// a name or a value.
-func holdsCookieOr(h http.Header, cred string) bool {
-	for k, vs := range h {
-		if k == "Set-Cookie" || k == "Set-Cookie2" {
-			return true
-		}
-		if cred == "" {
-			continue
-		}
-		if strings.Contains(k, cred) {
-			return true
-		}
-		for _, v := range vs {
-			if strings.Contains(v, cred) {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -3,20 +3,19 @@ package billing
 import (
 	"context"
 	"log/slog"
-	"strings"
+	"net/http"
 
 	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
 )
 
 // logObserver is the Observer of WithLogger.
 type logObserver struct {
-	log    *slog.Logger
-	secret string // the client secret, never logged
-	doer   *doer  // for the current token, never logged
+	log  *slog.Logger
+	doer *doer // for the credentials and the current token, never logged
 }
 
 func (l *logObserver) StartCall(ctx context.Context, _ *Call) context.Context { return ctx }
-
+func (l *logObserver) EndCall(context.Context, *Call)                         {}
 func (l *logObserver) StartAttempt(ctx context.Context, _ *Call, _ *Attempt) context.Context {
 	return ctx
 }
@@ -26,21 +25,11 @@ func (l *logObserver) EndAttempt(ctx context.Context, call *Call, a *Attempt) {
 	if !l.log.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 12)
-	attrs = append(attrs,
-		slog.String("operation", call.Operation),
-		slog.String("method", call.Method),
-		slog.String("path", call.Route),
-		slog.Int("attempt", a.Number),
-		slog.Int("status", a.StatusCode),
-		slog.Duration("duration", a.Duration),
+	attrs := append(make([]slog.Attr, 0, 12),
+		slog.String("operation", call.Operation), slog.String("method", call.Method), slog.String("path", call.Route),
+		slog.Int("attempt", a.Number), slog.Int("status", a.StatusCode), slog.Duration("duration", a.Duration),
 		slog.Bool("retried", a.Retried))
-	if id := RequestID(a.Header); id != "" {
-		attrs = append(attrs, slog.String("request_id", l.redact(id)))
-	}
-	if a.Err != nil {
-		attrs = append(attrs, slog.String("error_type", a.ErrorType), slog.String("error", l.redact(a.Err.Error())))
-	}
+	attrs = l.appendCause(attrs, a.Header, a.ErrorType, a.Err)
 	if !a.Retried && call.Err != nil && call.OutcomeUnknown {
 		attrs = append(attrs, slog.Bool("outcome_unknown", true))
 	}
@@ -70,8 +59,10 @@ func (l *logObserver) Event(ctx context.Context, call *Call, e Event) {
 		return
 	}
 	attrs := make([]slog.Attr, 0, 8)
+	var h http.Header
 	if call != nil {
 		attrs = append(attrs, slog.String("operation", call.Operation), slog.String("method", call.Method), slog.String("path", call.Route))
+		h = call.Header
 	}
 	if e.Attempt > 0 {
 		attrs = append(attrs, slog.Int("attempt", e.Attempt))
@@ -79,28 +70,23 @@ func (l *logObserver) Event(ctx context.Context, call *Call, e Event) {
 	if e.Wait > 0 {
 		attrs = append(attrs, slog.Duration("wait", e.Wait))
 	}
-	if call != nil && call.Header != nil {
-		if id := RequestID(call.Header); id != "" {
-			attrs = append(attrs, slog.String("request_id", l.redact(id)))
-		}
-	}
-	if e.Err != nil {
-		attrs = append(attrs, slog.String("error_type", ErrorType(e.Err)), slog.String("error", l.redact(e.Err.Error())))
-	}
-	l.log.LogAttrs(ctx, level, msg, attrs...)
+	l.log.LogAttrs(ctx, level, msg, l.appendCause(attrs, h, ErrorType(e.Err), e.Err)...)
 }
 
-func (l *logObserver) EndCall(context.Context, *Call) {}
+// appendCause appends the request id in h and err, labelled errType, redacted.
+func (l *logObserver) appendCause(attrs []slog.Attr, h http.Header, errType string, err error) []slog.Attr {
+	if id := RequestID(h); id != "" {
+		attrs = append(attrs, slog.String("request_id", l.redact(id)))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error_type", errType), slog.String("error", l.redact(err.Error())))
+	}
+	return attrs
+}
 
-// redact removes from s what a record must never hold: the client secret, the
+// redact removes from s what a record must never hold: the credentials, the
 // current access token, the value after an HTTP authentication scheme (Bearer,
 // Basic) and e-mail addresses.
 func (l *logObserver) redact(s string) string {
-	if l.secret != "" {
-		s = strings.ReplaceAll(s, l.secret, "[redacted]")
-	}
-	if a := l.doer.auth.Load(); a != nil && a.tok.AccessToken != "" {
-		s = strings.ReplaceAll(s, a.tok.AccessToken, "[redacted]")
-	}
-	return scrub.Text(s)
+	return scrub.Text(scrub.Secrets(s, l.doer.secrets(nil)))
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/prestashopcorp/billing-sdk-go/gen"
 	"github.com/prestashopcorp/billing-sdk-go/internal/logscan"
 	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
+	"github.com/prestashopcorp/billing-sdk-go/internal/token"
 )
 
 // traceObserver writes down, as lines, what an Observer is told, and checks that
@@ -254,9 +255,9 @@ func TestObserverAndLoggerSeeEachAttemptAndEvent(t *testing.T) {
 // TestLoggerRedactsWhatErrorsQuote checks the records of errors that quote an
 // Authorization value, the access token, the client secret or an e-mail address.
 func TestLoggerRedactsWhatErrorsQuote(t *testing.T) {
-	d := &doer{}
-	d.auth.Store(&authHeader{tok: &oauth2.Token{AccessToken: "opaque-token-value"}})
-	l := &logObserver{secret: "hunter22", doer: d}
+	d := &doer{tokens: token.NewCache(nil), creds: scrub.CredentialForms("id", "hunter22")}
+	d.tokens.Header(&oauth2.Token{AccessToken: "opaque-token-value"})
+	l := &logObserver{doer: d}
 	for _, text := range []string{
 		"billing: x: 401: token Bearer tok-1 expired",
 		`header "basic Y2xpZW50OnNlY3JldA=="`,
@@ -328,9 +329,7 @@ func failTokenRequests(api *testAPI, body map[string]string) *atomic.Bool {
 // expires: in the renewal window, the next call renews it in the background.
 func enterRenewalWindow(c *Client) {
 	tok, _ := c.Token(context.Background())
-	c.tokens.mu.Lock()
-	c.tokens.now = func() time.Time { return tok.Expiry.Add(-time.Second) }
-	c.tokens.mu.Unlock()
+	c.doer.tokens.SetClock(func() time.Time { return tok.Expiry.Add(-time.Second) })
 }
 
 type handlerFunc func(slog.Record)

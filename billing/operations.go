@@ -9,28 +9,28 @@ import (
 	"net/http"
 
 	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
+	"github.com/prestashopcorp/billing-sdk-go/internal/sendtrace"
 )
 
-// invoke runs one call of op for the methods of Client (operations.gen.go): it
-// refuses path values (name, value pairs) that would not reach the server as
-// themselves, and inputs that check refuses (unless WithRequestValidation(false)).
-// Then it builds the request, runs the editors, sends it through the doer and
-// decodes the 2xx answer into a D: the R it returns, or one whose answer method
-// gives it (or names a required field it lacks). An answer that does not decode
-// wraps ErrUnexpectedResponse (and ErrOutcomeUnknown if not idempotent).
+// invoke runs a call of op for Client's methods (operations.gen.go): it checks the
+// path values (name, value pairs) and inputs, builds the request, runs the editors,
+// sends it and decodes the answer into a D: the R returned, or one whose answer
+// method gives it (or names a required field it lacks).
 func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []RequestEditorFn, check func() *ops.FieldError, build func(context.Context) (*http.Request, error), paths ...string) (*R, error) {
-	if fe := ops.CheckPathValues(paths...); fe != nil {
-		return nil, invalid(op, fe)
+	fe := ops.CheckPathValues(paths...)
+	if fe == nil && c.doer.validate {
+		fe = check()
 	}
-	if c.validate {
-		if fe := check(); fe != nil {
-			return nil, invalid(op, fe)
-		}
+	if fe != nil {
+		return nil, invalid(op, fe)
 	}
 	if ctx == nil {
 		return nil, &InvalidRequestError{Operation: op.ID, Field: "ctx", Reason: "nil context"}
 	}
-	rctx, sent := traceContext(ctx, op)
+	rctx, sent := ctx, (*sendtrace.Trace)(nil)
+	if !op.Idempotent { // an idempotent call needs no trace: it is retried, never an unknown outcome
+		rctx, sent = sendtrace.New(ctx)
+	}
 	req, err := build(rctx)
 	if err != nil {
 		return nil, &InvalidRequestError{Operation: op.ID, Field: "request", Reason: err.Error(), Err: err}
@@ -47,9 +47,7 @@ func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []
 			}
 		}
 	}
-	if req.Body != built {
-		// An editor replaced the body (an interface comparison that cannot panic:
-		// the built body holds a *bytes.Reader): the doer reads the new one.
+	if req.Body != built { // an editor replaced it (no panic: built holds a *bytes.Reader)
 		rewind = nil
 	}
 	status, body, err := c.doer.do(ctx, op, req, sent, rewind)

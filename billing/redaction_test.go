@@ -18,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/prestashopcorp/billing-sdk-go/internal/contracttest"
+	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
 )
 
 // A secret with characters that URL escaping changes, so that each of its
@@ -223,7 +224,7 @@ func FuzzAPIErrorRedaction(f *testing.F) {
 	f.Add([]byte(`{"errorCode":"`), []byte(`"}`), uint16(1))
 	f.Add([]byte(strings.Repeat("x", maxErrorBody-10)), []byte("tail"), uint16(2))
 	f.Add([]byte("<html>"), []byte("</html>"), uint16(3))
-	secrets := append(credentialForms(echoClientID, echoSecret), token)
+	secrets := append(scrub.CredentialForms(echoClientID, echoSecret), token)
 	f.Fuzz(func(t *testing.T, before, after []byte, which uint16) {
 		s := secrets[int(which)%len(secrets)]
 		body := append(append(append([]byte{}, before...), s...), after...)

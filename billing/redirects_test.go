@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/endpoint"
 )
 
 // The Billing API has no redirects: none is followed, for any status, to any
@@ -111,7 +112,7 @@ func TestEditorRedirectToHTTPKeepsToken(t *testing.T) {
 	api := newTestAPI(t, ok)
 	var leakedTo []string
 	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		if r.URL.Scheme == "http" && !isLoopback(r.URL.Hostname()) && r.Header.Get("Authorization") != "" {
+		if r.URL.Scheme == "http" && !endpoint.IsLoopback(r.URL.Hostname()) && r.Header.Get("Authorization") != "" {
 			leakedTo = append(leakedTo, r.URL.String())
 		}
 		return nil, errors.New("not sent (test transport)")

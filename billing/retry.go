@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"math/rand/v2"
 	"time"
@@ -55,23 +56,14 @@ type RetryPolicy struct {
 
 // withDefaults returns p with its zero MaxDelay and MaxRetryAfter set to the defaults.
 func (p RetryPolicy) withDefaults() RetryPolicy {
-	if p.MaxDelay <= 0 {
-		p.MaxDelay = DefaultMaxDelay
-	}
-	if p.MaxRetryAfter <= 0 {
-		p.MaxRetryAfter = DefaultMaxRetryAfter
-	}
+	p.MaxDelay = cmp.Or(max(p.MaxDelay, 0), DefaultMaxDelay)
+	p.MaxRetryAfter = cmp.Or(max(p.MaxRetryAfter, 0), DefaultMaxRetryAfter)
 	return p
 }
 
 // DefaultRetryPolicy returns the policy clients use unless WithRetryPolicy is given.
 func DefaultRetryPolicy() RetryPolicy {
-	return RetryPolicy{
-		MaxAttempts:   DefaultMaxAttempts,
-		BaseDelay:     DefaultBaseDelay,
-		MaxDelay:      DefaultMaxDelay,
-		MaxRetryAfter: DefaultMaxRetryAfter,
-	}
+	return RetryPolicy{MaxAttempts: DefaultMaxAttempts, BaseDelay: DefaultBaseDelay, MaxDelay: DefaultMaxDelay, MaxRetryAfter: DefaultMaxRetryAfter}
 }
 
 // backoff returns the jittered delay after the given failed attempt (1-based).
@@ -81,10 +73,7 @@ func (p RetryPolicy) backoff(attempt int) time.Duration {
 	for i := 1; i < attempt && d < p.MaxDelay; i++ {
 		d *= 2
 	}
-	if d > p.MaxDelay {
-		d = p.MaxDelay
-	}
-	if d <= 0 {
+	if d = min(d, p.MaxDelay); d <= 0 {
 		return 0
 	}
 	half := d / 2
@@ -93,15 +82,12 @@ func (p RetryPolicy) backoff(attempt int) time.Duration {
 
 // sleepContext waits for d or until ctx ends.
 func sleepContext(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
+	if d > 0 {
+		select {
+		case <-time.After(d):
+			return nil
+		case <-ctx.Done():
+		}
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return ctx.Err()
 }

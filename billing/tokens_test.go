@@ -46,7 +46,7 @@ func TestTokenRenewal(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now()
-		c.tokens.now = func() time.Time { return now }
+		c.doer.tokens.SetClock(func() time.Time { return now })
 		if _, err := c.GetInvoiceDownload(context.Background(), "inv"); err != nil {
 			t.Fatal(err)
 		}
@@ -58,11 +58,7 @@ func TestTokenRenewal(t *testing.T) {
 			}
 		}
 		// Wait for the background renewals to finish: each made MaxAttempts requests.
-		waitFor(t, func() bool {
-			c.tokens.mu.Lock()
-			defer c.tokens.mu.Unlock()
-			return c.tokens.inflight == nil
-		})
+		waitFor(t, c.doer.tokens.Idle)
 		if n := tokenReqs.Load(); n < 1+DefaultMaxAttempts {
 			t.Errorf("token requests = %d, want the first one and %d attempts to renew", n, DefaultMaxAttempts)
 		}

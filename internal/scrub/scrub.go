@@ -1,7 +1,9 @@
-// Package scrub removes from a text, before it is logged, what a log record
-// must never hold whoever wrote the text (Billing's answer, a partner's
-// error): the credentials after an HTTP authentication scheme and e-mail
-// addresses. The billing client's logger and the webhook Handler's use it.
+// Package scrub removes from what the SDK shows (an error, a log record, the
+// headers it hands out) what it must never hold, whoever wrote it (Billing's
+// answer, a partner's error): the client's credentials in every form they
+// travel in, the access token, the credentials after an HTTP authentication
+// scheme, e-mail addresses (Text, for logs) and cookies; and keeps a quoted
+// text on one line and short. The billing client and the webhook Handler use it.
 package scrub
 
 import "strings"
