@@ -25,10 +25,9 @@ func (l *invoiceList) answer() (*gen.InvoiceList, string) {
 
 // Invoices iterates over all invoices of a subscription, fetching them page by page
 // (WithPageSize invoices per getInvoices call) as the loop advances; breaking out of
-// the loop fetches no more pages. Only one page is held at a time, and a 64-bit
-// hash of each invoice id yielded (seeded per loop: two ids of a million share
-// one with odds below 1 in 10^7). An error ends the iteration as a final (zero
-// Invoice, error) pair:
+// the loop fetches no more pages. Only one page is held at a time, and the id of
+// each invoice yielded. An error ends the iteration as a final (zero Invoice,
+// error) pair:
 //
 //	for inv, err := range client.Invoices(ctx, subscriptionID) {
 //		if err != nil {

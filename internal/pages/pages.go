@@ -6,7 +6,6 @@ package pages
 
 import (
 	"fmt"
-	"hash/maphash"
 	"math"
 	"slices"
 )
@@ -24,15 +23,15 @@ type Stalled struct {
 func (e *Stalled) Error() string { return fmt.Sprintf("the page at offset %g %s", e.Offset, e.Reason) }
 
 // All fetches the pages from offset 0 as the iteration advances, and yields
-// each item of theirs not yielded before, by a 64-bit hash of its id (seeded
-// per iteration: two ids of a million share one with odds below 1 in 10^7).
+// each item of theirs not yielded before, by its id (the ids are kept: a
+// hash of them could take two items for one and skip the second).
 // An error of fetch, or a page that makes no progress (a total that is not a
 // count of items, an empty page before the total, a page of items already
 // yielded), ends the iteration as a final (zero item, error) pair. noun names
 // the items in a Stalled reason.
 func All[T any](noun string, fetch func(offset float64) (items []T, total float64, _ error), id func(T) string, yield func(T, error) bool) {
-	seen, seed := map[uint64]bool{}, maphash.MakeSeed()
-	yielded := func(item T) bool { return seen[maphash.String(seed, id(item))] }
+	seen := map[string]bool{}
+	yielded := func(item T) bool { return seen[id(item)] }
 	for offset := 0.0; ; {
 		items, total, err := fetch(offset)
 		stalled := func(format string, args ...any) { err = &Stalled{Offset: offset, Reason: fmt.Sprintf(format, args...)} }
@@ -51,8 +50,8 @@ func All[T any](noun string, fetch func(offset float64) (items []T, total float6
 			return
 		}
 		for _, item := range items {
-			if h := maphash.String(seed, id(item)); !seen[h] {
-				seen[h] = true
+			if k := id(item); !seen[k] {
+				seen[k] = true
 				if !yield(item, nil) {
 					return
 				}
