@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
 )
@@ -213,11 +215,18 @@ func checkUsage(u Usage) error {
 		return fmt.Errorf("billing: meter: a usage key is 1 to %d bytes", MaxKeyLen)
 	case u.SubscriptionID == "" || u.ItemID == "":
 		return fmt.Errorf("billing: meter: usage %q: no subscription or item id", u.Key)
+	case !storable(u.Key) || !storable(u.SubscriptionID) || !storable(u.ItemID):
+		// PostgreSQL refuses such text, and the Record that carried it would
+		// fail every Add committed with it.
+		return fmt.Errorf("billing: meter: usage %q: the key and ids must be valid UTF-8 without NUL bytes", u.Key)
 	case !(u.Quantity > 0) || math.IsInf(u.Quantity, 0):
 		return fmt.Errorf("billing: meter: usage %q: the quantity must be positive and finite", u.Key)
 	}
 	return nil
 }
+
+// storable tells whether a SQL journal can keep s as text.
+func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // commit writes the queued Adds, as many as are waiting (up to maxGroup) in one
 // Record, until Close; then it fails what is left.
