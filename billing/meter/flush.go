@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -87,6 +88,9 @@ func (m *Meter) Flush(ctx context.Context) (Report, error) {
 			break
 		}
 		testPoint("claimed")
+		for i := range batches {
+			batches[i].Quantity = roundQuantity(batches[i].Quantity)
+		}
 		var wg sync.WaitGroup
 		for _, b := range batches {
 			wg.Go(func() {
@@ -207,6 +211,14 @@ func (m *Meter) send(ctx context.Context, b Batch) (State, string) {
 // context deadline.
 func (m *Meter) deadline(t time.Time) time.Time {
 	return time.Now().Add(t.Sub(m.cfg.clock.Now()))
+}
+
+// roundQuantity rounds the sum of a batch to QuantityDecimals decimal places,
+// so that usages of decimal quantities are sent as their decimal sum: summed
+// in binary floating point, 0.1 and 0.2 make 0.30000000000000004.
+func roundQuantity(q float64) float64 {
+	const scale = 1e9 // 10^QuantityDecimals
+	return math.Round(q*scale) / scale
 }
 
 // classify maps the error of a usage call to the state of its batch.
