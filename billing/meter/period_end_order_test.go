@@ -1,0 +1,55 @@
+package meter_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
+	"github.com/prestashopcorp/billing-sdk-go/billing/meter"
+	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
+)
+
+// TestLatePaymentEventDoesNotMoveThePeriodEnd: the Tracker orders a payment
+// event by its transaction, not by the subscription it carries, so a payment
+// event delivered late is news and runs; the snapshot of the subscription in
+// it may be older than one already learnt, and must not replace its period end.
+func TestLatePaymentEventDoesNotMoveThePeriodEnd(t *testing.T) {
+	now := time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC)
+	before := time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC) // the end before a plan change
+	after := time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC)  // the end the plan change set
+	decode := func(s string) *webhook.Event {
+		t.Helper()
+		ev, err := webhook.Decode([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	// Billing's order: the payment (subscription version 1), then the plan
+	// change (version 2). They arrive the other way round.
+	planChange := decode(fmt.Sprintf(`{"id":"m2","eventType":"subscription.updated","data":{"subscription":`+
+		`{"id":%q,"next_billing_at":%d,"resource_version":"2000"}}}`, sub, after.Unix()))
+	latePayment := decode(fmt.Sprintf(`{"id":"m1","eventType":"payment.succeeded","data":{"transaction":`+
+		`{"id":"txn_1","resource_version":"1000"},"subscription":{"id":%q,"next_billing_at":%d,"resource_version":"1000"}}}`,
+		sub, before.Unix()))
+
+	store := meter.NewMemoryStore()
+	m := newMeter(t, billingtest.NewServer(billingtest.WithT(t)).Client(), store, meter.WithClock(newFakeClock(now)))
+	tracker := webhook.NewTracker(webhook.NewMemoryStore(0))
+	hook := m.Hook(nil)
+	for _, ev := range []*webhook.Event{planChange, latePayment} {
+		out, err := tracker.Process(t.Context(), ev, func(ctx context.Context) error { return hook(ctx, ev) })
+		if err != nil || out != webhook.Processed {
+			t.Fatalf("%s: %v, %v; want it processed", ev.Type, out, err)
+		}
+	}
+	got, err := store.NextPeriodEnds(t.Context(), meter.Live, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got[sub].Equal(after) {
+		t.Errorf("period end = %v, want %v (the plan change's, not the late payment's snapshot)", got[sub], after)
+	}
+}
