@@ -184,13 +184,13 @@ func (m *Meter) Add(ctx context.Context, u Usage) error {
 		u.At = m.cfg.clock.Now()
 	}
 	u.At = micro(u.At)
-	testPoint("add")
 	r := &addReq{u: u, done: make(chan error, 1)}
 	select {
 	case <-m.quit:
 		return ErrClosed
 	default:
 	}
+	testPoint("add")
 	select {
 	case m.queue <- r:
 	case <-m.quit:
@@ -198,15 +198,24 @@ func (m *Meter) Add(ctx context.Context, u Usage) error {
 	case <-ctx.Done():
 		return fmt.Errorf("billing: meter: add %q: %w", u.Key, ctx.Err())
 	}
+	var err error
 	select {
-	case err := <-r.done:
-		if err != nil {
-			return fmt.Errorf("billing: meter: add %q: %w", u.Key, err)
+	case err = <-r.done:
+	case <-m.done:
+		// Close overtook the hand-over: the committer either answered r
+		// before it stopped, or never saw it.
+		select {
+		case err = <-r.done:
+		default:
+			return ErrClosed
 		}
-		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("billing: meter: add %q: may or may not be recorded: %w", u.Key, ctx.Err())
 	}
+	if err == nil || errors.Is(err, ErrClosed) {
+		return err
+	}
+	return fmt.Errorf("billing: meter: add %q: %w", u.Key, err)
 }
 
 func checkUsage(u Usage) error {
