@@ -180,8 +180,10 @@ func (m *Meter) Add(ctx context.Context, u Usage) error {
 	if err := checkUsage(u); err != nil {
 		return err
 	}
-	if u.At.IsZero() {
-		u.At = m.cfg.clock.Now()
+	// Usage is late when a period end falls between its At and its send: an
+	// At after now would hide that, so the usage is recorded as of now.
+	if now := m.cfg.clock.Now(); u.At.IsZero() || u.At.After(now) {
+		u.At = now
 	}
 	u.At = micro(u.At)
 	r := &addReq{u: u, done: make(chan error, 1)}

@@ -32,7 +32,8 @@ type Usage struct {
 	// as the sum of its quantities rounded to QuantityDecimals decimal places.
 	Quantity float64
 	// At is when the usage was recorded, by the Meter's clock: Add sets it
-	// when it is zero, and rounds it to the microsecond (what Stores keep).
+	// when it is zero or later than the clock's now, and rounds it to the
+	// microsecond (what Stores keep).
 	At time.Time
 }
 
