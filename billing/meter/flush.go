@@ -252,11 +252,18 @@ func classify(err error) (State, string) {
 // subscription ends at nextBillingAt (the subscription's next_billing_at): Run
 // flushes its usage the margin before. The webhook hook (Hook) calls it for
 // every subscription event; call it yourself when you learn it otherwise.
+//
+// A new end replaces the subscription's ends still to come (a plan change
+// moves it), but for an end due within PeriodEndSkew by the Meter's clock: a
+// renewal, whose webhook may reach a clock a little behind Billing's before
+// the end it renews, must not erase that end, or the usage recorded before it
+// and sent after would not be reported late.
 func (m *Meter) SetPeriodEnd(ctx context.Context, subscriptionID string, nextBillingAt time.Time) error {
 	if subscriptionID == "" || nextBillingAt.IsZero() {
 		return errors.New("billing: meter: SetPeriodEnd needs a subscription id and a time")
 	}
-	if err := m.store.SetPeriodEnd(ctx, m.cfg.mode, subscriptionID, nextBillingAt, m.now()); err != nil {
+	// An end due within PeriodEndSkew is kept as closing, not replaced.
+	if err := m.store.SetPeriodEnd(ctx, m.cfg.mode, subscriptionID, nextBillingAt, m.now().Add(PeriodEndSkew)); err != nil {
 		return fmt.Errorf("billing: meter: recording the period end of %s: %w", subscriptionID, err)
 	}
 	select {
@@ -265,6 +272,10 @@ func (m *Meter) SetPeriodEnd(ctx context.Context, subscriptionID string, nextBil
 	}
 	return nil
 }
+
+// PeriodEndSkew is how far ahead of the Meter's clock a period end counts as
+// closing: SetPeriodEnd does not replace it.
+const PeriodEndSkew = 5 * time.Minute
 
 // Run flushes on the interval and, whatever the interval, the margin before
 // each known period end, until ctx ends; it then returns ctx's error. It flushes
