@@ -17,8 +17,9 @@ import (
 //		webhook.On(webhook.SubscriptionUpdated, m.Hook(onUpdated)),
 //	)
 //
-// With a Tracker, subscription events that arrive late are skipped and never
-// move a period end back. Payment events pass through to next without
+// With a Tracker, subscription events that arrive late are skipped (a late
+// creation event runs, and teaches nothing) and never move a period end back.
+// Payment events pass through to next without
 // teaching anything: the Tracker orders them by their transaction, so a late
 // one runs, and the subscription it carries may be older than one already
 // learnt. If the journal fails, the function fails and Billing delivers the
@@ -26,8 +27,10 @@ import (
 func (m *Meter) Hook(next webhook.HandlerFunc) webhook.HandlerFunc {
 	return func(ctx context.Context, ev *webhook.Event) error {
 		// Subscription events only: a payment event is ordered by its
-		// transaction (see above).
-		if d := ev.SubscriptionData; d != nil && d.Subscription.ID != "" && !d.Subscription.NextBillingAt.IsZero() {
+		// transaction (see above). A creation event that came after newer
+		// events of its subscription runs, but its end is older.
+		h, _ := webhook.HoldFrom(ctx)
+		if d := ev.SubscriptionData; d != nil && !h.Late() && d.Subscription.ID != "" && !d.Subscription.NextBillingAt.IsZero() {
 			if err := m.SetPeriodEnd(ctx, d.Subscription.ID, d.Subscription.NextBillingAt.Time()); err != nil {
 				return err
 			}

@@ -53,3 +53,43 @@ func TestLatePaymentEventDoesNotMoveThePeriodEnd(t *testing.T) {
 		t.Errorf("period end = %v, want %v (the plan change's, not the late payment's snapshot)", got[sub], after)
 	}
 }
+
+// TestLateCreationEventDoesNotMoveThePeriodEnd: the Tracker runs a creation
+// event even when it comes after newer events of its subscription (its first
+// delivery failed); its next_billing_at is then older than the one learnt.
+func TestLateCreationEventDoesNotMoveThePeriodEnd(t *testing.T) {
+	now := time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC)
+	created := time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC) // the end at creation
+	changed := time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC) // the end a plan change set
+	event := func(id, typ string, end time.Time, version int) *webhook.Event {
+		t.Helper()
+		ev, err := webhook.Decode(fmt.Appendf(nil, `{"id":%q,"eventType":%q,"data":{"subscription":`+
+			`{"id":%q,"next_billing_at":%d,"resource_version":"%d"}}}`, id, typ, sub, end.Unix(), version))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	store := meter.NewMemoryStore()
+	m := newMeter(t, billingtest.NewServer(billingtest.WithT(t)).Client(), store, meter.WithClock(newFakeClock(now)))
+	tracker := webhook.NewTracker(webhook.NewMemoryStore(0))
+	partner := 0
+	hook := m.Hook(func(context.Context, *webhook.Event) error { partner++; return nil })
+	for _, ev := range []*webhook.Event{
+		event("m2", "subscription.updated", changed, 2000),
+		event("m1", "subscription.created", created, 1000), // its retry, late
+	} {
+		out, err := tracker.Process(t.Context(), ev, func(ctx context.Context) error { return hook(ctx, ev) })
+		if err != nil || out != webhook.Processed {
+			t.Fatalf("%s: %v, %v; want it processed", ev.Type, out, err)
+		}
+	}
+	got, err := store.NextPeriodEnds(t.Context(), meter.Live, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got[sub].Equal(changed) || partner != 2 {
+		t.Errorf("period end = %v (partner's function ran %d times), want %v (the plan change's) and both events passed on",
+			got[sub], partner, changed)
+	}
+}
