@@ -226,6 +226,9 @@ func checkUsage(u Usage) error {
 		return fmt.Errorf("billing: meter: a usage key is 1 to %d bytes", MaxKeyLen)
 	case u.SubscriptionID == "" || u.ItemID == "":
 		return fmt.Errorf("billing: meter: usage %q: no subscription or item id", u.Key)
+	case len(u.SubscriptionID) > MaxKeyLen || len(u.ItemID) > MaxKeyLen:
+		// Longer ones do not fit PostgreSQL's indexes: see storable.
+		return fmt.Errorf("billing: meter: usage %q: a subscription or item id is at most %d bytes", u.Key, MaxKeyLen)
 	case !storable(u.Key) || !storable(u.SubscriptionID) || !storable(u.ItemID):
 		// PostgreSQL refuses such text, and the Record that carried it would
 		// fail every Add committed with it.

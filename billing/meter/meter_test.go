@@ -231,6 +231,9 @@ func TestAddChecksTheUsage(t *testing.T) {
 		{Key: "k\xff", SubscriptionID: sub, ItemID: item, Quantity: 1},
 		{Key: "k", SubscriptionID: sub + "\x00", ItemID: item, Quantity: 1},
 		{Key: "k", SubscriptionID: sub, ItemID: "\xc3" + item, Quantity: 1},
+		// Ids too long for PostgreSQL's indexes (a third of a page): the same.
+		{Key: "k", SubscriptionID: strings.Repeat("s", meter.MaxKeyLen+1), ItemID: item, Quantity: 1},
+		{Key: "k", SubscriptionID: sub, ItemID: strings.Repeat("i", meter.MaxKeyLen+1), Quantity: 1},
 	} {
 		if err := m.Add(t.Context(), u); err == nil || strings.Count(err.Error(), "billing:") != 1 {
 			t.Errorf("Add(%+v) = %v, want one billing: error", u, err)

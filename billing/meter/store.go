@@ -22,7 +22,7 @@ type Usage struct {
 	// Key identifies the billable fact (an order id, a request id, "emails/2026-12-04/shop42"):
 	// the same key recorded twice, by any instance, counts once. Derive it
 	// from the fact, never from the attempt to record it. At most MaxKeyLen bytes
-	// of UTF-8 without NUL bytes (as SubscriptionID and ItemID).
+	// of UTF-8 without NUL bytes (as SubscriptionID and ItemID each).
 	Key string
 	// SubscriptionID and ItemID name the subscription and its metered item (the
 	// item price id webhooks carry), as SetSubscriptionItemUsage takes them.
