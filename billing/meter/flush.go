@@ -105,7 +105,18 @@ func (m *Meter) Flush(ctx context.Context) (Report, error) {
 				err := m.complete(context.WithoutCancel(ctx), b.ID, owner, to, errText)
 				mu.Lock()
 				defer mu.Unlock()
-				if err != nil {
+				switch {
+				case err != nil && to == Sent && errors.Is(err, ErrNotOwner):
+					// Parked when its lease ended, and resolved since: the
+					// caller must know that Billing counted it, and this
+					// flush sends no more (not this batch again, if it was
+					// resolved as not applied), to leave time to correct.
+					stopped.Store(true)
+					errs = append(errs, fmt.Errorf("billing: meter: flush: batch %d was parked and resolved while it was sent, and Billing counted it: %w", b.ID, err))
+					m.cfg.log.Error("billing: meter: Billing counted a batch parked and resolved meanwhile; if it was resolved as not applied, resolve it as applied before it is sent again",
+						"batch", b.ID, "subscription", b.SubscriptionID, "item", b.ItemID, "quantity", b.Quantity)
+					return
+				case err != nil:
 					// The batch stays Sending: its lease ends, and it is parked.
 					errs = append(errs, fmt.Errorf("billing: meter: flush: journaling batch %d as %s: %w", b.ID, to, err))
 					m.cfg.log.Error("billing: meter: the outcome of a batch could not be journaled; it will be parked",
