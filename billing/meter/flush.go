@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -87,6 +88,9 @@ func (m *Meter) Flush(ctx context.Context) (Report, error) {
 			break
 		}
 		testPoint("claimed")
+		for i := range batches {
+			batches[i].Quantity = roundQuantity(batches[i].Quantity)
+		}
 		var wg sync.WaitGroup
 		for _, b := range batches {
 			wg.Go(func() {
@@ -101,7 +105,18 @@ func (m *Meter) Flush(ctx context.Context) (Report, error) {
 				err := m.complete(context.WithoutCancel(ctx), b.ID, owner, to, errText)
 				mu.Lock()
 				defer mu.Unlock()
-				if err != nil {
+				switch {
+				case err != nil && to == Sent && errors.Is(err, ErrNotOwner):
+					// Parked when its lease ended, and resolved since: the
+					// caller must know that Billing counted it, and this
+					// flush sends no more (not this batch again, if it was
+					// resolved as not applied), to leave time to correct.
+					stopped.Store(true)
+					errs = append(errs, fmt.Errorf("billing: meter: flush: batch %d was parked and resolved while it was sent, and Billing counted it: %w", b.ID, err))
+					m.cfg.log.Error("billing: meter: Billing counted a batch parked and resolved meanwhile; if it was resolved as not applied, resolve it as applied before it is sent again",
+						"batch", b.ID, "subscription", b.SubscriptionID, "item", b.ItemID, "quantity", b.Quantity)
+					return
+				case err != nil:
 					// The batch stays Sending: its lease ends, and it is parked.
 					errs = append(errs, fmt.Errorf("billing: meter: flush: journaling batch %d as %s: %w", b.ID, to, err))
 					m.cfg.log.Error("billing: meter: the outcome of a batch could not be journaled; it will be parked",
@@ -209,6 +224,14 @@ func (m *Meter) deadline(t time.Time) time.Time {
 	return time.Now().Add(t.Sub(m.cfg.clock.Now()))
 }
 
+// roundQuantity rounds the sum of a batch to QuantityDecimals decimal places,
+// so that usages of decimal quantities are sent as their decimal sum: summed
+// in binary floating point, 0.1 and 0.2 make 0.30000000000000004.
+func roundQuantity(q float64) float64 {
+	const scale = 1e9 // 10^QuantityDecimals
+	return math.Round(q*scale) / scale
+}
+
 // classify maps the error of a usage call to the state of its batch.
 func classify(err error) (State, string) {
 	var apiErr *billing.APIError
@@ -240,11 +263,18 @@ func classify(err error) (State, string) {
 // subscription ends at nextBillingAt (the subscription's next_billing_at): Run
 // flushes its usage the margin before. The webhook hook (Hook) calls it for
 // every subscription event; call it yourself when you learn it otherwise.
+//
+// A new end replaces the subscription's ends still to come (a plan change
+// moves it), but for an end due within PeriodEndSkew by the Meter's clock: a
+// renewal, whose webhook may reach a clock a little behind Billing's before
+// the end it renews, must not erase that end, or the usage recorded before it
+// and sent after would not be reported late.
 func (m *Meter) SetPeriodEnd(ctx context.Context, subscriptionID string, nextBillingAt time.Time) error {
 	if subscriptionID == "" || nextBillingAt.IsZero() {
 		return errors.New("billing: meter: SetPeriodEnd needs a subscription id and a time")
 	}
-	if err := m.store.SetPeriodEnd(ctx, m.cfg.mode, subscriptionID, nextBillingAt, m.now()); err != nil {
+	// An end due within PeriodEndSkew is kept as closing, not replaced.
+	if err := m.store.SetPeriodEnd(ctx, m.cfg.mode, subscriptionID, nextBillingAt, m.now().Add(PeriodEndSkew)); err != nil {
 		return fmt.Errorf("billing: meter: recording the period end of %s: %w", subscriptionID, err)
 	}
 	select {
@@ -253,6 +283,10 @@ func (m *Meter) SetPeriodEnd(ctx context.Context, subscriptionID string, nextBil
 	}
 	return nil
 }
+
+// PeriodEndSkew is how far ahead of the Meter's clock a period end counts as
+// closing: SetPeriodEnd does not replace it.
+const PeriodEndSkew = 5 * time.Minute
 
 // Run flushes on the interval and, whatever the interval, the margin before
 // each known period end, until ctx ends; it then returns ctx's error. It flushes

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing"
 )
@@ -178,17 +180,19 @@ func (m *Meter) Add(ctx context.Context, u Usage) error {
 	if err := checkUsage(u); err != nil {
 		return err
 	}
-	if u.At.IsZero() {
-		u.At = m.cfg.clock.Now()
+	// Usage is late when a period end falls between its At and its send: an
+	// At after now would hide that, so the usage is recorded as of now.
+	if now := m.cfg.clock.Now(); u.At.IsZero() || u.At.After(now) {
+		u.At = now
 	}
 	u.At = micro(u.At)
-	testPoint("add")
 	r := &addReq{u: u, done: make(chan error, 1)}
 	select {
 	case <-m.quit:
 		return ErrClosed
 	default:
 	}
+	testPoint("add")
 	select {
 	case m.queue <- r:
 	case <-m.quit:
@@ -196,15 +200,24 @@ func (m *Meter) Add(ctx context.Context, u Usage) error {
 	case <-ctx.Done():
 		return fmt.Errorf("billing: meter: add %q: %w", u.Key, ctx.Err())
 	}
+	var err error
 	select {
-	case err := <-r.done:
-		if err != nil {
-			return fmt.Errorf("billing: meter: add %q: %w", u.Key, err)
+	case err = <-r.done:
+	case <-m.done:
+		// Close overtook the hand-over: the committer either answered r
+		// before it stopped, or never saw it.
+		select {
+		case err = <-r.done:
+		default:
+			return ErrClosed
 		}
-		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("billing: meter: add %q: may or may not be recorded: %w", u.Key, ctx.Err())
 	}
+	if err == nil || errors.Is(err, ErrClosed) {
+		return err
+	}
+	return fmt.Errorf("billing: meter: add %q: %w", u.Key, err)
 }
 
 func checkUsage(u Usage) error {
@@ -213,11 +226,21 @@ func checkUsage(u Usage) error {
 		return fmt.Errorf("billing: meter: a usage key is 1 to %d bytes", MaxKeyLen)
 	case u.SubscriptionID == "" || u.ItemID == "":
 		return fmt.Errorf("billing: meter: usage %q: no subscription or item id", u.Key)
+	case len(u.SubscriptionID) > MaxKeyLen || len(u.ItemID) > MaxKeyLen:
+		// Longer ones do not fit PostgreSQL's indexes: see storable.
+		return fmt.Errorf("billing: meter: usage %q: a subscription or item id is at most %d bytes", u.Key, MaxKeyLen)
+	case !storable(u.Key) || !storable(u.SubscriptionID) || !storable(u.ItemID):
+		// PostgreSQL refuses such text, and the Record that carried it would
+		// fail every Add committed with it.
+		return fmt.Errorf("billing: meter: usage %q: the key and ids must be valid UTF-8 without NUL bytes", u.Key)
 	case !(u.Quantity > 0) || math.IsInf(u.Quantity, 0):
 		return fmt.Errorf("billing: meter: usage %q: the quantity must be positive and finite", u.Key)
 	}
 	return nil
 }
+
+// storable tells whether a SQL journal can keep s as text.
+func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // commit writes the queued Adds, as many as are waiting (up to maxGroup) in one
 // Record, until Close; then it fails what is left.

@@ -3,6 +3,7 @@ package meter_test
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -222,6 +223,17 @@ func TestAddChecksTheUsage(t *testing.T) {
 		{Key: "k", SubscriptionID: sub, Quantity: 1},
 		{Key: "k", SubscriptionID: sub, ItemID: item, Quantity: 0},
 		{Key: "k", SubscriptionID: sub, ItemID: item, Quantity: -1},
+		{Key: "k", SubscriptionID: sub, ItemID: item, Quantity: math.NaN()},
+		{Key: "k", SubscriptionID: sub, ItemID: item, Quantity: math.Inf(1)},
+		// Text PostgreSQL cannot store: one such usage would fail the
+		// journal transaction of every Add committed with it.
+		{Key: "k\x00", SubscriptionID: sub, ItemID: item, Quantity: 1},
+		{Key: "k\xff", SubscriptionID: sub, ItemID: item, Quantity: 1},
+		{Key: "k", SubscriptionID: sub + "\x00", ItemID: item, Quantity: 1},
+		{Key: "k", SubscriptionID: sub, ItemID: "\xc3" + item, Quantity: 1},
+		// Ids too long for PostgreSQL's indexes (a third of a page): the same.
+		{Key: "k", SubscriptionID: strings.Repeat("s", meter.MaxKeyLen+1), ItemID: item, Quantity: 1},
+		{Key: "k", SubscriptionID: sub, ItemID: strings.Repeat("i", meter.MaxKeyLen+1), Quantity: 1},
 	} {
 		if err := m.Add(t.Context(), u); err == nil || strings.Count(err.Error(), "billing:") != 1 {
 			t.Errorf("Add(%+v) = %v, want one billing: error", u, err)

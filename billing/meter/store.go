@@ -21,18 +21,26 @@ const (
 type Usage struct {
 	// Key identifies the billable fact (an order id, a request id, "emails/2026-12-04/shop42"):
 	// the same key recorded twice, by any instance, counts once. Derive it
-	// from the fact, never from the attempt to record it. At most MaxKeyLen bytes.
+	// from the fact, never from the attempt to record it. At most MaxKeyLen bytes
+	// of UTF-8 without NUL bytes (as SubscriptionID and ItemID each).
 	Key string
 	// SubscriptionID and ItemID name the subscription and its metered item (the
 	// item price id webhooks carry), as SetSubscriptionItemUsage takes them.
 	SubscriptionID string
 	ItemID         string
-	// Quantity is how much was used: positive and finite.
+	// Quantity is how much was used: positive and finite. A batch is sent
+	// as the sum of its quantities rounded to QuantityDecimals decimal places.
 	Quantity float64
 	// At is when the usage was recorded, by the Meter's clock: Add sets it
-	// when it is zero, and rounds it to the microsecond (what Stores keep).
+	// when it is zero or later than the clock's now, and rounds it to the
+	// microsecond (what Stores keep).
 	At time.Time
 }
+
+// QuantityDecimals is how many decimal places of a batch's quantity are sent:
+// the sum of usages of 0.1 and 0.2 is sent as 0.3, not as the
+// 0.30000000000000004 that binary floating point adds up to.
+const QuantityDecimals = 9
 
 // MaxKeyLen is the longest Usage.Key, in bytes.
 const MaxKeyLen = 255
@@ -69,7 +77,7 @@ type Batch struct {
 	Mode           Mode
 	SubscriptionID string
 	ItemID         string
-	Quantity       float64 // the sum of its usages: the call's usageQuantity
+	Quantity       float64 // the sum of its usages; the call's usageQuantity is it rounded to QuantityDecimals
 	Usages         int     // how many usages it sums
 	FirstAt        time.Time
 	LastAt         time.Time // when its first and last usages were recorded

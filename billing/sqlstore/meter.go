@@ -29,7 +29,8 @@ import (
 //	meter_periods  the period ends (next_billing_at) learnt per subscription
 //
 // Times are Unix microseconds, 0 for none. Each method runs in one transaction
-// (BEGIN IMMEDIATE on SQLite, READ COMMITTED on PostgreSQL), so that a nil error
+// (BEGIN IMMEDIATE on SQLite; on PostgreSQL, READ COMMITTED even when the
+// database's default_transaction_isolation is higher), so that a nil error
 // means the change is committed. What concurrency relies on, on PostgreSQL:
 //   - Record: INSERT ... ON CONFLICT (mode, ukey) DO NOTHING.
 //   - Seal: pg_advisory_xact_lock per prefix and mode serialises seals; the
@@ -43,9 +44,9 @@ import (
 //     'unknown'): only the claim's owner records the outcome, and never after
 //     the caller resolved the batch (Resolve clears the owner).
 //
-// Under SERIALIZABLE isolation (a default the caller's database may set),
-// concurrent claims and seals may fail with SQLSTATE 40001: the meter's next
-// flush tries again, nothing is lost or sent twice.
+// A higher isolation level would make contended statements fail with
+// SQLSTATE 40001 instead of deciding on the latest committed row: the
+// transactions set READ COMMITTED themselves.
 type MeterStore struct {
 	db                    *DB
 	usages, batches, ends string

@@ -31,8 +31,9 @@ type Dialect string
 
 // The supported engines.
 const (
-	// Postgres is PostgreSQL 12 or later. Statements run at the isolation level
-	// READ COMMITTED (PostgreSQL's default); each store documents what it relies on.
+	// Postgres is PostgreSQL 12 or later. The stores' transactions run at the
+	// isolation level READ COMMITTED, whatever the database's default; each
+	// store documents what it relies on.
 	Postgres Dialect = "postgres"
 	// SQLite is SQLite 3.35 or later (RETURNING). Writes run in BEGIN IMMEDIATE
 	// transactions, so that writers queue on the database lock instead of failing.
@@ -143,10 +144,12 @@ type querier interface {
 // inTx runs fn in a write transaction and commits it if fn returns nil. On
 // SQLite the transaction is BEGIN IMMEDIATE (it takes the write lock first, so a
 // read followed by a write cannot fail with SQLITE_BUSY half way); on PostgreSQL it
-// runs at READ COMMITTED.
+// runs at READ COMMITTED, even when the database defaults to a higher level.
 func (s *DB) inTx(ctx context.Context, fn func(q querier) error) error {
 	if s.dialect == Postgres {
-		tx, err := s.db.BeginTx(ctx, nil)
+		// READ COMMITTED whatever the database's default: each statement
+		// decides on the latest committed rows, as the stores' SQL assumes.
+		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 		if err != nil {
 			return err
 		}

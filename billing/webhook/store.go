@@ -94,7 +94,16 @@ type Hold struct {
 	Message Claim
 	Entity  EntityLock
 	Version Version
+	// Newest is the newest version of the entity processed before this event
+	// (0 if none). It is above Version only for a creation event that arrives
+	// after newer events of its entity (the Tracker runs those): a function
+	// must then not let its older data replace what the newer events set.
+	Newest Version
 }
+
+// Late reports whether the event is older than one of its entity already
+// processed: a creation event that came late (see Newest).
+func (h Hold) Late() bool { return h.Version != 0 && h.Newest > h.Version }
 
 type holdKey struct{}
 
@@ -452,6 +461,7 @@ func (t *Tracker) Process(ctx context.Context, ev *Event, fn func(context.Contex
 		if err != nil {
 			return 0, fmt.Errorf("webhook: reading the version of %s %s: %w", ent.Kind, ent.ID, err)
 		}
+		hold.Newest = cur
 		if cur != 0 && ent.Version != 0 && ent.Version < cur && !ev.Type.creates() {
 			// Recorded even if the sender hung up meanwhile.
 			if err := t.complete(context.WithoutCancel(ctx), hold.Message); err != nil {
