@@ -269,11 +269,8 @@ func NewError(err error, secrets []string) *Error {
 	clean := func(s string) string { return scrub.Secrets(s, secrets) }
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) || re.Response == nil {
-		msg := "getting an access token: " + scrub.OneLine(clean(err.Error()))
-		if all := fmt.Sprintf("%+v", err); clean(all) != all {
-			err = errors.New(msg) // the cause would print a secret
-		}
-		return &Error{msg: msg, err: err}
+		err = scrub.Error(err, secrets) // the cause would print a secret
+		return &Error{msg: "getting an access token: " + scrub.OneLine(err.Error()), err: err}
 	}
 	c := &oauth2.RetrieveError{
 		Response:         &http.Response{Status: scrub.OneLine(clean(re.Response.Status)), StatusCode: re.Response.StatusCode},
