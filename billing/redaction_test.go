@@ -320,3 +320,19 @@ func TestMissingFieldErrorRedactsItsOwnToken(t *testing.T) {
 	}
 	checkNoSecret(t, err, "tok-1")
 }
+
+// A URL NewClient refuses is quoted in its error without the client secret it
+// carries (in a query, user information or a malformed part).
+func TestURLRefusalRedactsClientSecret(t *testing.T) {
+	for _, u := range []string{
+		"https://oauth.example.test/oauth2/token?client_secret=" + url.QueryEscape(echoSecret),
+		"https://oauth.example.test/oauth2/token#" + echoSecret,
+		"https://" + url.QueryEscape(echoClientID) + ":" + url.QueryEscape(echoSecret) + "@oauth.example.test/%zz",
+		"http://oauth.example.test/" + url.PathEscape(echoSecret),
+	} {
+		for _, opt := range []Option{WithTokenURL(u), WithBaseURL(u)} {
+			_, err := NewClient(opt, WithClientCredentials(echoClientID, echoSecret))
+			checkNoSecret(t, err, echoForms()...)
+		}
+	}
+}
