@@ -336,3 +336,17 @@ func TestURLRefusalRedactsClientSecret(t *testing.T) {
 		}
 	}
 }
+
+// A token endpoint's refusal names the endpoint without the client secret its
+// path carries.
+func TestTokenRefusalRedactsSecretInEndpointPath(t *testing.T) {
+	u := strings.TrimSuffix(rawTokenEndpoint(t, "HTTP/1.1 401 Unauthorized", "application/json", `{"error":"invalid_client"}`), "token") +
+		url.QueryEscape(echoSecret)
+	c, err := NewClient(WithClientCredentials(echoClientID, echoSecret), WithTokenURL(u),
+		WithBaseURL("http://127.0.0.1:1"), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Token(context.Background())
+	checkNoSecret(t, err, echoForms()...)
+}

@@ -281,7 +281,7 @@ func NewError(err error, secrets []string) *Error {
 	}
 	where := "the token endpoint"
 	if re.Response.Request != nil {
-		where = re.Response.Request.URL.Redacted()
+		where = clean(re.Response.Request.URL.Redacted())
 	}
 	msg := fmt.Sprintf("getting an access token: %s answered %s", where, c.Response.Status)
 	switch {
