@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -282,6 +284,20 @@ func TestTransportErrorRedactsEchoedToken(t *testing.T) {
 			}
 		})
 	}
+	t.Run("HTTP/2 GOAWAY debug data", func(t *testing.T) {
+		s := faultlab.NewRawH2(t, func(c *faultlab.RawH2Conn, id uint32) {
+			c.Frame(7, 0, 0, append(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, id), 2), "echo: Bearer "+tok...))
+			c.C.Close()
+		})
+		api := newTestAPI(t, ok)
+		c, _ := api.client(t, WithBaseURL("http://"+s.Ln.Addr().String()), WithHTTPClient(faultlab.H2CClient()),
+			WithTokenSource(staticToken(tok)), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := usage(ctx, c)
+		t.Logf("err = %v", err)
+		checkNoSecret(t, err, tok)
+	})
 }
 
 // attemptErrors is an Observer that keeps the error of each attempt.
