@@ -59,7 +59,7 @@ func (g Grant) Fetch() func(context.Context) (*oauth2.Token, error) {
 			if err == nil || attempt >= g.MaxAttempts || ctx.Err() != nil || !retryable(err) {
 				if err != nil {
 					// The endpoint may echo the credentials: never print them.
-					err = NewError(err, scrub.CredentialForms(g.ClientID, g.ClientSecret))
+					err = newError(err, scrub.CredentialForms(g.ClientID, g.ClientSecret))
 				}
 				return tok, err
 			}
@@ -161,7 +161,7 @@ func (c *Cache) run(ctx context.Context, cl *call) {
 	case err != nil:
 		var te *Error
 		if !errors.As(err, &te) {
-			err = NewError(err, nil)
+			err = newError(err, nil)
 		}
 	case tok == nil || tok.AccessToken == "":
 		err = errors.New("getting an access token: the token endpoint returned no access_token")
@@ -264,8 +264,8 @@ type Error struct {
 func (e *Error) Error() string { return e.msg }
 func (e *Error) Unwrap() error { return e.err }
 
-// NewError returns err as an Error, with secrets redacted.
-func NewError(err error, secrets []string) *Error {
+// newError returns err as an Error, with secrets redacted.
+func newError(err error, secrets []string) *Error {
 	clean := func(s string) string { return scrub.Secrets(s, secrets) }
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) || re.Response == nil {
