@@ -212,18 +212,18 @@ func NewClient(opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("billing: retry policy: MaxAttempts %d: must be at least 1", cfg.retry.MaxAttempts)
 	}
 	cfg.retry = cfg.retry.withDefaults()
+	creds := scrub.CredentialForms(cfg.clientID, cfg.clientSecret) // what no error may show
 	origin, err := endpoint.Check("base URL", cfg.baseURL)
 	if err != nil {
-		return nil, fmt.Errorf("billing: %w", err)
+		return nil, fmt.Errorf("billing: %w", scrub.Error(err, creds)) // a refused URL is quoted
 	}
 	var fetch func(context.Context) (*oauth2.Token, error)
 	switch {
 	case cfg.tokenSource != nil:
-		ts := cfg.tokenSource
-		fetch = func(context.Context) (*oauth2.Token, error) { return ts.Token() }
+		fetch = func(context.Context) (*oauth2.Token, error) { return cfg.tokenSource.Token() }
 	case cfg.clientID != "" && cfg.clientSecret != "":
 		if _, err := endpoint.Check("token URL", cfg.tokenURL); err != nil {
-			return nil, fmt.Errorf("billing: %w", err)
+			return nil, fmt.Errorf("billing: %w", scrub.Error(err, creds))
 		}
 		fetch = token.Grant{ClientID: cfg.clientID, ClientSecret: cfg.clientSecret, TokenURL: cfg.tokenURL,
 			Audience: cfg.audience, Scopes: cfg.scopes, HTTPClient: cfg.httpClient,
@@ -232,7 +232,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		return nil, errors.New("billing: no credentials: use WithClientCredentials(id, secret) or WithTokenSource")
 	}
 	d := &doer{hc: cfg.httpClient, validate: cfg.validate, tokens: token.NewCache(fetch), policy: cfg.retry,
-		maxBody: cfg.maxBody, sleep: cfg.sleep, origin: origin, creds: scrub.CredentialForms(cfg.clientID, cfg.clientSecret)}
+		maxBody: cfg.maxBody, sleep: cfg.sleep, origin: origin, creds: creds}
 	observeClient(&cfg, d)
 	return &Client{server: cfg.baseURL + "/", doer: d, pageSize: cfg.pageSize, sandbox: cfg.sandbox, editors: cfg.editors}, nil
 }

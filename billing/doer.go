@@ -45,10 +45,10 @@ func (d *doer) secrets(tok *oauth2.Token) []string {
 	return append(d.creds[:len(d.creds):len(d.creds)], tok.AccessToken)
 }
 
-// attempts sends req (edited, its context carrying sent) and returns the status and
-// body of a 2xx answer the spec declares, JSON, read whole. rewind makes its body
-// again (nil when an editor replaced it: it is read into memory first).
-func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Request, sent *sendtrace.Trace, rewind func() (io.ReadCloser, error), ob *callObs) (status int, _ []byte, _ error) {
+// attempts sends req (edited, its context carrying sent) and returns the status, body
+// (JSON, read whole) and token (to redact) of a 2xx answer the spec declares. rewind
+// makes its body again (nil when an editor replaced it: it is read into memory first).
+func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Request, sent *sendtrace.Trace, rewind func() (io.ReadCloser, error), ob *callObs) (status int, _ []byte, _ *oauth2.Token, _ error) {
 	sends := 0
 	defer func() {
 		if sends == 0 && req.Body != nil {
@@ -56,21 +56,21 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 		}
 	}()
 	if o := req.URL.Scheme + "://" + req.URL.Host; o != d.origin { // moved by an editor: the token must not follow
-		return 0, nil, &InvalidRequestError{Operation: op.ID, Field: "URL",
+		return 0, nil, nil, &InvalidRequestError{Operation: op.ID, Field: "URL",
 			Reason: fmt.Sprintf("a request editor moved the request to %s; the client sends its token only to %s", o, d.origin)}
 	}
 	if field, reason := header.Check(req.Header); field != "" {
-		return 0, nil, &InvalidRequestError{Operation: op.ID, Field: field, Reason: reason}
+		return 0, nil, nil, &InvalidRequestError{Operation: op.ID, Field: field, Reason: reason}
 	}
 	if d.validate {
 		if fe := op.CheckRequest(req.Header, req.URL.RawQuery); fe != nil {
-			return 0, nil, invalid(op, fe)
+			return 0, nil, nil, invalid(op, fe)
 		}
 	}
 	if rewind == nil {
 		var err error
 		if rewind, err = body.Buffer(req); err != nil {
-			return 0, nil, fmt.Errorf("billing: %s: reading request body: %w", op.ID, err)
+			return 0, nil, nil, fmt.Errorf("billing: %s: reading request body: %w", op.ID, err)
 		}
 	}
 
@@ -78,7 +78,7 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 	for attempt := 1; ; attempt++ {
 		tok, err := d.tokens.Token(ctx)
 		if err != nil { // nothing was sent
-			return 0, nil, fmt.Errorf("billing: %s: %w", op.ID, err)
+			return 0, nil, nil, fmt.Errorf("billing: %s: %w", op.ID, err)
 		}
 		r := req
 		if sends > 0 {
@@ -90,14 +90,14 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 			r = req.Clone(rctx)
 			if rewind != nil {
 				if r.Body, err = rewind(); err != nil {
-					return 0, nil, fmt.Errorf("billing: %s: making the request body again: %w", op.ID, err)
+					return 0, nil, nil, fmt.Errorf("billing: %s: making the request body again: %w", op.ID, err)
 				}
 			}
 		}
 		sends++
 		auth := d.tokens.Header(tok)
 		if !header.ValidValue(auth) { // net/http would refuse it, sending nothing
-			return 0, nil, fmt.Errorf("billing: %s: getting an access token: the access token holds a character a header cannot carry", op.ID)
+			return 0, nil, nil, fmt.Errorf("billing: %s: getting an access token: the access token holds a character a header cannot carry", op.ID)
 		}
 		r.Header["Authorization"] = []string{auth}
 		r.GetBody = nil
@@ -106,34 +106,37 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 		} else if _, own := d.hc.Transport.(*http.Transport); sent != nil && r.Body != nil && !own && d.hc.Transport != nil {
 			r.Body = sent.WrapBody(r.Body) // a caller's transport may re-send: see the body read first
 		}
-
 		r = ob.attempt(r, sends, sent) // observe
 		resp, err := d.hc.Do(r)
-		ob.answered(resp, err) // observe
-		if sent.Resent() {     // a transport under net/http sent it again on its own
+		shown := err // what errors show: net/http quotes malformed answers, which may echo the token
+		if err != nil {
+			shown = transportError{scrub.Error(err, d.secrets(tok))}
+		}
+		ob.answered(resp, shown) // observe
+		if sent.Resent() {       // a transport under net/http sent it again on its own
 			if err == nil {
 				_ = resp.Body.Close()
 			}
-			return 0, nil, unknownIf(op, true, fmt.Errorf("billing: %s: the HTTP client's transport (%T) sent the request again in one attempt: it re-sends requests on its own (see WithHTTPClient), so the call may have been applied more than once", op.ID, d.hc.Transport))
+			return 0, nil, nil, unknownIf(op, true, fmt.Errorf("billing: %s: the HTTP client's transport (%T) sent the request again in one attempt: it re-sends requests on its own (see WithHTTPClient), so the call may have been applied more than once", op.ID, d.hc.Transport))
 		}
 		var lastErr error
 		var apiErr *APIError
 		switch {
 		case err != nil:
 			nothingSent := sent.NothingSent(err, ctx.Err() != nil || isTimeout(err))
-			lastErr = fmt.Errorf("billing: %s: %w", op.ID, transportError{err})
+			lastErr = fmt.Errorf("billing: %s: %w", op.ID, shown)
 			if ctx.Err() != nil || !op.Idempotent && !nothingSent { // a context ended stops any call
-				return 0, nil, unknownIf(op, !nothingSent, lastErr)
+				return 0, nil, nil, unknownIf(op, !nothingSent, lastErr)
 			}
 			mayHaveApplied = mayHaveApplied || !nothingSent
 		case resp.StatusCode < 200:
 			// A 1xx final answer (101): its body is the raw connection, never read.
 			_ = resp.Body.Close()
-			return 0, nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer; the call may have been carried out", op.ID, ErrUnexpectedResponse, resp.StatusCode))
+			return 0, nil, nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer; the call may have been carried out", op.ID, ErrUnexpectedResponse, resp.StatusCode))
 		case resp.StatusCode < 300:
 			b, retry, err := d.success(ctx, op, resp, tok)
 			if !retry {
-				return resp.StatusCode, b, err
+				return resp.StatusCode, b, tok, err
 			}
 			lastErr, mayHaveApplied = err, true
 		default:
@@ -156,30 +159,30 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 				mayHaveApplied = mayHaveApplied || resp.StatusCode >= 500
 			case resp.StatusCode >= 500, resp.StatusCode < 400:
 				// A 5xx, or a redirect (never followed), may follow an application.
-				return 0, nil, unknownIf(op, true, apiErr)
+				return 0, nil, nil, unknownIf(op, true, apiErr)
 			default:
-				return 0, nil, apiErr
+				return 0, nil, nil, apiErr
 			}
 			lastErr = apiErr
 		}
 
 		if attempt >= d.policy.MaxAttempts {
-			return 0, nil, lastErr
+			return 0, nil, nil, lastErr
 		}
 		wait := d.policy.backoff(attempt)
 		if apiErr != nil && apiErr.RetryAfter > 0 {
 			if apiErr.RetryAfter > d.policy.MaxRetryAfter {
 				ob.event(EventRetryAfterTooLong, sends, apiErr.RetryAfter, lastErr)
-				return 0, nil, lastErr // longer than the policy waits: the caller decides
+				return 0, nil, nil, lastErr // longer than the policy waits: the caller decides
 			}
 			wait = apiErr.RetryAfter
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return 0, nil, fmt.Errorf("%w (not retried: the next attempt, in %s, is after the context deadline)", lastErr, wait.Round(time.Millisecond))
+			return 0, nil, nil, fmt.Errorf("%w (not retried: the next attempt, in %s, is after the context deadline)", lastErr, wait.Round(time.Millisecond))
 		}
 		ob.event(EventRetry, sends, wait, lastErr) // observe
 		if err := d.sleep(ctx, wait); err != nil {
-			return 0, nil, fmt.Errorf("%w (not retried: %w while waiting to retry)", lastErr, err)
+			return 0, nil, nil, fmt.Errorf("%w (not retried: %w while waiting to retry)", lastErr, err)
 		}
 	}
 }
@@ -193,7 +196,7 @@ func (d *doer) success(ctx context.Context, op *ops.Operation, resp *http.Respon
 	var why error
 	switch {
 	case err != nil:
-		why = fmt.Errorf("%d answer cut short: %w", resp.StatusCode, err)
+		why = fmt.Errorf("%d answer cut short: %w", resp.StatusCode, scrub.Error(err, d.secrets(tok)))
 		if op.Idempotent && ctx.Err() == nil {
 			return nil, true, fmt.Errorf("billing: %s: %w: %w", op.ID, ErrUnexpectedResponse, why)
 		}

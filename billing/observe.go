@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
 	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
 	"github.com/prestashopcorp/billing-sdk-go/internal/sendtrace"
@@ -260,7 +262,7 @@ type callObs struct {
 
 // do sends a call through attempts, observed if the client has an observer or the
 // call records its answer (RecordResponse).
-func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sent *sendtrace.Trace, rewind func() (io.ReadCloser, error)) (int, []byte, error) {
+func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sent *sendtrace.Trace, rewind func() (io.ReadCloser, error)) (int, []byte, *oauth2.Token, error) {
 	record, _ := req.Context().Value(recordKey{}).(*ResponseInfo)
 	if d.obs == nil && record == nil {
 		return d.attempts(ctx, op, req, sent, rewind, nil)
@@ -276,9 +278,9 @@ func (d *doer) do(ctx context.Context, op *ops.Operation, req *http.Request, sen
 	if ob.obs != nil {
 		ob.ctx = ob.obs.StartCall(ctx, &ob.call)
 	}
-	status, body, err := d.attempts(ob.ctx, op, req, sent, rewind, ob)
+	status, body, tok, err := d.attempts(ob.ctx, op, req, sent, rewind, ob)
 	ob.end(err)
-	return status, body, err
+	return status, body, tok, err
 }
 
 // attempt observes attempt n, about to send r, and returns r with its context. The

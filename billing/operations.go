@@ -50,7 +50,7 @@ func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []
 	if req.Body != built { // an editor replaced it (no panic: built holds a *bytes.Reader)
 		rewind = nil
 	}
-	status, body, err := c.doer.do(ctx, op, req, sent, rewind)
+	status, body, tok, err := c.doer.do(ctx, op, req, sent, rewind)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []
 	}
 	r, missing := a.answer()
 	if missing != "" {
-		return nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer has no %s, which the spec requires; body %q", op.ID, ErrUnexpectedResponse, status, missing, c.doer.excerpt(body, nil)))
+		return nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer has no %s, which the spec requires; body %q", op.ID, ErrUnexpectedResponse, status, missing, c.doer.excerpt(body, tok)))
 	}
 	return r, nil
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -14,10 +15,13 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/prestashopcorp/billing-sdk-go/gen"
 	"github.com/prestashopcorp/billing-sdk-go/internal/contracttest"
+	"github.com/prestashopcorp/billing-sdk-go/internal/faultlab"
 	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
 )
 
@@ -238,4 +242,127 @@ func FuzzAPIErrorRedaction(f *testing.F) {
 			}
 		}
 	})
+}
+
+// net/http quotes the malformed lines of an answer in its error: a server that
+// echoes the request's Authorization header there does not put the token in
+// the call's error.
+func TestTransportErrorRedactsEchoedToken(t *testing.T) {
+	const tok = "tok-echoed-by-a-broken-server"
+	tests := map[string]string{
+		"status line":       tok + "\r\n\r\n",
+		"header line":       "HTTP/1.1 201 Created\r\nEcho Bearer " + tok + "\r\n\r\n",
+		"status code":       "HTTP/1.1 " + tok + "\r\n\r\n",
+		"HTTP version":      "HTTP/" + tok + " 201 Created\r\n\r\n",
+		"chunk size":        "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + tok + "\r\n",
+		"Content-Length":    "HTTP/1.1 201 Created\r\nContent-Length: " + tok + "\r\n\r\n",
+		"Transfer-Encoding": "HTTP/1.1 201 Created\r\nTransfer-Encoding: " + tok + "\r\n\r\n",
+	}
+	for name, answer := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := faultlab.NewRawH1(t, func(c net.Conn, _ *http.Request) {
+				io.WriteString(c, answer)
+				c.Close()
+			})
+			api := newTestAPI(t, ok)
+			obs := &attemptErrors{}
+			c, _ := api.client(t, WithBaseURL("http://"+s.Ln.Addr().String()), WithHTTPClient(&http.Client{}),
+				WithTokenSource(staticToken(tok)), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}), WithObserver(obs))
+			for _, do := range []func() error{
+				func() error { return usage(context.Background(), c) },
+				func() error {
+					_, err := c.GetProductComponents(context.Background(), "p", gen.GetProductComponentsParams{})
+					return err
+				},
+			} {
+				err := do()
+				t.Logf("err = %v", err)
+				checkNoSecret(t, err, tok)
+			}
+			for _, err := range obs.errs {
+				checkNoSecret(t, err, tok)
+			}
+		})
+	}
+	t.Run("HTTP/2 GOAWAY debug data", func(t *testing.T) {
+		s := faultlab.NewRawH2(t, func(c *faultlab.RawH2Conn, id uint32) {
+			c.Frame(7, 0, 0, append(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, id), 2), "echo: Bearer "+tok...))
+			c.C.Close()
+		})
+		api := newTestAPI(t, ok)
+		c, _ := api.client(t, WithBaseURL("http://"+s.Ln.Addr().String()), WithHTTPClient(faultlab.H2CClient()),
+			WithTokenSource(staticToken(tok)), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := usage(ctx, c)
+		t.Logf("err = %v", err)
+		checkNoSecret(t, err, tok)
+	})
+}
+
+// attemptErrors is an Observer that keeps the error of each attempt.
+type attemptErrors struct {
+	traceObserver
+	errs []error
+}
+
+func (o *attemptErrors) EndAttempt(_ context.Context, _ *Call, a *Attempt) {
+	o.errs = append(o.errs, a.Err)
+}
+
+// A 2xx answer that lacks a required field is quoted in the error: the token of
+// its own request is redacted, even when another call has since sent a newer one.
+func TestMissingFieldErrorRedactsItsOwnToken(t *testing.T) {
+	var c *Client
+	api := newTestAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/v1/products/other/components" && auth == "Bearer tok-1":
+			writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "expired")
+		case r.URL.Path == "/v1/products/other/components":
+			fmt.Fprint(w, `{"items":[],"total":0}`)
+		default: // another call renews the token before this one answers
+			if _, err := c.GetProductComponents(r.Context(), "other", gen.GetProductComponentsParams{}); err != nil {
+				t.Errorf("the other call: %v", err)
+			}
+			fmt.Fprintf(w, `{"items":[],"echo":%q}`, auth)
+		}
+	}).allowOffSpec(contracttest.OffSpecAnswers("a 2xx answer without its required total"))
+	c, _ = api.client(t)
+	_, err := c.GetProductComponents(context.Background(), "p", gen.GetProductComponentsParams{})
+	if !errors.Is(err, ErrUnexpectedResponse) {
+		t.Fatalf("err = %v, want ErrUnexpectedResponse", err)
+	}
+	checkNoSecret(t, err, "tok-1")
+}
+
+// A URL NewClient refuses is quoted in its error without the client secret it
+// carries (in a query, user information or a malformed part).
+func TestURLRefusalRedactsClientSecret(t *testing.T) {
+	for _, u := range []string{
+		"https://oauth.example.test/oauth2/token?client_secret=" + url.QueryEscape(echoSecret),
+		"https://oauth.example.test/oauth2/token#" + echoSecret,
+		"https://" + url.QueryEscape(echoClientID) + ":" + url.QueryEscape(echoSecret) + "@oauth.example.test/%zz",
+		"http://oauth.example.test/" + url.PathEscape(echoSecret),
+	} {
+		for _, opt := range []Option{WithTokenURL(u), WithBaseURL(u)} {
+			_, err := NewClient(opt, WithClientCredentials(echoClientID, echoSecret))
+			checkNoSecret(t, err, echoForms()...)
+		}
+	}
+}
+
+// A token endpoint's refusal names the endpoint without the client secret its
+// path carries.
+func TestTokenRefusalRedactsSecretInEndpointPath(t *testing.T) {
+	u := strings.TrimSuffix(rawTokenEndpoint(t, "HTTP/1.1 401 Unauthorized", "application/json", `{"error":"invalid_client"}`), "token") +
+		url.QueryEscape(echoSecret)
+	c, err := NewClient(WithClientCredentials(echoClientID, echoSecret), WithTokenURL(u),
+		WithBaseURL("http://127.0.0.1:1"), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Token(context.Background())
+	checkNoSecret(t, err, echoForms()...)
 }

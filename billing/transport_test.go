@@ -237,7 +237,7 @@ func TestNothingSentIsNotUnknown(t *testing.T) {
 		t.Cleanup(srv.Close)
 		// A client that does not trust the test certificate; the token comes from
 		// a token source, so only the API call meets the TLS failure.
-		c, err := NewClient(WithBaseURL(srv.URL), WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"})),
+		c, err := NewClient(WithBaseURL(srv.URL), WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "tok-tls"})),
 			WithHTTPClient(&http.Client{Transport: &http.Transport{}}), WithRetryPolicy(RetryPolicy{MaxAttempts: 2}),
 			withSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
 		if err != nil {

@@ -10,9 +10,9 @@ import (
 	"slices"
 )
 
-// Reader returns a request body over b. net/http knows this shape holds its
+// reader returns a request body over b. net/http knows this shape holds its
 // bytes in memory, and writes the headers and the body at once.
-func Reader(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
+func reader(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
 
 // Buffer reads the body of req into memory, and returns a function that makes
 // it again (nil when req has no body). req.Body is closed and replaced, and
@@ -28,8 +28,8 @@ func Buffer(req *http.Request) (func() (io.ReadCloser, error), error) {
 	if err != nil {
 		return nil, err
 	}
-	req.Body, req.ContentLength = Reader(b), int64(len(b))
-	return func() (io.ReadCloser, error) { return Reader(b), nil }, nil
+	req.Body, req.ContentLength = reader(b), int64(len(b))
+	return func() (io.ReadCloser, error) { return reader(b), nil }, nil
 }
 
 // Read reads r whole, or its first max+1 bytes: a result longer than max tells

@@ -2,6 +2,8 @@ package scrub
 
 import (
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -102,4 +104,16 @@ func dirty(h http.Header, holds func(string) bool) bool {
 		}
 	}
 	return false
+}
+
+// Error returns err when neither its text nor its %+v holds one of secrets
+// (what a server sent may be quoted there: net/http quotes a malformed answer's
+// lines), else an error of its redacted text that wraps nothing, since every
+// error of the chain would print the secret.
+func Error(err error, secrets []string) error {
+	msg := err.Error()
+	if all := fmt.Sprintf("%+v", err); Secrets(msg, secrets) == msg && Secrets(all, secrets) == all {
+		return err
+	}
+	return errors.New(Secrets(msg, secrets))
 }

@@ -59,7 +59,7 @@ func (g Grant) Fetch() func(context.Context) (*oauth2.Token, error) {
 			if err == nil || attempt >= g.MaxAttempts || ctx.Err() != nil || !retryable(err) {
 				if err != nil {
 					// The endpoint may echo the credentials: never print them.
-					err = NewError(err, scrub.CredentialForms(g.ClientID, g.ClientSecret))
+					err = newError(err, scrub.CredentialForms(g.ClientID, g.ClientSecret))
 				}
 				return tok, err
 			}
@@ -161,7 +161,7 @@ func (c *Cache) run(ctx context.Context, cl *call) {
 	case err != nil:
 		var te *Error
 		if !errors.As(err, &te) {
-			err = NewError(err, nil)
+			err = newError(err, nil)
 		}
 	case tok == nil || tok.AccessToken == "":
 		err = errors.New("getting an access token: the token endpoint returned no access_token")
@@ -264,16 +264,13 @@ type Error struct {
 func (e *Error) Error() string { return e.msg }
 func (e *Error) Unwrap() error { return e.err }
 
-// NewError returns err as an Error, with secrets redacted.
-func NewError(err error, secrets []string) *Error {
+// newError returns err as an Error, with secrets redacted.
+func newError(err error, secrets []string) *Error {
 	clean := func(s string) string { return scrub.Secrets(s, secrets) }
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) || re.Response == nil {
-		msg := "getting an access token: " + scrub.OneLine(clean(err.Error()))
-		if all := fmt.Sprintf("%+v", err); clean(all) != all {
-			err = errors.New(msg) // the cause would print a secret
-		}
-		return &Error{msg: msg, err: err}
+		err = scrub.Error(err, secrets) // the cause would print a secret
+		return &Error{msg: "getting an access token: " + scrub.OneLine(err.Error()), err: err}
 	}
 	c := &oauth2.RetrieveError{
 		Response:         &http.Response{Status: scrub.OneLine(clean(re.Response.Status)), StatusCode: re.Response.StatusCode},
@@ -284,7 +281,7 @@ func NewError(err error, secrets []string) *Error {
 	}
 	where := "the token endpoint"
 	if re.Response.Request != nil {
-		where = re.Response.Request.URL.Redacted()
+		where = clean(re.Response.Request.URL.Redacted())
 	}
 	msg := fmt.Sprintf("getting an access token: %s answered %s", where, c.Response.Status)
 	switch {
