@@ -53,9 +53,9 @@ type Client struct {
 	sandbox  bool // WithSandbox
 }
 
-// RequestEditorFn changes a request before it is sent: the SDK's own editors
-// (User-Agent, Accept, sandbox mode) run first, then WithRequestEditors ones, then
-// the per-call ones. An error it returns fails the call before anything is sent.
+// RequestEditorFn changes a request before it is sent (the SDK's own editors first,
+// then WithRequestEditors ones, then the per-call ones); an error it returns fails the
+// call before anything is sent. Its host, method and path must stay the operation's.
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
 
 // Token returns the access token the client currently uses, fetching one if needed:

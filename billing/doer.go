@@ -45,9 +45,8 @@ func (d *doer) secrets(tok *oauth2.Token) []string {
 	return append(d.creds[:len(d.creds):len(d.creds)], tok.AccessToken)
 }
 
-// attempts sends req (edited, its context carrying sent) and returns the status, body
-// (JSON, read whole) and token (to redact) of a 2xx answer the spec declares. rewind
-// makes its body again (nil when an editor replaced it: it is read into memory first).
+// attempts sends req (edited, its context carrying sent) and returns a declared 2xx
+// answer's status, body and token (to redact); rewind makes the body again, or is nil.
 func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Request, sent *sendtrace.Trace, rewind func() (io.ReadCloser, error), ob *callObs) (status int, _ []byte, _ *oauth2.Token, _ error) {
 	sends := 0
 	defer func() {
@@ -187,9 +186,8 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 	}
 }
 
-// success reads a 2xx answer (at most maxBody bytes), a status the spec declares, in
-// JSON. The call was carried out: every error wraps ErrUnexpectedResponse. retry
-// tells an idempotent call that lost its answer to the network.
+// success reads a declared 2xx JSON answer (at most maxBody bytes); every error wraps
+// ErrUnexpectedResponse. retry tells an idempotent call its answer was lost in transit.
 func (d *doer) success(ctx context.Context, op *ops.Operation, resp *http.Response, tok *oauth2.Token) (_ []byte, retry bool, _ error) {
 	b, err := body.Read(resp.Body, d.maxBody, resp.ContentLength)
 	_ = resp.Body.Close()

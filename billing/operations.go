@@ -13,9 +13,8 @@ import (
 )
 
 // invoke runs a call of op for Client's methods (operations.gen.go): it checks the
-// path values (name, value pairs) and inputs, builds the request, runs the editors,
-// sends it and decodes the answer into a D: the R returned, or one whose answer
-// method gives it (or names a required field it lacks).
+// path values and inputs, builds the request, runs the editors, sends it and decodes
+// the answer into a D: the R, or one whose answer method gives it (or its lack).
 func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []RequestEditorFn, check func() *ops.FieldError, build func(context.Context) (*http.Request, error), paths ...string) (*R, error) {
 	fe := ops.CheckPathValues(paths...)
 	if fe == nil && c.doer.validate {
@@ -36,7 +35,7 @@ func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []
 		return nil, &InvalidRequestError{Operation: op.ID, Field: "request", Reason: err.Error(), Err: err}
 	}
 	setHeaders(req.Header, c.sandbox)
-	built, rewind := req.Body, req.GetBody
+	built, rewind, where := req.Body, req.GetBody, req.Method+" "+req.URL.Path
 	for _, edits := range [2][]RequestEditorFn{c.editors, opts} {
 		for _, edit := range edits {
 			if err := edit(ctx, req); err != nil {
@@ -49,6 +48,9 @@ func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []
 	}
 	if req.Body != built { // an editor replaced it (no panic: built holds a *bytes.Reader)
 		rewind = nil
+	}
+	if w := req.Method + " " + req.URL.Path; w != where { // the retry policy is op's: it must stay op's request
+		return nil, &InvalidRequestError{Operation: op.ID, Field: "URL", Reason: fmt.Sprintf("a request editor changed %s to %s", where, w)}
 	}
 	status, body, tok, err := c.doer.do(ctx, op, req, sent, rewind)
 	if err != nil {

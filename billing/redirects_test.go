@@ -126,3 +126,41 @@ func TestEditorRedirectToHTTPKeepsToken(t *testing.T) {
 		t.Errorf("bearer token handed to the transport for %v (err %v)", leakedTo, err)
 	}
 }
+
+// A request editor that turns a call into another operation's request (another
+// method or path) is refused before sending: the retry policy of the call's own
+// operation would otherwise re-send, say, a usage as if it were an idempotent read.
+func TestEditorCannotTurnACallIntoAnotherOperation(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*http.Request)
+	}{
+		{"method", func(r *http.Request) { r.Method = http.MethodPost }},
+		{"path", func(r *http.Request) { r.URL.Path = "/v1/subscriptions/s/items/i/usage" }},
+		{"both", func(r *http.Request) {
+			r.Method, r.URL.Path = http.MethodPost, "/v1/subscriptions/s/charge_at_term"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var sent atomic.Int32
+			rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				sent.Add(1)
+				return nil, errors.New("not sent (test transport)")
+			})
+			api := newTestAPI(t, ok)
+			c, _ := api.client(t, WithHTTPClient(&http.Client{Transport: rt}), WithTokenSource(staticToken("secret-token")))
+			_, err := c.GetProductComponents(context.Background(), "p", gen.GetProductComponentsParams{}, func(_ context.Context, r *http.Request) error {
+				tt.edit(r)
+				return nil
+			})
+			var ire *InvalidRequestError
+			if !errors.As(err, &ire) || ire.Field != "URL" {
+				t.Fatalf("err = %v, want an *InvalidRequestError on URL", err)
+			}
+			if n := sent.Load(); n != 0 {
+				t.Errorf("the transport got %d requests, want 0", n)
+			}
+		})
+	}
+}
