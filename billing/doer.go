@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/prestashopcorp/billing-sdk-go/internal/body"
+	"github.com/prestashopcorp/billing-sdk-go/internal/endpoint"
 	"github.com/prestashopcorp/billing-sdk-go/internal/header"
 	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
 	"github.com/prestashopcorp/billing-sdk-go/internal/scrub"
@@ -21,10 +22,9 @@ import (
 	"github.com/prestashopcorp/billing-sdk-go/internal/token"
 )
 
-// doer sends the requests of the operations with the token, by the retry policy. No
-// layer under it sends a non-idempotent call twice: its request has no GetBody (no
-// transport replay), hc follows no redirect, and a failure after the status line
-// is an unknown outcome.
+// doer sends the operations' requests with the token, by the retry policy. No layer
+// under it sends a non-idempotent call twice: its request has no GetBody (no transport
+// replay), hc follows no redirect, a failure after the status line is an unknown outcome.
 type doer struct {
 	hc       *http.Client // never follows redirects
 	validate bool
@@ -54,9 +54,9 @@ func (d *doer) attempts(ctx context.Context, op *ops.Operation, req *http.Reques
 			_ = req.Body.Close() // as net/http's Do does, even when refusing it
 		}
 	}()
-	if o := req.URL.Scheme + "://" + req.URL.Host; o != d.origin { // moved by an editor: the token must not follow
+	if !endpoint.Within(d.origin, req.URL) { // moved by an editor: the token must not follow
 		return 0, nil, nil, &InvalidRequestError{Operation: op.ID, Field: "URL",
-			Reason: fmt.Sprintf("a request editor moved the request to %s; the client sends its token only to %s", o, d.origin)}
+			Reason: fmt.Sprintf("a request editor moved the request to %s://%s; the client sends its token only to %s", req.URL.Scheme, req.URL.Host, d.origin)}
 	}
 	if field, reason := header.Check(req.Header); field != "" {
 		return 0, nil, nil, &InvalidRequestError{Operation: op.ID, Field: field, Reason: reason}

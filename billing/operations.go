@@ -35,7 +35,7 @@ func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []
 		return nil, &InvalidRequestError{Operation: op.ID, Field: "request", Reason: err.Error(), Err: err}
 	}
 	setHeaders(req.Header, c.sandbox)
-	built, rewind, where := req.Body, req.GetBody, req.Method+" "+req.URL.Path
+	built, rewind, method, path := req.Body, req.GetBody, req.Method, req.URL.Path
 	for _, edits := range [2][]RequestEditorFn{c.editors, opts} {
 		for _, edit := range edits {
 			if err := edit(ctx, req); err != nil {
@@ -49,8 +49,8 @@ func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []
 	if req.Body != built { // an editor replaced it (no panic: built holds a *bytes.Reader)
 		rewind = nil
 	}
-	if w := req.Method + " " + req.URL.Path; w != where { // the retry policy is op's: it must stay op's request
-		return nil, &InvalidRequestError{Operation: op.ID, Field: "URL", Reason: fmt.Sprintf("a request editor changed %s to %s", where, w)}
+	if req.Method != method || req.URL.Path != path { // the retry policy is op's: it must stay op's request
+		return nil, &InvalidRequestError{Operation: op.ID, Field: "URL", Reason: fmt.Sprintf("a request editor changed %s %s to %s %s", method, path, req.Method, req.URL.Path)}
 	}
 	status, body, tok, err := c.doer.do(ctx, op, req, sent, rewind)
 	if err != nil {

@@ -39,3 +39,10 @@ func IsLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return strings.EqualFold(host, "localhost") || ip != nil && ip.IsLoopback()
 }
+
+// Within reports whether u is at origin (scheme://host, as Check returns it),
+// without building a string: it runs on every request.
+func Within(origin string, u *url.URL) bool {
+	rest, ok := strings.CutPrefix(origin, u.Scheme)
+	return ok && u.Scheme != "" && strings.TrimPrefix(rest, "://") == u.Host && strings.HasPrefix(rest, "://")
+}
