@@ -25,6 +25,18 @@ import (
 	"github.com/prestashopcorp/billing-sdk-go/internal/contracttest"
 )
 
+// newProtoAPI starts the test API over HTTP/2 ("h2") or HTTP/1.1 (any other proto),
+// the latter without logging the connections the tests cut on purpose.
+func newProtoAPI(t *testing.T, proto string, handle http.HandlerFunc) *testAPI {
+	t.Helper()
+	if proto == "h2" {
+		return newH2API(t, handle)
+	}
+	api := newTestAPI(t, handle)
+	api.Config.ErrorLog = discardLog()
+	return api
+}
+
 // newH2API is newTestAPI over TLS with HTTP/2, as production runs.
 func newH2API(t *testing.T, handle http.HandlerFunc) *testAPI {
 	t.Helper()
@@ -170,13 +182,7 @@ func TestRandomDeadlineNeverHidesAnAppliedCall(t *testing.T) {
 				mu.Unlock()
 				ok(w, r)
 			}
-			var api *testAPI
-			if proto == "h2" {
-				api = newH2API(t, h)
-			} else {
-				api = newTestAPI(t, h)
-				api.Config.ErrorLog = discardLog()
-			}
+			api := newProtoAPI(t, proto, h)
 			c, _ := api.client(t)
 			if _, err := c.Token(context.Background()); err != nil {
 				t.Fatal(err)
@@ -304,13 +310,7 @@ func TestClientTimeoutNeverResendsUsage(t *testing.T) {
 				}
 				ok(w, r)
 			}
-			var api *testAPI
-			if proto == "h2" {
-				api = newH2API(t, h)
-			} else {
-				api = newTestAPI(t, h)
-				api.Config.ErrorLog = discardLog()
-			}
+			api := newProtoAPI(t, proto, h)
 			var clients []*Client
 			for us := 100; us < 500; us += 50 {
 				c, _ := api.client(t, WithHTTPClient(&http.Client{Transport: api.Client().Transport, Timeout: time.Duration(us) * time.Microsecond}),

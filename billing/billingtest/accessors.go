@@ -70,8 +70,8 @@ type ItemUsage struct {
 // UsageReceived returns the usage the server applied to a subscription item of
 // the sandbox or live store since it started, across billing periods, and how
 // many setSubscriptionItemUsage calls carried it: what a client's own count must
-// match. A call a Fault answered after applying it (Apply, DropAfterApply,
-// Truncate, Pad) counts; a refused one does not.
+// match. A call a Fault answered after applying it (Apply, with a Status, Drop
+// or Respond) counts; a refused one does not.
 func (s *Server) UsageReceived(subscriptionID, itemID string, sandbox bool) ItemUsage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
