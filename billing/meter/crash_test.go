@@ -283,11 +283,13 @@ type crashFront struct {
 	quantity map[int64]float64
 	// plans: per instance, the usage call to kill at and how.
 	plans map[string]*frontPlan
-	// inFlight counts the usage calls being forwarded: a call whose child
-	// died goes on, and the periods close only once it is over. A call of a
-	// run that ended (over, the parent said) arrives too late: it is lost on
-	// the way, as in a network, and never reaches Billing.
-	inFlight sync.WaitGroup
+	// inFlight counts, per run, the usage calls being forwarded: a call whose
+	// child died goes on, and the periods close only once it is over. A call
+	// of a run that ended (over, the parent said) arrives too late: it is lost
+	// on the way, as in a network, and never reaches Billing. One count per
+	// run: instances end their runs at once, and a count is waited for only
+	// once nothing adds to it.
+	inFlight map[string]*sync.WaitGroup
 	over     map[string]bool
 }
 
@@ -296,8 +298,12 @@ type crashFront struct {
 func (f *crashFront) end(run string) {
 	f.mu.Lock()
 	f.over[run] = true
+	calls := f.inFlight[run]
+	delete(f.inFlight, run)
 	f.mu.Unlock()
-	f.inFlight.Wait()
+	if calls != nil {
+		calls.Wait()
+	}
 }
 
 func instanceOf(run string) string {
@@ -322,9 +328,14 @@ func (f *crashFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 		panic(http.ErrAbortHandler) // too late: lost on the way
 	}
-	f.inFlight.Add(1)
+	calls := f.inFlight[run]
+	if calls == nil {
+		calls = new(sync.WaitGroup)
+		f.inFlight[run] = calls
+	}
+	calls.Add(1)
 	f.mu.Unlock()
-	defer f.inFlight.Done()
+	defer calls.Done()
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	var in gen.UsageInput
@@ -458,6 +469,7 @@ func TestCrash(t *testing.T) {
 		applied:  map[int64]int{},
 		quantity: map[int64]float64{},
 		plans:    map[string]*frontPlan{},
+		inFlight: map[string]*sync.WaitGroup{},
 		over:     map[string]bool{},
 	}
 	front.proxy.ErrorLog = log.New(io.Discard, "", 0)

@@ -128,6 +128,9 @@ var (
 type Store interface {
 	// Record stores usages of mode, skipping any whose Key mode already holds
 	// (recorded earlier or earlier in usages): the first recording wins.
+	// Instances may record the same keys at once, each in its own order: every
+	// such Record succeeds (a database store inserts in one order, say the
+	// keys', lest two of them wait on each other).
 	Record(ctx context.Context, mode Mode, usages []Usage) error
 
 	// SetPeriodEnd records that the current billing period of the subscription

@@ -55,19 +55,8 @@ func TestMeterStoreRunsAtReadCommittedOnADatabaseThatDefaultsHigher(t *testing.T
 	go func() {
 		done <- st.Complete(context.WithoutCancel(ctx), meter.Live, bs[0].ID, "A", meter.Sent, "", t0.Add(time.Second))
 	}()
-	// Until the completion waits for the row's lock (a wait on the server,
-	// polled; the deadline only guards against a hang).
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		var waiting int
-		must(other.QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"+
-			" AND wait_event_type = 'Lock' AND query LIKE 'UPDATE "+st.batches+" SET state%'").Scan(&waiting))
-		if waiting == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the completion never waited for the row")
-		}
-	}
+	// Until the completion waits for the row's lock.
+	waitForLockWait(t, other, "UPDATE "+st.batches+" SET state")
 	must(tx.Commit())
 	if err := <-done; err != nil {
 		t.Fatalf("completing a batch whose row another session held: %v", err)

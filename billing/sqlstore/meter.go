@@ -32,7 +32,8 @@ import (
 // (BEGIN IMMEDIATE on SQLite; on PostgreSQL, READ COMMITTED even when the
 // database's default_transaction_isolation is higher), so that a nil error
 // means the change is committed. What concurrency relies on, on PostgreSQL:
-//   - Record: INSERT ... ON CONFLICT (mode, ukey) DO NOTHING.
+//   - Record: INSERT ... ON CONFLICT (mode, ukey) DO NOTHING, in key order
+//     (instances recording the same keys take their locks in one order).
 //   - Seal: pg_advisory_xact_lock per prefix and mode serialises seals; the
 //     UPDATE ... WHERE seal IS NULL takes only rows no seal took, and the
 //     INSERT ... SELECT makes the batches of the rows this seal took.
@@ -132,10 +133,14 @@ func (m *MeterStore) Record(ctx context.Context, mode meter.Mode, usages []meter
 	if len(usages) == 0 {
 		return nil
 	}
+	// In key order: on PostgreSQL an INSERT waits for a key that another open
+	// transaction inserted, so two Records of the same keys in two orders
+	// could each wait on the other (SQLSTATE 40P01). In one order, they cannot.
+	sorted := slices.SortedStableFunc(slices.Values(usages), func(a, b meter.Usage) int { return strings.Compare(a.Key, b.Key) })
 	return m.db.inTx(ctx, func(q querier) error {
 		var b strings.Builder
-		args := make([]any, 0, 6*min(len(usages), recordRows))
-		for chunk := range slices.Chunk(usages, recordRows) {
+		args := make([]any, 0, 6*min(len(sorted), recordRows))
+		for chunk := range slices.Chunk(sorted, recordRows) {
 			b.Reset()
 			args = args[:0]
 			b.WriteString("INSERT INTO " + m.usages + " (mode, ukey, subscription_id, item_id, quantity, recorded_at) VALUES ")

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,7 @@ func TestStore(t *testing.T, newDB func(t *testing.T) (open func() meter.Store))
 		{"ExpiredLeaseParksNeverResends", testExpiredLeaseParksNeverResends},
 		{"ResolveByTheCallersWord", testResolveByTheCallersWord},
 		{"ConcurrentInstancesSealAndClaimOnce", testConcurrentInstancesSealAndClaimOnce},
+		{"ConcurrentRecordsOfTheSameKeysInAnyOrder", testConcurrentRecordsOfTheSameKeysInAnyOrder},
 		{"DurableAcrossHandles", testDurableAcrossHandles},
 	}
 	for _, tc := range tests {
@@ -408,6 +410,44 @@ func testResolveByTheCallersWord(t *testing.T, open func() meter.Store) {
 	must(t, err)
 	if len(again) != 2 || again[0].ID != bs[1].ID || again[1].ID != bs[2].ID {
 		t.Fatalf("claim after resolving = %+v, want the two batches resolved as not applied", again)
+	}
+}
+
+// testConcurrentRecordsOfTheSameKeysInAnyOrder: Meters group the Adds that
+// come at once, so instances recording the same facts give a Store the same
+// keys at once, each in its own order. Every Record succeeds (a database
+// store that inserted in the given order would deadlock) and each key counts
+// once.
+func testConcurrentRecordsOfTheSameKeysInAnyOrder(t *testing.T, open func() meter.Store) {
+	const instances, rounds, keys = 4, 20, 64
+	var wg sync.WaitGroup
+	errs := make(chan error, instances)
+	for i := range instances {
+		s := open()
+		r := rand.New(rand.NewPCG(uint64(i), 1))
+		wg.Go(func() {
+			for round := range rounds {
+				us := make([]meter.Usage, keys)
+				for n := range us {
+					us[n] = usage(fmt.Sprintf("r%d-k%d", round, n), "S", "I", 1, at(time.Duration(round)*time.Second))
+				}
+				r.Shuffle(len(us), func(a, b int) { us[a], us[b] = us[b], us[a] })
+				if err := s.Record(ctx, meter.Live, us); err != nil {
+					errs <- fmt.Errorf("instance %d, round %d: %w", i, round, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	n, q, err := open().Unsealed(ctx, meter.Live)
+	must(t, err)
+	if n != rounds*keys || q != rounds*keys {
+		t.Errorf("unsealed = %d usages, %g; want %d of 1 each", n, q, rounds*keys)
 	}
 }
 
