@@ -227,6 +227,14 @@ func crashChild() error {
 		case err := <-errs:
 			return err
 		case <-done:
+			// The last adder to fail sends its error before done closes: both
+			// cases are then ready and select picks one at random, so look at
+			// errs again, or a failed Add would pass unnoticed half the time.
+			select {
+			case err := <-errs:
+				return err
+			default:
+			}
 			_, err := m.Flush(ctx)
 			return err
 		case <-tick.C:
