@@ -258,7 +258,11 @@ func TestContextEndsRetries(t *testing.T) {
 		})
 		defer close(release)
 		for _, tc := range []call{calls[0], calls[5]} {
-			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			// The deadline also covers the token fetch and the connection: it
+			// must never end before the request is written (the outcome of the
+			// usage call would then be known), even on a loaded machine. The
+			// server holds the call until it ends, so it costs only time.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			c, _ := api.client(t)
 			err := tc.do(ctx, c)
 			cancel()

@@ -75,7 +75,10 @@ func TestStallReleasedByClient(t *testing.T) {
 	srv := billingtest.NewServer(billingtest.WithT(t))
 	srv.Fault(usageOp, billingtest.Fault{Respond: faultlab.Stall})
 	req := usageRequest(t, srv, srv.URL)
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	// The deadline also covers getting a connection and writing the request:
+	// it must not end before the server has the call, even on a loaded
+	// machine. The stall holds the call until it ends, so it costs only time.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
 	if res, err := srv.HTTPClient().Do(req.WithContext(ctx)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("stalled call: %v, want context.DeadlineExceeded", err)
