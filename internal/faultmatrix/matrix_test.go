@@ -214,7 +214,7 @@ func runCell(fam *family, op *operation, seed uint64) cellResult {
 			report(i, v)
 		}
 	}
-	if extra, stacks := settle(before, 5*time.Second); extra > 0 {
+	if extra, stacks := settle(runtime.NumGoroutine, before, 5*time.Second); extra > 0 {
 		report(-1, violation{leak, fmt.Sprintf("%d goroutines left after the cell: %s", extra, stacks)})
 	}
 	for k, s := range shown {
@@ -228,12 +228,13 @@ func runCell(fam *family, op *operation, seed uint64) cellResult {
 	return cr
 }
 
-// settle waits (polling, bounded) for the goroutine count to come back to
-// before; it returns how many are left and where they wait.
-func settle(before int, limit time.Duration) (int, string) {
+// settle waits (polling, bounded) for the goroutine count (count: all of
+// them, runtime.NumGoroutine, or some) to come back to before; it returns how
+// many are left and where all goroutines wait.
+func settle(count func() int, before int, limit time.Duration) (int, string) {
 	deadline := time.Now().Add(limit)
 	for {
-		n := runtime.NumGoroutine()
+		n := count()
 		if n <= before {
 			return 0, ""
 		}
@@ -244,8 +245,8 @@ func settle(before int, limit time.Duration) (int, string) {
 	}
 }
 
-// stackSummary counts the goroutines by the function they were started with.
-func stackSummary() string {
+// creators counts the goroutines by the function they were started with.
+func creators() map[string]int {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
 	counts := map[string]int{}
@@ -256,8 +257,13 @@ func stackSummary() string {
 			counts[line]++
 		}
 	}
+	return counts
+}
+
+// stackSummary counts the goroutines by the function they were started with.
+func stackSummary() string {
 	var parts []string
-	for fn, c := range counts {
+	for fn, c := range creators() {
 		parts = append(parts, fmt.Sprintf("%d× %s", c, fn))
 	}
 	sort.Strings(parts)
