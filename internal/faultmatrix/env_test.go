@@ -110,6 +110,9 @@ type run struct {
 	tokenEnd       time.Time
 	tokenExpiry    time.Time // of the token fetched before the fault, as the client sees it
 	inconclusive   bool      // the run could not set up what the cell needs
+	// conclusiveUntil, if set, makes a run whose call ends after it
+	// inconclusive: the cell's setup may no longer hold by then.
+	conclusiveUntil time.Time
 }
 
 // callTimeout bounds a call that has no scripted deadline: long enough never to

@@ -302,6 +302,9 @@ func runOnce(fam *family, op *operation, rnd *rng) (res result) {
 		ctx, cancel := context.WithTimeout(context.Background(), d)
 		res.err = op.call(ctx, r.client, r.callOpts...)
 		cancel()
+		if !r.conclusiveUntil.IsZero() && time.Now().After(r.conclusiveUntil) {
+			r.inconclusive = true
+		}
 	}
 	if r.gateway != nil {
 		res.secrets = append(res.secrets, r.gateway.seenTokens()...)
