@@ -35,19 +35,26 @@ start_postgres() {
 		as=(runuser -u "$user" --)
 	fi
 
-	# A free loopback port.
-	local port
-	for port in $(seq 55433 55533); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-	done
-
 	PG_CTL=("${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data")
 	trap stop_postgres EXIT
 	"${as[@]}" "$bin/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 ||
 		{ cat "$PG_DIR/initdb.log"; return 1; }
-	# fsync off: the cluster is thrown away (the stores' own durability is not what it tests).
-	"${PG_CTL[@]}" -l "$PG_DIR/server.log" -w -o "-p $port -k $PG_DIR -h 127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null ||
-		{ cat "$PG_DIR/server.log"; return 1; }
+	# The first free loopback port of 55433-55533. A port that answers is
+	# skipped; one that looked free may still be taken before the server binds
+	# it (by another job on the machine): then the next one is tried.
+	local port log started=""
+	for port in $(seq 55433 55533); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
+		log="$PG_DIR/server-$port.log"
+		# fsync off: the cluster is thrown away (the stores' own durability is not what it tests).
+		if "${PG_CTL[@]}" -l "$log" -w -o "-p $port -k $PG_DIR -h 127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null; then
+			started=1
+			break
+		fi
+		grep -q "Address already in use" "$log" || { cat "$log"; return 1; }
+		echo "postgres: 127.0.0.1:$port was taken meanwhile; trying the next port" >&2
+	done
+	[ -n "$started" ] || { echo "postgres: no free port in 55433-55533 on 127.0.0.1"; return 1; }
 	export BILLING_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
 	export BILLING_POSTGRES=1
 	echo "postgres: $("$bin/postgres" --version) on 127.0.0.1:$port (BILLING_POSTGRES_URL)"
