@@ -166,7 +166,9 @@ type Store interface {
 	Complete(ctx context.Context, mode Mode, id int64, owner string, to State, errText string, now time.Time) error
 
 	// Expire parks the batches of mode still Sending whose lease ended before
-	// now: they become Unknown. It returns how many.
+	// now: they become Unknown. It returns how many. It may pass over a batch
+	// that a concurrent call holds (a Complete, another instance's Expire),
+	// rather than wait for it; a later Expire parks it if it is still Sending.
 	Expire(ctx context.Context, mode Mode, now time.Time) (int, error)
 
 	// Resolve records the caller's word on an Unknown batch: applied (Billing

@@ -41,6 +41,9 @@ import (
 //     LOCKED) UPDATE ... FROM c: concurrent flushers never claim the same
 //     batch, nor wait on each other (the CTE runs once; a subquery under IN
 //     may be run again by the planner and claim more than n).
+//   - Expire: the same CTE (ORDER BY id FOR UPDATE SKIP LOCKED) over the
+//     sending batches whose lease ended: expiring instances never wait on
+//     each other; a batch passed over is parked by a later Expire.
 //   - Complete: UPDATE ... WHERE owner = $token AND state IN ('sending',
 //     'unknown'): only the claim's owner records the outcome, and never after
 //     the caller resolved the batch (Resolve clears the owner).
@@ -356,11 +359,20 @@ func (m *MeterStore) missing(ctx context.Context, q querier, mode meter.Mode, id
 
 // Expire implements meter.Store.
 func (m *MeterStore) Expire(ctx context.Context, mode meter.Mode, now time.Time) (int, error) {
+	// PostgreSQL: the batches in id order, passing over those another
+	// transaction holds (their holder completes them, or the next Expire
+	// parks them): instances expiring the same batches at once never wait on
+	// each other, whatever order a plan would have updated them in. SQLite:
+	// BEGIN IMMEDIATE serialises.
+	query := "UPDATE " + m.batches + " SET state = $1, error = $2, updated_at = $3 WHERE mode = $4 AND state = $5 AND lease_until < $3"
+	if m.db.dialect == Postgres {
+		query = "WITH c AS (SELECT id FROM " + m.batches + " WHERE mode = $4 AND state = $5 AND lease_until < $3" +
+			" ORDER BY id FOR UPDATE SKIP LOCKED) UPDATE " + m.batches + " b SET state = $1, error = $2, updated_at = $3" +
+			" FROM c WHERE b.id = c.id AND b.state = $5 AND b.lease_until < $3"
+	}
 	var n int64
 	err := m.db.inTx(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, "UPDATE "+m.batches+" SET state = $1, error = $2, updated_at = $3"+
-			" WHERE mode = $4 AND state = $5 AND lease_until < $3",
-			string(meter.Unknown), meter.LeaseExpired, micros(now), string(mode), string(meter.Sending))
+		res, err := q.ExecContext(ctx, query, string(meter.Unknown), meter.LeaseExpired, micros(now), string(mode), string(meter.Sending))
 		if err != nil {
 			return err
 		}
