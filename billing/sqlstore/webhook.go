@@ -107,9 +107,15 @@ import (
 //
 //	UPDATE {p}webhook_entities SET version = CASE WHEN version < $4 THEN $4 ELSE version END WHERE kind = $1 AND id = $2 AND lock_token = $3
 //
-// PurgeMessages deletes the messages done before a time:
+// PurgeMessages deletes the messages done before a time, on SQLite:
 //
 //	DELETE FROM {p}webhook_messages WHERE state = 'done' AND done_at < $1
+//
+// and on PostgreSQL passing over the rows another transaction holds, so that
+// instances purging at once never wait on each other (a later purge deletes
+// what one passed over):
+//
+//	DELETE FROM {p}webhook_messages WHERE id IN (SELECT id FROM {p}webhook_messages WHERE state = 'done' AND done_at < $1 FOR UPDATE SKIP LOCKED)
 //
 // # Isolation
 //
@@ -152,6 +158,9 @@ ON CONFLICT (kind, id) DO UPDATE SET version = excluded.version
 WHERE {p}webhook_entities.version < excluded.version`
 	webhookRecordSQL = `UPDATE {p}webhook_entities SET version = CASE WHEN version < $4 THEN $4 ELSE version END WHERE kind = $1 AND id = $2 AND lock_token = $3`
 	webhookPurgeSQL  = `DELETE FROM {p}webhook_messages WHERE state = 'done' AND done_at < $1`
+	// Two plain DELETEs could lock the same rows in two orders (two plans, or
+	// synchronised sequential scans starting at two places) and deadlock.
+	webhookPurgePostgresSQL = `DELETE FROM {p}webhook_messages WHERE id IN (SELECT id FROM {p}webhook_messages WHERE state = 'done' AND done_at < $1 FOR UPDATE SKIP LOCKED)`
 )
 
 // webhookSchema is the webhook store's schema, one migration step per element,
@@ -204,6 +213,9 @@ func NewWebhookStore(ctx context.Context, db *DB, opts ...WebhookOption) (*Webho
 		release: p(webhookReleaseSQL), lock: p(webhookLockSQL), unlock: p(webhookUnlockSQL),
 		version: p(webhookVersionSQL), advance: p(webhookAdvanceSQL), record: p(webhookRecordSQL),
 		purge: p(webhookPurgeSQL),
+	}
+	if db.dialect == Postgres {
+		s.q.purge = p(webhookPurgePostgresSQL)
 	}
 	return s, nil
 }

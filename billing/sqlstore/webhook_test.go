@@ -99,6 +99,7 @@ func TestWebhookStoreDocShowsTheSQLItRuns(t *testing.T) {
 	statements := append([]string{
 		webhookClaimSQL, webhookClaimStateSQL, webhookCompleteSQL, webhookReleaseSQL, webhookLockSQL,
 		webhookUnlockSQL, webhookVersionSQL, webhookAdvanceSQL, webhookRecordSQL, webhookPurgeSQL,
+		webhookPurgePostgresSQL,
 	}, webhookSchema...)
 	for _, stmt := range statements {
 		for _, part := range strings.Split(stmt, ";\n") {
@@ -201,6 +202,53 @@ func TestWebhookStorePurgesOldMessages(t *testing.T) {
 				t.Errorf("message 0: %v, want purged", err)
 			}
 		})
+	}
+}
+
+// TestWebhookStorePurgeSkipsMessagesAnotherTransactionHolds: on PostgreSQL a
+// purge passes over the rows another transaction holds instead of waiting
+// for them, so two instances purging at once never deadlock; the next purge
+// deletes what it passed over.
+func TestWebhookStorePurgeSkipsMessagesAnotherTransactionHolds(t *testing.T) {
+	base := dbtest.PostgresURL(t)
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s := newWebhookStore(t, openPostgres(t, base), WithWebhookClock(func() time.Time { return now }))
+	ctx := t.Context()
+	for i := range 3 {
+		c, err := s.ClaimMessage(ctx, fmt.Sprint(i), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CompleteMessage(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Close() })
+	tx, err := other.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var id string
+	if err := tx.QueryRowContext(ctx, "SELECT id FROM billing_webhook_messages WHERE id = '1' FOR UPDATE").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	// The deadline only guards against a hang: a purge that waited for the
+	// held row would wait until the test ends.
+	purgeCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if n, err := s.PurgeMessages(purgeCtx, now.Add(time.Hour)); n != 2 || err != nil {
+		t.Fatalf("purge while message 1 is held = %d, %v; want 2, nil", n, err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PurgeMessages(ctx, now.Add(time.Hour)); n != 1 || err != nil {
+		t.Fatalf("purge once message 1 is free = %d, %v; want 1, nil", n, err)
 	}
 }
 
