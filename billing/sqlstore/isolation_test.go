@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"testing"
 	"time"
 
@@ -39,16 +38,7 @@ func TestMeterStoreRunsAtReadCommittedOnADatabaseThatDefaultsHigher(t *testing.T
 	}
 
 	// Another session holds the batch's row while the completion comes.
-	other, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = other.Close() })
-	tx, err := other.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback() }()
+	other, tx := otherSession(t, base)
 	_, err = tx.ExecContext(ctx, "UPDATE "+st.batches+" SET note = 'held' WHERE id = $1", bs[0].ID)
 	must(err)
 	done := make(chan error, 1)

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"testing"
 	"time"
 
@@ -25,16 +24,7 @@ func TestMeterStoreRecordsOverlappingKeysInAnyOrderWithoutDeadlock(t *testing.T)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = other.Close() })
-	tx, err := other.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback() }()
+	other, tx := otherSession(t, base)
 	insert := "INSERT INTO " + st.usages + " (mode, ukey, subscription_id, item_id, quantity, recorded_at)" +
 		" VALUES ('live', $1, 'S', 'I', 1, 1) ON CONFLICT (mode, ukey) DO NOTHING"
 	if _, err := tx.ExecContext(ctx, insert, "k1"); err != nil {
@@ -69,26 +59,6 @@ func TestMeterStoreRecordsOverlappingKeysInAnyOrderWithoutDeadlock(t *testing.T)
 	}
 }
 
-// waitForLockWait returns once a session of the test's database waits for a
-// lock while running a statement that starts with prefix. It polls the
-// server; the deadline only guards against a hang.
-func waitForLockWait(t *testing.T, db *sql.DB, prefix string) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		var waiting int
-		if err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"+
-			" AND wait_event_type = 'Lock' AND starts_with(query, $1)", prefix).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting > 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no session waited for a lock in %q", prefix)
-		}
-	}
-}
-
 // TestMeterStoreExpireSkipsBatchesAnotherTransactionHolds: on PostgreSQL,
 // Expire takes the expired batches in id order and passes over those another
 // transaction holds (FOR UPDATE SKIP LOCKED), so instances expiring the same
@@ -117,16 +87,7 @@ func TestMeterStoreExpireSkipsBatchesAnotherTransactionHolds(t *testing.T) {
 		t.Fatalf("claim: %v, %v", bs, err)
 	}
 
-	other, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = other.Close() })
-	tx, err := other.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback() }()
+	_, tx := otherSession(t, base)
 	var id int64
 	if err := tx.QueryRowContext(ctx, "SELECT id FROM "+st.batches+" WHERE id = $1 FOR UPDATE", bs[1].ID).Scan(&id); err != nil {
 		t.Fatal(err)

@@ -223,16 +223,7 @@ func TestWebhookStorePurgeSkipsMessagesAnotherTransactionHolds(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	other, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = other.Close() })
-	tx, err := other.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback() }()
+	_, tx := otherSession(t, base)
 	var id string
 	if err := tx.QueryRowContext(ctx, "SELECT id FROM billing_webhook_messages WHERE id = '1' FOR UPDATE").Scan(&id); err != nil {
 		t.Fatal(err)
