@@ -11,6 +11,7 @@ import (
 
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/fakeclock"
 	"github.com/prestashopcorp/billing-sdk-go/internal/rawclient"
 )
 
@@ -33,7 +34,7 @@ func algNone(tok string) string {
 }
 
 func TestAuth(t *testing.T) {
-	clk := newClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	clk := fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	srv := newServer(t, billingtest.WithClock(clk.Now), billingtest.WithTokenTTL(time.Minute))
 	other := newServer(t)
 

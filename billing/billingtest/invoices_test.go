@@ -13,6 +13,7 @@ import (
 	"github.com/prestashopcorp/billing-sdk-go/billing"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/fakeclock"
 )
 
 func invoiceIDs(ns ...int) []string {
@@ -97,7 +98,7 @@ func TestGetInvoicesRefusals(t *testing.T) {
 }
 
 func TestGetInvoiceDownload(t *testing.T) {
-	clk := newClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	clk := fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	srv := newServer(t, billingtest.WithClock(clk.Now))
 	c := fullClient(t, srv)
 	res, err := c.GetInvoiceDownloadWithResponse(t.Context(), "INV-2025-00003")

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
+	"github.com/prestashopcorp/billing-sdk-go/internal/fakeclock"
 )
 
 // decodeJWT returns the header and claims of a JWT, unverified.
@@ -37,7 +38,7 @@ func decodeJWT(t *testing.T, tok string) (header, claims map[string]any) {
 }
 
 func TestTokenClaims(t *testing.T) {
-	clk := newClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	clk := fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	srv := newServer(t, billingtest.WithClock(clk.Now))
 	tok := fetchToken(t, srv, "subscription.write.usage", "invoices.read")
 

@@ -15,6 +15,7 @@ import (
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
 	"github.com/prestashopcorp/billing-sdk-go/billing/meter"
 	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/fakeclock"
 )
 
 func TestFlushSendsOneCallPerItemAndCountsAKeyOnce(t *testing.T) {
@@ -127,7 +128,7 @@ func TestNothingSentIsRetriedOnTheNextFlush(t *testing.T) {
 }
 
 func TestUnknownOutcomeIsParkedAndResolvedFromTheInvoice(t *testing.T) {
-	clock := newFakeClock(time.Date(2025, 12, 15, 10, 0, 0, 0, time.UTC))
+	clock := fakeclock.New(time.Date(2025, 12, 15, 10, 0, 0, 0, time.UTC))
 	srv := billingtest.NewServer(billingtest.WithT(t), billingtest.WithClock(clock.Now))
 	m := newMeter(t, srv.Client(), meter.NewMemoryStore(), meter.WithClock(clock))
 	ctx := t.Context()
@@ -194,7 +195,7 @@ func TestUnknownOutcomeIsParkedAndResolvedFromTheInvoice(t *testing.T) {
 }
 
 func TestProposalNeedsAPerUnitPrice(t *testing.T) {
-	clock := newFakeClock(time.Date(2025, 12, 15, 10, 0, 0, 0, time.UTC))
+	clock := fakeclock.New(time.Date(2025, 12, 15, 10, 0, 0, 0, time.UTC))
 	seed := billingtest.DefaultSeed()
 	seed.Addons[0].PricingModel = gen.Stairstep
 	srv := billingtest.NewServer(billingtest.WithT(t), billingtest.WithClock(clock.Now), billingtest.WithSeed(seed))

@@ -9,6 +9,7 @@ import (
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
 	"github.com/prestashopcorp/billing-sdk-go/billing/meter"
 	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
+	"github.com/prestashopcorp/billing-sdk-go/internal/fakeclock"
 )
 
 // TestLatePaymentEventDoesNotMoveThePeriodEnd: the Tracker orders a payment
@@ -36,7 +37,7 @@ func TestLatePaymentEventDoesNotMoveThePeriodEnd(t *testing.T) {
 		sub, before.Unix()))
 
 	store := meter.NewMemoryStore()
-	m := newMeter(t, billingtest.NewServer(billingtest.WithT(t)).Client(), store, meter.WithClock(newFakeClock(now)))
+	m := newMeter(t, billingtest.NewServer(billingtest.WithT(t)).Client(), store, meter.WithClock(fakeclock.New(now)))
 	got := periodEndsAfter(t, store, now, m.Hook(nil), planChange, latePayment)
 	if !got[sub].Equal(after) {
 		t.Errorf("period end = %v, want %v (the plan change's, not the late payment's snapshot)", got[sub], after)
@@ -60,7 +61,7 @@ func TestLateCreationEventDoesNotMoveThePeriodEnd(t *testing.T) {
 		return ev
 	}
 	store := meter.NewMemoryStore()
-	m := newMeter(t, billingtest.NewServer(billingtest.WithT(t)).Client(), store, meter.WithClock(newFakeClock(now)))
+	m := newMeter(t, billingtest.NewServer(billingtest.WithT(t)).Client(), store, meter.WithClock(fakeclock.New(now)))
 	partner := 0
 	got := periodEndsAfter(t, store, now, m.Hook(func(context.Context, *webhook.Event) error { partner++; return nil }),
 		event("m2", "subscription.updated", changed, 2000),

@@ -10,6 +10,7 @@ import (
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
 	"github.com/prestashopcorp/billing-sdk-go/billing/meter"
 	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
+	"github.com/prestashopcorp/billing-sdk-go/internal/fakeclock"
 )
 
 // receive returns the next value of ch, failing the test if none comes in 10 s
@@ -37,7 +38,7 @@ func subscriptionUpdated(t *testing.T, id string, next time.Time) *webhook.Event
 }
 
 func TestRunFlushesAMarginBeforeThePeriodEndsAndReportsLateUsage(t *testing.T) {
-	clock := newFakeClock(time.Date(2025, 12, 20, 12, 0, 0, 0, time.UTC))
+	clock := fakeclock.New(time.Date(2025, 12, 20, 12, 0, 0, 0, time.UTC))
 	srv := billingtest.NewServer(billingtest.WithT(t), billingtest.WithClock(clock.Now))
 	reports := make(chan meter.Report, 8)
 	const margin = time.Hour

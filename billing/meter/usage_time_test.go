@@ -6,6 +6,7 @@ import (
 
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest"
 	"github.com/prestashopcorp/billing-sdk-go/billing/meter"
+	"github.com/prestashopcorp/billing-sdk-go/internal/fakeclock"
 )
 
 // TestUsageStampedInTheFutureIsStillReportedLate: a Usage.At later than the
@@ -15,7 +16,7 @@ import (
 func TestUsageStampedInTheFutureIsStillReportedLate(t *testing.T) {
 	ctx := t.Context()
 	end := time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)
-	clock := newFakeClock(end.Add(-2 * time.Hour))
+	clock := fakeclock.New(end.Add(-2 * time.Hour))
 	m := newMeter(t, billingtest.NewServer(billingtest.WithT(t)).Client(), meter.NewMemoryStore(), meter.WithClock(clock))
 	if err := m.SetPeriodEnd(ctx, sub, end); err != nil {
 		t.Fatal(err)
@@ -40,7 +41,7 @@ func TestUsageStampedInTheFutureIsStillReportedLate(t *testing.T) {
 func TestRenewalLearntJustBeforeTheEndKeepsTheEnd(t *testing.T) {
 	ctx := t.Context()
 	end := time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)
-	clock := newFakeClock(end.Add(-10 * time.Second))
+	clock := fakeclock.New(end.Add(-10 * time.Second))
 	m := newMeter(t, billingtest.NewServer(billingtest.WithT(t)).Client(), meter.NewMemoryStore(), meter.WithClock(clock))
 	if err := m.SetPeriodEnd(ctx, sub, end); err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/prestashopcorp/billing-sdk-go/billing/webhook"
+	"github.com/prestashopcorp/billing-sdk-go/internal/fakeclock"
 )
 
 // An Opener returns a new, empty Store that reads the time from now, and that
@@ -34,33 +35,11 @@ type Opener func(t *testing.T, now func() time.Time) webhook.Store
 // lease is the lease of the suite's claims and locks.
 const lease = time.Minute
 
-// clock is a time that only the test moves.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock {
-	return &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // TestStore runs the conformance tests on the Stores open returns.
 func TestStore(t *testing.T, open Opener) {
 	tests := []struct {
 		name string
-		run  func(t *testing.T, s webhook.Store, c *clock)
+		run  func(t *testing.T, s webhook.Store, c *fakeclock.Clock)
 	}{
 		{"ClaimCompleteRelease", testClaimCompleteRelease},
 		{"CrashedHolderIsTakenOverAfterItsLease", testTakeover},
@@ -78,7 +57,7 @@ func TestStore(t *testing.T, open Opener) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newClock()
+			c := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 			tt.run(t, open(t, c.Now), c)
 		})
 	}
@@ -111,7 +90,7 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func testClaimCompleteRelease(t *testing.T, s webhook.Store, clk *clock) {
+func testClaimCompleteRelease(t *testing.T, s webhook.Store, clk *fakeclock.Clock) {
 	ctx := context.Background()
 	a := claim(t, s, "m1")
 	if want := clk.Now().Add(lease); a.Expires.Before(want.Add(-time.Millisecond)) || a.Expires.After(want) {
@@ -141,7 +120,7 @@ func testClaimCompleteRelease(t *testing.T, s webhook.Store, clk *clock) {
 
 // A holder that crashed keeps its claim for its lease; then another takes it
 // over, and the crashed one's claim completes nothing.
-func testTakeover(t *testing.T, s webhook.Store, clk *clock) {
+func testTakeover(t *testing.T, s webhook.Store, clk *fakeclock.Clock) {
 	ctx := context.Background()
 	crashed := claim(t, s, "m1")
 	clk.Advance(lease - time.Second)
@@ -161,7 +140,7 @@ func testTakeover(t *testing.T, s webhook.Store, clk *clock) {
 
 // A's claim lapses, B takes it over, A's function fails and A releases: B's
 // claim stays, so that a third delivery does not run the message while B does.
-func testLapsedRelease(t *testing.T, s webhook.Store, clk *clock) {
+func testLapsedRelease(t *testing.T, s webhook.Store, clk *fakeclock.Clock) {
 	ctx := context.Background()
 	a := claim(t, s, "m1")
 	clk.Advance(lease + time.Second)
@@ -200,14 +179,14 @@ func oneWins(t *testing.T, what string, try func() error) {
 	}
 }
 
-func testConcurrentClaims(t *testing.T, s webhook.Store, _ *clock) {
+func testConcurrentClaims(t *testing.T, s webhook.Store, _ *fakeclock.Clock) {
 	oneWins(t, "concurrent claims", func() error {
 		_, err := s.ClaimMessage(context.Background(), "m1", lease)
 		return err
 	})
 }
 
-func testConcurrentTakeovers(t *testing.T, s webhook.Store, clk *clock) {
+func testConcurrentTakeovers(t *testing.T, s webhook.Store, clk *fakeclock.Clock) {
 	claim(t, s, "m1")
 	clk.Advance(2 * lease)
 	oneWins(t, "concurrent takeovers", func() error {
@@ -219,7 +198,7 @@ func testConcurrentTakeovers(t *testing.T, s webhook.Store, clk *clock) {
 // A claim whose insert conflicts with a row that a release deletes before the
 // claim reads it must still end in a claim or ErrInProgress, never an error or
 // two holders.
-func testClaimRacingRelease(t *testing.T, s webhook.Store, _ *clock) {
+func testClaimRacingRelease(t *testing.T, s webhook.Store, _ *fakeclock.Clock) {
 	ctx := context.Background()
 	for i := range 60 {
 		id := fmt.Sprintf("m%d", i)
@@ -242,7 +221,7 @@ func testClaimRacingRelease(t *testing.T, s webhook.Store, _ *clock) {
 	}
 }
 
-func testEntityLock(t *testing.T, s webhook.Store, clk *clock) {
+func testEntityLock(t *testing.T, s webhook.Store, clk *fakeclock.Clock) {
 	ctx := context.Background()
 	lock := func(kind, id string) (webhook.EntityLock, error) { return s.LockEntity(ctx, kind, id, lease) }
 	a, err := lock(webhook.KindSubscription, "s1")
@@ -284,14 +263,14 @@ func testEntityLock(t *testing.T, s webhook.Store, clk *clock) {
 	}
 }
 
-func testConcurrentEntityLocks(t *testing.T, s webhook.Store, _ *clock) {
+func testConcurrentEntityLocks(t *testing.T, s webhook.Store, _ *fakeclock.Clock) {
 	oneWins(t, "concurrent entity locks", func() error {
 		_, err := s.LockEntity(context.Background(), webhook.KindCustomer, "c1", lease)
 		return err
 	})
 }
 
-func testVersions(t *testing.T, s webhook.Store, _ *clock) {
+func testVersions(t *testing.T, s webhook.Store, _ *fakeclock.Clock) {
 	ctx := context.Background()
 	for _, step := range []struct {
 		v        webhook.Version
@@ -343,7 +322,7 @@ func event(t *testing.T, typ webhook.Type, id, sub string, v int) *webhook.Event
 
 // Two instances: the one that gets a delivery while the other runs it answers
 // ErrInProgress (409), then the message is a duplicate.
-func testTrackersInProgress(t *testing.T, s webhook.Store, _ *clock) {
+func testTrackersInProgress(t *testing.T, s webhook.Store, _ *fakeclock.Clock) {
 	a, b := webhook.NewTracker(s, webhook.WithLease(lease)), webhook.NewTracker(s, webhook.WithLease(lease))
 	ev := event(t, webhook.SubscriptionUpdated, "m1", "s1", 1)
 	started, finish := make(chan webhook.Hold), make(chan struct{})
@@ -376,7 +355,7 @@ func testTrackersInProgress(t *testing.T, s webhook.Store, _ *clock) {
 
 // An instance crashed holding a message and its entity: deliveries are refused
 // for the lease, then another instance processes them.
-func testTrackersCrash(t *testing.T, s webhook.Store, clk *clock) {
+func testTrackersCrash(t *testing.T, s webhook.Store, clk *fakeclock.Clock) {
 	ctx := context.Background()
 	claim(t, s, "m1")
 	_, err := s.LockEntity(ctx, webhook.KindSubscription, "s1", lease)
@@ -409,7 +388,7 @@ func testTrackersCrash(t *testing.T, s webhook.Store, clk *clock) {
 // A's function outlives its lease: B takes the message over. A's failure then
 // releases nothing (a third delivery is refused while B runs it), and A's
 // success records nothing.
-func testTrackersLapsed(t *testing.T, s webhook.Store, clk *clock) {
+func testTrackersLapsed(t *testing.T, s webhook.Store, clk *fakeclock.Clock) {
 	for _, aFails := range []bool{true, false} {
 		id := fmt.Sprintf("m-%v", aFails)
 		ev := event(t, webhook.SubscriptionUpdated, id, "s-"+id, 1)
@@ -466,7 +445,7 @@ func testTrackersLapsed(t *testing.T, s webhook.Store, clk *clock) {
 // Four instances get the events of a few entities, each event at several
 // instances at once: each message runs once, an entity's events never run at
 // once, and no event runs after a newer one of its entity.
-func testTrackersOrder(t *testing.T, s webhook.Store, _ *clock) {
+func testTrackersOrder(t *testing.T, s webhook.Store, _ *fakeclock.Clock) {
 	trackers := make([]*webhook.Tracker, 4)
 	for i := range trackers {
 		trackers[i] = webhook.NewTracker(s, webhook.WithLease(lease), webhook.WithEntityWait(time.Minute))
