@@ -212,7 +212,7 @@ const lateExpr = "CASE WHEN missed_end > 0 THEN 1 ELSE 0 END"
 func (m *MeterStore) Seal(ctx context.Context, mode meter.Mode, now time.Time) (int, error) {
 	seal := newSeal()
 	var n int64
-	err := m.db.inTx(ctx, func(q querier) error {
+	err := m.db.inTx(ctx, func(q querier) (err error) {
 		if m.db.dialect == Postgres {
 			h := fnv.New64a()
 			h.Write([]byte(m.sealLock + string(mode)))
@@ -226,16 +226,12 @@ func (m *MeterStore) Seal(ctx context.Context, mode meter.Mode, now time.Time) (
 			" AND p.period_end <= $2), 0) WHERE mode = $3 AND seal IS NULL", seal, micros(now), string(mode)); err != nil {
 			return err
 		}
-		res, err := q.ExecContext(ctx, "INSERT INTO "+m.batches+" (mode, seal, subscription_id, item_id, late, quantity, usages,"+
+		n, err = execCount(ctx, q, "INSERT INTO "+m.batches+" (mode, seal, subscription_id, item_id, late, quantity, usages,"+
 			" first_at, last_at, missed_end, state, created_at, updated_at)"+
 			" SELECT mode, seal, subscription_id, item_id, "+lateExpr+", SUM(quantity), COUNT(*), MIN(recorded_at), MAX(recorded_at),"+
 			" MIN(missed_end), $1, $2, $2 FROM "+u+" WHERE mode = $3 AND seal = $4"+
 			" GROUP BY mode, seal, subscription_id, item_id, "+lateExpr+" ORDER BY subscription_id, item_id, "+lateExpr,
 			string(meter.Pending), micros(now), string(mode), seal)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
 		return err
 	})
 	if err != nil {
@@ -331,14 +327,14 @@ func (m *MeterStore) Complete(ctx context.Context, mode meter.Mode, id int64, ow
 		return fmt.Errorf("sqlstore: completing batch %d: %w", id, meter.ErrNotOwner)
 	}
 	return m.db.inTx(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, "UPDATE "+m.batches+" SET state = $1, error = $2, lease_until = 0, updated_at = $3"+
+		n, err := execCount(ctx, q, "UPDATE "+m.batches+" SET state = $1, error = $2, lease_until = 0, updated_at = $3"+
 			" WHERE id = $4 AND mode = $5 AND owner = $6 AND state IN ($7, $8)",
 			string(to), errText, micros(now), id, string(mode), owner, string(meter.Sending), string(meter.Unknown))
 		if err != nil {
 			return fmt.Errorf("sqlstore: completing batch %d: %w", id, err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			return err
+		if n == 1 {
+			return nil
 		}
 		return m.missing(ctx, q, mode, id, meter.ErrNotOwner)
 	})
@@ -371,12 +367,8 @@ func (m *MeterStore) Expire(ctx context.Context, mode meter.Mode, now time.Time)
 			" FROM c WHERE b.id = c.id AND b.state = $5 AND b.lease_until < $3"
 	}
 	var n int64
-	err := m.db.inTx(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, query, string(meter.Unknown), meter.LeaseExpired, micros(now), string(mode), string(meter.Sending))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+	err := m.db.inTx(ctx, func(q querier) (err error) {
+		n, err = execCount(ctx, q, query, string(meter.Unknown), meter.LeaseExpired, micros(now), string(mode), string(meter.Sending))
 		return err
 	})
 	if err != nil {
@@ -398,13 +390,13 @@ func (m *MeterStore) Resolve(ctx context.Context, mode meter.Mode, id int64, app
 		args = append(args, string(from[1]))
 	}
 	return m.db.inTx(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, "UPDATE "+m.batches+" SET state = $1, note = $2, updated_at = $3, owner = '', lease_until = 0"+
+		n, err := execCount(ctx, q, "UPDATE "+m.batches+" SET state = $1, note = $2, updated_at = $3, owner = '', lease_until = 0"+
 			" WHERE id = $4 AND mode = $5 AND state IN "+in, args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: resolving batch %d: %w", id, err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			return err
+		if n == 1 {
+			return nil
 		}
 		return m.missing(ctx, q, mode, id, meter.ErrState)
 	})

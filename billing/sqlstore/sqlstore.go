@@ -141,6 +141,15 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// execCount runs a statement and returns how many rows it changed.
+func execCount(ctx context.Context, q querier, query string, args ...any) (int64, error) {
+	res, err := q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 // inTx runs fn in a write transaction and commits it if fn returns nil. On
 // SQLite the transaction is BEGIN IMMEDIATE (it takes the write lock first, so a
 // read followed by a write cannot fail with SQLITE_BUSY half way); on PostgreSQL it

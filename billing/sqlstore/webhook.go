@@ -267,11 +267,7 @@ func (s *WebhookStore) CompleteMessage(ctx context.Context, c webhook.Claim) err
 }
 
 func (s *WebhookStore) complete(ctx context.Context, q querier, c webhook.Claim) error {
-	res, err := q.ExecContext(ctx, s.q.complete, c.ID, c.Token, s.now().UnixMicro())
-	if err != nil {
-		return fmt.Errorf("sqlstore: completing message %s: %w", c.ID, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
+	if n, err := execCount(ctx, q, s.q.complete, c.ID, c.Token, s.now().UnixMicro()); err != nil {
 		return fmt.Errorf("sqlstore: completing message %s: %w", c.ID, err)
 	} else if n == 0 {
 		return fmt.Errorf("%w: message %s", webhook.ErrClaimLost, c.ID)
@@ -335,12 +331,8 @@ func (s *WebhookStore) Version(ctx context.Context, kind, id string) (webhook.Ve
 // AdvanceVersion implements webhook.Store.
 func (s *WebhookStore) AdvanceVersion(ctx context.Context, kind, id string, v webhook.Version) (bool, error) {
 	var n int64
-	err := retrySerialization(ctx, func() error {
-		res, err := s.db.db.ExecContext(ctx, s.q.advance, kind, id, int64(v))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+	err := retrySerialization(ctx, func() (err error) {
+		n, err = execCount(ctx, s.db.db, s.q.advance, kind, id, int64(v))
 		return err
 	})
 	if err != nil {
@@ -368,11 +360,7 @@ func (s *WebhookStore) Record(ctx context.Context, tx *sql.Tx) error {
 		return errors.New("sqlstore: Record outside of a webhook Tracker's function")
 	}
 	if h.Entity.Token != "" {
-		res, err := tx.ExecContext(ctx, s.q.record, h.Entity.Kind, h.Entity.ID, h.Entity.Token, int64(h.Version))
-		if err != nil {
-			return fmt.Errorf("sqlstore: recording the version of %s %s: %w", h.Entity.Kind, h.Entity.ID, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
+		if n, err := execCount(ctx, tx, s.q.record, h.Entity.Kind, h.Entity.ID, h.Entity.Token, int64(h.Version)); err != nil {
 			return fmt.Errorf("sqlstore: recording the version of %s %s: %w", h.Entity.Kind, h.Entity.ID, err)
 		} else if n == 0 {
 			return fmt.Errorf("%w: %s %s", webhook.ErrClaimLost, h.Entity.Kind, h.Entity.ID)
@@ -388,11 +376,7 @@ func (s *WebhookStore) Record(ctx context.Context, tx *sql.Tx) error {
 // deleted. Run it now and then, with t a few days back: Billing redelivers a
 // message for about 28 hours.
 func (s *WebhookStore) PurgeMessages(ctx context.Context, t time.Time) (int64, error) {
-	res, err := s.db.db.ExecContext(ctx, s.q.purge, t.UnixMicro())
-	if err != nil {
-		return 0, fmt.Errorf("sqlstore: purging webhook messages: %w", err)
-	}
-	n, err := res.RowsAffected()
+	n, err := execCount(ctx, s.db.db, s.q.purge, t.UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: purging webhook messages: %w", err)
 	}
