@@ -31,6 +31,17 @@ type testAPI struct {
 	bodies   []string
 
 	offSpec []contracttest.Exemption // see allowOffSpec
+
+	afterClose func() // newH2API: wait for the handlers (see Close)
+}
+
+// Close shuts the server down and waits for its handlers, so that a test may
+// then read what they did.
+func (a *testAPI) Close() {
+	a.Server.Close()
+	if a.afterClose != nil {
+		a.afterClose()
+	}
 }
 
 func newTestAPI(t *testing.T, handle http.HandlerFunc) *testAPI {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,8 +57,46 @@ func newH2API(t *testing.T, handle http.HandlerFunc) *testAPI {
 	srv.Config.ErrorLog = discardLog()
 	srv.StartTLS()
 	a.Server = srv
-	t.Cleanup(srv.Close)
+	a.afterClose = func() { waitForH2Handlers(t) }
+	t.Cleanup(a.Close)
 	return a
+}
+
+// waitForH2Handlers waits (polling, for at most 10 s) until no HTTP/2 handler
+// of any server is running or about to. httptest.Server.Close waits for its
+// connections, and an HTTP/2 connection ends without waiting for the handlers
+// of its streams: the handler of a stream the client reset runs on, and may
+// yet read the whole body and apply the call. Once the connections are closed
+// no handler goroutine can start, but one may be started and not have run yet;
+// it is in the goroutine dump, in the server's runHandler, until it ends. No
+// test of this package runs in parallel, so every such goroutine is the test's
+// own.
+func waitForH2Handlers(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := strings.Count(allStacks(), "serverConn).runHandler(")
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%d HTTP/2 handlers still running 10 s after the server closed", n)
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// allStacks returns the stacks of all goroutines.
+func allStacks() string {
+	buf := make([]byte, 1<<16)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return string(buf[:n])
+		}
+		buf = make([]byte, 2*len(buf))
+	}
 }
 
 // usageOK reads the whole request body (the server "applies" only a complete
@@ -195,7 +234,9 @@ func TestRandomDeadlineNeverHidesAnAppliedCall(t *testing.T) {
 				errs[i] = usage(ctx, c, withHeader("X-Call", fmt.Sprint(i)))
 				cancel()
 			}
-			api.Close()
+			api.Close() // waits for the handlers
+			mu.Lock()   // and orders their writes before these reads
+			defer mu.Unlock()
 			var ok, unknown, bare, bad int
 			for i, err := range errs {
 				a := applied[fmt.Sprint(i)]
