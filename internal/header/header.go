@@ -22,13 +22,15 @@ import (
 // nothing) and why.
 func Check(h http.Header) (field, reason string) {
 	for name, values := range h {
-		if ck := http.CanonicalHeaderKey(name); ck != name {
+		valid, canonical := scanName(name)
+		if !valid {
+			return fmt.Sprintf("header %q", name), "not a valid header name"
+		}
+		if !canonical {
+			ck := http.CanonicalHeaderKey(name)
 			h[ck] = append(h[ck][:len(h[ck]):len(h[ck])], values...)
 			delete(h, name)
 			name = ck
-		}
-		if name == "" || strings.IndexFunc(name, func(r rune) bool { return r > 0x7e || !isTokenChar(byte(r)) }) >= 0 {
-			return fmt.Sprintf("header %q", name), "not a valid header name"
 		}
 		for _, v := range values {
 			if !ValidValue(v) {
@@ -43,6 +45,29 @@ func Check(h http.Header) (field, reason string) {
 		}
 	}
 	return "", ""
+}
+
+// scanName reports whether name is a header name (a non-empty token, RFC 9110)
+// and, if it is, whether it is in the form http.CanonicalHeaderKey gives it: a
+// letter upper case at the start and after each hyphen, lower case elsewhere.
+// It reads name once, without allocating: every request's headers pass here.
+func scanName(name string) (valid, canonical bool) {
+	if name == "" {
+		return false, false
+	}
+	canonical = true
+	upper := true // the next letter is upper case in canonical form
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !tokenChar[c] {
+			return false, false
+		}
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			canonical = false
+		}
+		upper = c == '-'
+	}
+	return true, canonical
 }
 
 // http2Forbids reports whether net/http refuses to send the values vv (at least
@@ -70,9 +95,13 @@ func ValidValue(v string) bool {
 	return true
 }
 
-func isTokenChar(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
+// tokenChar tells the bytes a header name may hold: RFC 9110's tchar.
+var tokenChar = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0
+	}
+	return t
+}()
 
 // RetryAfter parses a Retry-After header (seconds or an HTTP date); 0 if absent
 // or bad. More seconds than a Duration holds is still a wait, longer than any
