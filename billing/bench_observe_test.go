@@ -20,8 +20,8 @@ import (
 // (off), with a debug slog logger writing text to io.Discard (slog), with
 // billingotel on an OpenTelemetry SDK that samples every span and aggregates
 // every metric but exports nothing (otel), and with both. It prints the
-// medians of the per-round ratios to off, measured side by side in
-// alternating rounds (see compare):
+// medians of the per-round ratios to off, measured side by side (see
+// compare):
 //
 //	observed: slog/off = 1.04x ns/op, ... (getProductComponents)
 func BenchmarkObserved(b *testing.B) {
@@ -54,8 +54,8 @@ func BenchmarkObserved(b *testing.B) {
 	}
 }
 
-// compareObserved runs the kinds side by side in alternating rounds, as compare
-// does, and prints the medians of their per-round ratios to the first kind.
+// compareObserved runs the kinds side by side, in blocks (see sideBySide), and
+// prints the medians of their per-round ratios to the first kind.
 func compareObserved(b *testing.B, name string, kinds []string, runs benchRuns, ops benchOps) {
 	for _, k := range kinds {
 		if len(runs[k]) == 0 {
@@ -63,32 +63,17 @@ func compareObserved(b *testing.B, name string, kinds []string, runs benchRuns, 
 		}
 	}
 	rounds := benchRounds * len(runs[kinds[0]])
-	d, n := benchTime()
-	ctx := context.Background()
-	per := map[string][]benchResult{}
-	for r := range rounds {
-		for j := range kinds {
-			k := kinds[(r+j)%len(kinds)]
-			iters := max(1, n/benchRounds)
-			if n == 0 {
-				iters = max(1, int(float64(d.Nanoseconds())/benchRounds/median(runs[k]).nsPerOp))
-			}
-			res, err := timeOp(ctx, ops[k], iters)
-			if err != nil {
-				b.Fatalf("%s %s: %v", name, k, err)
-			}
-			per[k] = append(per[k], res)
-		}
+	// One block of each kind per round: a logger and OpenTelemetry allocate
+	// more, and each kind must pay for its own garbage.
+	calls := sideBySideCalls(median(runs[kinds[0]]).nsPerOp)
+	per, err := sideBySide(context.Background(), kinds, ops, rounds, calls, calls)
+	if err != nil {
+		b.Fatalf("%s: %v", name, err)
 	}
 	for _, k := range kinds[1:] {
-		ns, allocs := make([]float64, rounds), make([]float64, rounds)
-		for i := range rounds {
-			ns[i] = per[k][i].nsPerOp / per[kinds[0]][i].nsPerOp
-			allocs[i] = per[k][i].allocsPerOp / per[kinds[0]][i].allocsPerOp
-		}
-		x := median(per[k])
+		x, base := median(runs[k]), median(runs[kinds[0]])
 		fmt.Printf("observed: %s/%s = %.2fx ns/op, %.2fx allocs/op (%s; %.0f ns/op, %.0f B/op, %.0f allocs/op; medians of %d alternating rounds)\n",
-			k, kinds[0], medianOf(ns), medianOf(allocs), name, x.nsPerOp, x.bytesPerOp, x.allocsPerOp, rounds)
+			k, kinds[0], medianRatio(per, k, kinds[0]), x.allocsPerOp/base.allocsPerOp, name, x.nsPerOp, x.bytesPerOp, x.allocsPerOp, rounds)
 	}
 }
 

@@ -11,12 +11,13 @@ package billing_test
 //     server's token endpoint, token cache, sandbox, request checks, default
 //     retry policy).
 //
-// Every iteration checks what it got. When the three sub-benchmarks of an
-// operation ran, the operation's benchmark measures them again side by side, in
-// alternating rounds (raw, gen, sdk, then gen, sdk, raw, ...), and prints the median
-// of the per-round ratios: on a shared machine, two figures taken seconds apart
-// drift more than the overhead they are meant to show, two taken in the same round
-// do not.
+// The three make the same call, in sandbox mode (header Sandbox: true), which
+// the server checks. Every iteration checks what it got. When the three
+// sub-benchmarks of an operation ran, the operation's benchmark measures them
+// again side by side, one call of each in turn (the order changing from one
+// turn to the next), and prints the median of the per-round ratios: on a
+// shared machine, two figures taken seconds apart drift more than the overhead
+// they are meant to show, two calls made one after the other do not.
 //
 //	overhead: sdk/raw = 1.03x ns/op, 1.10x allocs/op (getProductComponents; gen/raw = ...)
 //
@@ -259,6 +260,10 @@ func newBenchServer(tb testing.TB) *benchServer {
 			fail(w, http.StatusUnauthorized, "missing or wrong bearer token")
 			return
 		}
+		if r.Header.Get("Sandbox") != "true" { // the three make the same call: the SDK's runs in sandbox mode
+			fail(w, http.StatusBadRequest, "not in sandbox mode")
+			return
+		}
 		switch {
 		case r.Method == http.MethodGet && r.URL.Path == benchComponentsPath:
 			answer(w, http.StatusOK, components)
@@ -292,8 +297,10 @@ func (s *benchServer) httpClient(b *testing.B) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
+// bearer makes the gen client's calls the SDK's: with the token, in sandbox mode.
 func bearer(_ context.Context, req *http.Request) error {
 	req.Header.Set("Authorization", "Bearer "+benchToken)
+	req.Header.Set("Sandbox", "true")
 	return nil
 }
 
@@ -366,24 +373,69 @@ func measure(b *testing.B, s *benchServer, runs benchRuns, ops benchOps, kind st
 	ops[kind] = op
 }
 
-// timeOp calls op n times and returns what it cost per call.
-func timeOp(ctx context.Context, op func(context.Context) error, n int) (benchResult, error) {
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-	start := time.Now()
-	for range n {
-		if err := op(ctx); err != nil {
-			return benchResult{}, err
+// sideBySide runs the ops of kinds in turn, calls calls of each per round,
+// block calls of one kind at a time, and returns each kind's ns per call in
+// each round (per[k][i]). The order of the kinds changes from one turn to the
+// next (for three kinds, all six orders in turn), so that no kind always
+// follows the same one: the machine's drift and the caches weigh on all kinds
+// alike. Blocks of one call compare kinds that allocate alike most closely;
+// longer blocks, each after a garbage collection (as testing.B does before
+// each run), make each kind pay for the garbage it makes, not for the
+// others'.
+func sideBySide(ctx context.Context, kinds []string, ops benchOps, rounds, calls, block int) (map[string][]float64, error) {
+	per := map[string][]float64{}
+	n := len(kinds)
+	order := make([]string, n)
+	turn := 0
+	for range rounds {
+		total := make(map[string]time.Duration, n)
+		for done := 0; done < calls; done += block {
+			for j := range n {
+				if turn/n%2 == 0 {
+					order[j] = kinds[(turn+j)%n]
+				} else {
+					order[j] = kinds[(turn+n-j)%n]
+				}
+			}
+			turn++
+			for _, k := range order {
+				if block > 1 {
+					runtime.GC()
+				}
+				start := time.Now()
+				for range block {
+					if err := ops[k](ctx); err != nil {
+						return nil, fmt.Errorf("%s: %w", k, err)
+					}
+				}
+				total[k] += time.Since(start)
+			}
+		}
+		for _, k := range kinds {
+			per[k] = append(per[k], float64(total[k].Nanoseconds())/float64((calls+block-1)/block*block))
 		}
 	}
-	elapsed := time.Since(start)
-	runtime.ReadMemStats(&m1)
-	return benchResult{
-		n:           n,
-		nsPerOp:     float64(elapsed.Nanoseconds()) / float64(n),
-		bytesPerOp:  float64(m1.TotalAlloc-m0.TotalAlloc) / float64(n),
-		allocsPerOp: float64(m1.Mallocs-m0.Mallocs) / float64(n),
-	}, nil
+	return per, nil
+}
+
+// sideBySideCalls is the number of calls of each kind in a round of
+// sideBySide: about -benchtime of each kind in benchRounds rounds (nsPerOp: a
+// kind's sub-benchmark).
+func sideBySideCalls(nsPerOp float64) int {
+	d, n := benchTime()
+	if n > 0 {
+		return max(1, n/benchRounds)
+	}
+	return max(1, int(float64(d.Nanoseconds())/benchRounds/nsPerOp))
+}
+
+// medianRatio returns the median over rounds of per[num][i] / per[den][i].
+func medianRatio(per map[string][]float64, num, den string) float64 {
+	v := make([]float64, len(per[den]))
+	for i := range v {
+		v[i] = per[num][i] / per[den][i]
+	}
+	return medianOf(v)
 }
 
 // benchTime returns -test.benchtime: a duration, or a number of iterations.
@@ -437,11 +489,12 @@ func median(runs []benchResult) benchResult {
 // benchRounds is the number of side-by-side rounds of compare, per -count.
 const benchRounds = 10
 
-// compare runs the three ways of an operation whose sub-benchmarks ran side by side
-// in alternating rounds (benchRounds per -count, about -benchtime of each way per
-// ten rounds), and prints the medians of the per-round ratios, then the figures of
-// the sub-benchmarks. It prints to stdout: the log of a benchmark with
-// sub-benchmarks is only shown with -v.
+// compare runs the three ways of an operation whose sub-benchmarks ran side by
+// side (sideBySide: benchRounds rounds per -count, about -benchtime of each way
+// in all), and prints the median of the per-round ratios of time per call, the
+// ratio of the sub-benchmarks' allocations per call (they do not drift), then
+// the figures of the sub-benchmarks. It prints to stdout: the log of a
+// benchmark with sub-benchmarks is only shown with -v.
 func compare(b *testing.B, name string, runs benchRuns, ops benchOps) {
 	for _, k := range benchKinds {
 		if len(runs[k]) == 0 || ops[k] == nil {
@@ -449,42 +502,18 @@ func compare(b *testing.B, name string, runs benchRuns, ops benchOps) {
 		}
 	}
 	rounds := benchRounds * len(runs["raw"]) // one run per -count
-	d, n := benchTime()
-	iters := map[string]int{}
+	// One call at a time: the three allocate alike (the sdk a little less).
+	per, err := sideBySide(context.Background(), benchKinds, ops, rounds, sideBySideCalls(median(runs["raw"]).nsPerOp), 1)
+	if err != nil {
+		b.Fatalf("%s: %v", name, err)
+	}
+	allocs := func(k string) float64 { return median(runs[k]).allocsPerOp / median(runs["raw"]).allocsPerOp }
+	fmt.Printf("overhead: sdk/raw = %.2fx ns/op, %.2fx allocs/op (%s; gen/raw = %.2fx ns/op, %.2fx allocs/op; medians of %d interleaved rounds)\n",
+		medianRatio(per, "sdk", "raw"), allocs("sdk"), name, medianRatio(per, "gen", "raw"), allocs("gen"), rounds)
 	for _, k := range benchKinds {
-		iters[k] = max(1, n/benchRounds)
-		if n == 0 {
-			iters[k] = max(1, int(float64(d.Nanoseconds())/benchRounds/median(runs[k]).nsPerOp))
-		}
-	}
-	ctx := context.Background()
-	per := map[string][]benchResult{}
-	for r := range rounds {
-		for j := range benchKinds {
-			k := benchKinds[(r+j)%len(benchKinds)]
-			res, err := timeOp(ctx, ops[k], iters[k])
-			if err != nil {
-				b.Fatalf("%s %s: %v", name, k, err)
-			}
-			per[k] = append(per[k], res)
-		}
-	}
-	ratio := func(num, den string, f func(benchResult) float64) float64 {
-		v := make([]float64, rounds)
-		for i := range v {
-			v[i] = f(per[num][i]) / f(per[den][i])
-		}
-		return medianOf(v)
-	}
-	ns := func(r benchResult) float64 { return r.nsPerOp }
-	allocs := func(r benchResult) float64 { return r.allocsPerOp }
-	fmt.Printf("overhead: sdk/raw = %.2fx ns/op, %.2fx allocs/op (%s; gen/raw = %.2fx ns/op, %.2fx allocs/op; medians of %d alternating rounds)\n",
-		ratio("sdk", "raw", ns), ratio("sdk", "raw", allocs), name,
-		ratio("gen", "raw", ns), ratio("gen", "raw", allocs), rounds)
-	for _, k := range benchKinds {
-		x, side := median(runs[k]), median(per[k])
+		x := median(runs[k])
 		fmt.Printf("    %s/%s: %.0f ns/op, %.0f B/op, %.0f allocs/op (sub-benchmark, median of %d runs); side by side %.0f ns/op\n",
-			name, k, x.nsPerOp, x.bytesPerOp, x.allocsPerOp, len(runs[k]), side.nsPerOp)
+			name, k, x.nsPerOp, x.bytesPerOp, x.allocsPerOp, len(runs[k]), medianOf(per[k]))
 	}
 }
 
@@ -502,6 +531,7 @@ func BenchmarkGetProductComponents(b *testing.B) {
 			}
 			req.Header.Set("Authorization", "Bearer "+benchToken)
 			req.Header.Set("Accept", "application/json")
+			req.Header.Set("Sandbox", "true")
 			resp, err := hc.Do(req)
 			if err != nil {
 				return err
@@ -631,6 +661,7 @@ func BenchmarkSetSubscriptionItemUsage(b *testing.B) {
 			req.Header.Set("Authorization", "Bearer "+benchToken)
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Accept", "application/json")
+			req.Header.Set("Sandbox", "true")
 			resp, err := hc.Do(req)
 			if err != nil {
 				return err
