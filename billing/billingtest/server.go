@@ -17,6 +17,7 @@ import (
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/fakeapi"
 	"github.com/prestashopcorp/billing-sdk-go/billing/billingtest/internal/hydra"
 	"github.com/prestashopcorp/billing-sdk-go/internal/contracttest"
+	"github.com/prestashopcorp/billing-sdk-go/internal/inflight"
 	"github.com/prestashopcorp/billing-sdk-go/internal/spec"
 )
 
@@ -39,6 +40,7 @@ type Server struct {
 	pdfSecret []byte
 	end       context.CancelFunc // ends the context of every call
 	closeOnce sync.Once
+	calls     inflight.Calls  // the calls in flight (see serveHTTP)
 	hooks     *delivery.Queue // nil without WithWebhook
 
 	mu            sync.Mutex
@@ -110,14 +112,21 @@ func (s *Server) TokenURL() string { return s.URL + "/oauth2/token" }
 // stops sending webhooks (see FlushWebhooks). It may be called more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
+		s.calls.Close()
 		s.end()
 		s.ts.Close()
+		s.calls.Wait()  // an HTTP/2 connection ends without waiting for its handlers
 		s.hooks.Close() // after the API: no more changes
 	})
 }
 
-// serveHTTP serves a call. Its context ends when the Server is closed.
+// serveHTTP serves a call. Its context ends when the Server is closed. HTTP/2
+// may start the handler of a stream after Close: it then does nothing.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.calls.Enter() {
+		return // no one to answer: the connection is closed
+	}
+	defer s.calls.Leave()
 	switch {
 	case r.URL.Path == "/oauth2/token":
 		s.serveToken(w, r)
