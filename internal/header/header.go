@@ -14,23 +14,24 @@ import (
 	"time"
 )
 
-// Check puts each name of h in canonical form (so that later checks see every
-// header), then refuses a name that is not a token, a value with a control
-// character, a connection-specific header HTTP/2 forbids, and Accept-Encoding,
-// which would turn net/http's decompression off (the client reads answers as
-// JSON, and bounds their decoded size). It returns what is wrong ("" if
-// nothing) and why.
+// Check refuses a name of h that is not a token, and puts the others in
+// canonical form (names that differ only in case become one, with all their
+// values: the checks that follow, and net/http, see them together). It then
+// refuses a value with a control character, a connection-specific header
+// HTTP/2 forbids, and Accept-Encoding, which would turn net/http's
+// decompression off (the client reads answers as JSON, and bounds their
+// decoded size). It returns what is wrong ("" if nothing) and why.
 func Check(h http.Header) (field, reason string) {
 	for name, values := range h {
 		valid, canonical := scanName(name)
 		if !valid {
 			return fmt.Sprintf("header %q", name), "not a valid header name"
 		}
-		if !canonical {
+		if !canonical { // merged into the canonical name: the checks below see all its values
 			ck := http.CanonicalHeaderKey(name)
 			h[ck] = append(h[ck][:len(h[ck]):len(h[ck])], values...)
 			delete(h, name)
-			name = ck
+			name, values = ck, h[ck]
 		}
 		for _, v := range values {
 			if !ValidValue(v) {

@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// scanNameReference is what Check did before scanName: net/http's
-// canonicalization, then a rune-by-rune token check.
+// scanNameReference is the slow, obvious definition of scanName: a rune-by-rune
+// token check, and net/http's canonical form.
 func scanNameReference(name string) (valid, canonical bool) {
 	tchar := func(r rune) bool {
 		return '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || strings.ContainsRune("!#$%&'*+-.^_`|~", r)
@@ -41,6 +41,21 @@ func FuzzScanName(f *testing.F) {
 			t.Errorf("scanName(%q) = %v, %v; want %v, %v", name, gv, gc, wv, wc)
 		}
 	})
+}
+
+// Names that differ only in case are checked together, whatever the order the
+// map gives them in: two Transfer-Encoding values are refused (net/http's
+// HTTP/2 transport would refuse them after the request was handed over).
+func TestCheckSeesTheValuesOfNamesMergedByCase(t *testing.T) {
+	for range 200 {
+		h := http.Header{"Transfer-Encoding": {"chunked"}, "transfer-encoding": {"chunked"}}
+		if field, _ := Check(h); field != "header Transfer-Encoding" {
+			t.Fatalf("Check(two Transfer-Encoding values) = %q, want the header refused", field)
+		}
+		if got := h["Transfer-Encoding"]; len(got) != 2 || len(h) != 1 {
+			t.Fatalf("after Check: %q, want one canonical name with both values", h)
+		}
+	}
 }
 
 // Every header a request can carry is checked on every call: what Check costs.
