@@ -75,7 +75,7 @@ func waitForH2Handlers(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		n := strings.Count(allStacks(), "serverConn).runHandler(")
+		n := h2Handlers()
 		if n == 0 {
 			return
 		}
@@ -86,6 +86,9 @@ func waitForH2Handlers(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// h2Handlers counts the HTTP/2 handlers running or about to.
+func h2Handlers() int { return strings.Count(allStacks(), "serverConn).runHandler(") }
 
 // allStacks returns the stacks of all goroutines.
 func allStacks() string {
@@ -99,7 +102,7 @@ func allStacks() string {
 	}
 }
 
-// usageOK reads the whole request body (the server "applies" only a complete
+// applyUsage reads the whole request body (the server "applies" only a complete
 // request), counts it, and answers a valid 201.
 func applyUsage(applied *atomic.Int32, r *http.Request) bool {
 	if _, err := io.ReadAll(r.Body); err != nil {
@@ -375,6 +378,15 @@ func TestClientTimeoutNeverResendsUsage(t *testing.T) {
 					bare++
 				}
 			}
+			api.Close() // waits for the handlers: a re-sent call may be applied late
+			mu.Lock()
+			double = 0
+			for _, a := range applied {
+				if a > 1 {
+					double++
+				}
+			}
+			mu.Unlock()
 			if double > 0 || bare > 0 {
 				t.Errorf("%d of %d calls applied twice, %d applied with a bare error", double, n, bare)
 			}
@@ -439,5 +451,36 @@ func TestWrongShape2xx(t *testing.T) {
 	}
 	if n != 0 {
 		t.Errorf("Invoices yielded %d invoices from answers without a list", n)
+	}
+}
+
+// waitForH2Handlers counts the handlers by a frame name of net/http's HTTP/2
+// server: if a Go release renames it, the wait must fail, not pass silently.
+func TestH2HandlersAreCounted(t *testing.T) {
+	release := make(chan struct{})
+	api := newH2API(t, func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		ok(w, r)
+	})
+	c, _ := api.client(t, WithTokenSource(staticToken("tok")))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = usage(context.Background(), c)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for h2Handlers() == 0 {
+		if time.Now().After(deadline) {
+			close(release)
+			<-done
+			t.Fatal("no HTTP/2 handler seen in 10 s while one waits: has net/http renamed runHandler?")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	<-done
+	api.Close()
+	if n := h2Handlers(); n != 0 {
+		t.Errorf("%d HTTP/2 handlers left after Close", n)
 	}
 }
