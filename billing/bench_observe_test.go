@@ -20,8 +20,8 @@ import (
 // (off), with a debug slog logger writing text to io.Discard (slog), with
 // billingotel on an OpenTelemetry SDK that samples every span and aggregates
 // every metric but exports nothing (otel), and with both. It prints the
-// medians of the per-round ratios to off, measured side by side (see
-// compare):
+// medians of the per-round ratios to off, measured side by side in blocks, each
+// after a garbage collection (see sideBySide), and the sub-benchmarks' figures:
 //
 //	observed: slog/off = 1.04x ns/op, ... (getProductComponents)
 func BenchmarkObserved(b *testing.B) {
