@@ -420,14 +420,20 @@ func sideBySide(ctx context.Context, kinds []string, ops benchOps, rounds, calls
 
 // sideBySideCalls is the number of calls of each kind in a round of
 // sideBySide: about -benchtime of each kind in benchRounds rounds (nsPerOp: a
-// kind's sub-benchmark).
+// kind's sub-benchmark), and at least minSideBySideCalls when -benchtime is a
+// duration: a brief run (CI's 100 ms) would otherwise make rounds of a few
+// hundred calls, whose ratios scatter by 10%.
 func sideBySideCalls(nsPerOp float64) int {
 	d, n := benchTime()
 	if n > 0 {
 		return max(1, n/benchRounds)
 	}
-	return max(1, int(float64(d.Nanoseconds())/benchRounds/nsPerOp))
+	return max(minSideBySideCalls, int(float64(d.Nanoseconds())/benchRounds/nsPerOp))
 }
+
+// minSideBySideCalls is the fewest calls of each kind in a round of sideBySide
+// when -benchtime is a duration.
+const minSideBySideCalls = 2000
 
 // medianRatio returns the median over rounds of per[num][i] / per[den][i].
 func medianRatio(per map[string][]float64, num, den string) float64 {
