@@ -1,6 +1,9 @@
 package billing
 
-import "github.com/prestashopcorp/billing-sdk-go/gen"
+import (
+	"github.com/prestashopcorp/billing-sdk-go/gen"
+	"github.com/prestashopcorp/billing-sdk-go/internal/components"
+)
 
 // Components is a product's components as GetProductComponents returns them: its
 // plans, and its addons (componentType addon or charge), each in the order of the
@@ -11,12 +14,8 @@ type Components struct {
 	Total  float64 // the answer's total, the number of components that matched
 }
 
-// componentList is a getProductComponents answer, every item decoded into a gen.Plan,
-// whose fields are a superset of gen.Addon's (a test checks it).
-type componentList struct {
-	Items []gen.Plan `json:"items"`
-	Total *float64   `json:"total"` // required: nil when the answer has none
-}
+// componentList is a getProductComponents answer (see components.List).
+type componentList struct{ components.List }
 
 // answer sorts the items as the spec's discriminator does (plan: Plan; addon and
 // charge: Addon), or names the required total the answer lacks.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/prestashopcorp/billing-sdk-go/internal/components"
 	"github.com/prestashopcorp/billing-sdk-go/internal/ops"
 	"github.com/prestashopcorp/billing-sdk-go/internal/sendtrace"
 )
@@ -57,7 +58,7 @@ func invoke[D, R any](ctx context.Context, c *Client, op *ops.Operation, opts []
 		return nil, err
 	}
 	var out D
-	if err := json.Unmarshal(body, &out); err != nil {
+	if err := json.Unmarshal(body, &out); err != nil && !components.DecodedAgain(&out, body) {
 		return nil, unknownIf(op, true, fmt.Errorf("billing: %s: %w: %d answer does not decode: %w; the call was carried out", op.ID, ErrUnexpectedResponse, status, err))
 	}
 	a, ok := any(&out).(interface{ answer() (*R, string) })
