@@ -17,10 +17,7 @@ import (
 func TestMeterStoreRunsAtReadCommittedOnADatabaseThatDefaultsHigher(t *testing.T) {
 	ctx := t.Context()
 	base := dbtest.PostgresURL(t)
-	st, err := openPostgres(t, base+"?default_transaction_isolation=repeatable%20read").Meter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := postgresMeter(t, base+"?default_transaction_isolation=repeatable%20read")
 	t0 := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
 	must := func(err error) {
 		t.Helper()

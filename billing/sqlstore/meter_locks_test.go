@@ -20,10 +20,7 @@ import (
 func TestMeterStoreRecordsOverlappingKeysInAnyOrderWithoutDeadlock(t *testing.T) {
 	ctx := t.Context()
 	base := dbtest.PostgresURL(t)
-	st, err := openPostgres(t, base).Meter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := postgresMeter(t, base)
 	other, tx := otherSession(t, base)
 	insert := "INSERT INTO " + st.usages + " (mode, ukey, subscription_id, item_id, quantity, recorded_at)" +
 		" VALUES ('live', $1, 'S', 'I', 1, 1) ON CONFLICT (mode, ukey) DO NOTHING"
@@ -68,10 +65,7 @@ func TestMeterStoreRecordsOverlappingKeysInAnyOrderWithoutDeadlock(t *testing.T)
 func TestMeterStoreExpireSkipsBatchesAnotherTransactionHolds(t *testing.T) {
 	ctx := t.Context()
 	base := dbtest.PostgresURL(t)
-	st, err := openPostgres(t, base).Meter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := postgresMeter(t, base)
 	t0 := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
 	if err := st.Record(ctx, meter.Live, []meter.Usage{
 		{Key: "a", SubscriptionID: "S", ItemID: "I", Quantity: 1, At: t0},

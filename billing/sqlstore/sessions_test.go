@@ -43,3 +43,13 @@ func waitForLockWait(t *testing.T, db *sql.DB, prefix string) {
 		}
 	}
 }
+
+// postgresMeter opens the journal of the meter on the PostgreSQL database at url.
+func postgresMeter(t *testing.T, url string) *MeterStore {
+	t.Helper()
+	st, err := openPostgres(t, url).Meter(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
